@@ -1,0 +1,889 @@
+/*
+ * virtio-desk: paravirtual desktop device, display part
+ *
+ * The guest owns its framebuffer.  For every change it sends the damage
+ * rectangles together with their pixels (descriptors over its own pages);
+ * the device copies each rect into a host-side pixman image and tells the
+ * console layer about exactly that rect.  No guest memory stays mapped
+ * once a request has completed.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/error-report.h"
+#include "qemu/iov.h"
+#include "qemu/log.h"
+#include "qemu/module.h"
+#include "qemu/units.h"
+#include "qapi/error.h"
+#include "hw/qdev-properties.h"
+#include "hw/virtio/virtio.h"
+#include "hw/virtio/virtio-desk.h"
+#include "migration/qemu-file-types.h"
+#include "migration/vmstate.h"
+#include "ui/console.h"
+#include "ui/qemu-pixman.h"
+#include "trace.h"
+
+QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_config) != 40);
+QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_ctrl_hdr) != 8);
+QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_rect) != 16);
+QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_output_info) != 16);
+QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_resp_display_info) != 264);
+QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_resource_create) != 24);
+QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_resource_destroy) != 16);
+QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_set_scanout) != 32);
+QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_xfer_rect) != 32);
+QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_transfer_rects) != 16);
+QEMU_BUILD_BUG_ON(VIRTIO_DESK_CTRL_QUEUE_SIZE > VIRTQUEUE_MAX_SIZE);
+
+/* One control request while it is being handled. */
+typedef struct VirtIODeskCmd {
+    VirtQueueElement *elem;
+    uint32_t type;
+    uint32_t error;      /* 0, or the VIRTIO_DESK_RESP_ERR_* to answer */
+    size_t out_len;      /* device-readable bytes in the chain */
+    bool responded;
+} VirtIODeskCmd;
+
+#define desk_guest_error(cmd, err, fmt, ...)                            \
+    do {                                                                \
+        qemu_log_mask(LOG_GUEST_ERROR, "virtio-desk: %s: " fmt "\n",    \
+                      __func__, ## __VA_ARGS__);                        \
+        (cmd)->error = (err);                                           \
+    } while (0)
+
+/* ------------------------------------------------------------------ */
+/* pixel formats                                                      */
+
+typedef struct VirtIODeskFormat {
+    uint32_t format;
+    pixman_format_code_t pixman;
+    uint32_t bpp;                 /* bytes per pixel */
+} VirtIODeskFormat;
+
+/* DRM fourcc formats are little-endian, pixman formats host-endian. */
+static const VirtIODeskFormat virtio_desk_formats[] = {
+    { VIRTIO_DESK_FORMAT_XRGB8888, PIXMAN_LE_x8r8g8b8, 4 },
+    { VIRTIO_DESK_FORMAT_ARGB8888, PIXMAN_LE_a8r8g8b8, 4 },
+    { VIRTIO_DESK_FORMAT_XBGR8888, PIXMAN_LE_x8b8g8r8, 4 },
+    { VIRTIO_DESK_FORMAT_ABGR8888, PIXMAN_LE_a8b8g8r8, 4 },
+#if !HOST_BIG_ENDIAN
+    { VIRTIO_DESK_FORMAT_RGB565,   PIXMAN_r5g6b5,      2 },
+#endif
+};
+
+static const VirtIODeskFormat *virtio_desk_find_format(uint32_t format)
+{
+    for (int i = 0; i < ARRAY_SIZE(virtio_desk_formats); i++) {
+        if (virtio_desk_formats[i].format == format) {
+            return &virtio_desk_formats[i];
+        }
+    }
+    return NULL;
+}
+
+static uint32_t virtio_desk_bpp(VirtIODeskResource *res)
+{
+    return virtio_desk_find_format(res->format)->bpp;
+}
+
+/* ------------------------------------------------------------------ */
+/* outputs                                                            */
+
+static void virtio_desk_output_disable(VirtIODesk *s, uint32_t output_id)
+{
+    VirtIODeskOutput *out = &s->outputs[output_id];
+
+    if (!out->res) {
+        return;
+    }
+    out->res = NULL;
+    /* NULL installs QEMU's "Guest disabled display" placeholder */
+    dpy_gfx_replace_surface(out->con, NULL);
+}
+
+/* Point the console at the resource's pixels; no copy is made. */
+static void virtio_desk_output_show(VirtIODesk *s, uint32_t output_id)
+{
+    VirtIODeskOutput *out = &s->outputs[output_id];
+    VirtIODeskResource *res = out->res;
+    uint32_t stride = pixman_image_get_stride(res->image);
+    uint8_t *data = (uint8_t *)pixman_image_get_data(res->image);
+    DisplaySurface *surface;
+
+    data += (uint64_t)out->src_y * stride +
+            (uint64_t)out->src_x * virtio_desk_bpp(res);
+    surface = qemu_create_displaysurface_from(out->src_width, out->src_height,
+                                              pixman_image_get_format(res->image),
+                                              stride, data);
+    dpy_gfx_replace_surface(out->con, surface);
+    dpy_gfx_update_full(out->con);
+}
+
+/* Tell every output showing @res that rect x,y,w,h of it changed. */
+static void virtio_desk_outputs_update(VirtIODesk *s, VirtIODeskResource *res,
+                                       uint32_t x, uint32_t y,
+                                       uint32_t w, uint32_t h)
+{
+    for (uint32_t i = 0; i < s->max_outputs; i++) {
+        VirtIODeskOutput *out = &s->outputs[i];
+        uint32_t x0, y0, x1, y1;
+
+        if (out->res != res) {
+            continue;
+        }
+        x0 = MAX(x, out->src_x);
+        y0 = MAX(y, out->src_y);
+        x1 = MIN(x + w, out->src_x + out->src_width);
+        y1 = MIN(y + h, out->src_y + out->src_height);
+        if (x0 < x1 && y0 < y1) {
+            dpy_gfx_update(out->con, x0 - out->src_x, y0 - out->src_y,
+                           x1 - x0, y1 - y0);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* resources                                                          */
+
+static VirtIODeskResource *virtio_desk_find_resource(VirtIODesk *s,
+                                                     uint32_t id)
+{
+    return g_hash_table_lookup(s->resources, GUINT_TO_POINTER(id));
+}
+
+/*
+ * Validate and create a resource; used by the guest command and by
+ * migration, so both trust nothing.  Returns 0 or a VIRTIO_DESK_RESP_ERR_*.
+ */
+static uint32_t virtio_desk_resource_new(VirtIODesk *s, uint32_t id,
+                                         uint32_t format, uint32_t width,
+                                         uint32_t height, const char **why)
+{
+    const VirtIODeskFormat *fmt = virtio_desk_find_format(format);
+    VirtIODeskResource *res;
+    uint64_t stride, hostmem;
+
+    if (id == 0 || virtio_desk_find_resource(s, id)) {
+        *why = "resource id 0 or in use";
+        return VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID;
+    }
+    if (!fmt) {
+        *why = "unknown format";
+        return VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER;
+    }
+    if (width == 0 || height == 0 ||
+        width > VIRTIO_DESK_MAX_DIMENSION || height > VIRTIO_DESK_MAX_DIMENSION) {
+        *why = "size out of range";
+        return VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER;
+    }
+    if (g_hash_table_size(s->resources) >= VIRTIO_DESK_MAX_RESOURCES) {
+        *why = "too many resources";
+        return VIRTIO_DESK_RESP_ERR_OUT_OF_MEMORY;
+    }
+    /* both factors are <= 2^16 * 4 and 2^14: no overflow in 64 bits */
+    stride = ROUND_UP((uint64_t)width * fmt->bpp, sizeof(uint32_t));
+    hostmem = stride * height;
+    if (hostmem > s->max_hostmem - s->hostmem_used) {
+        *why = "max_hostmem exceeded";
+        return VIRTIO_DESK_RESP_ERR_OUT_OF_MEMORY;
+    }
+
+    res = g_new0(VirtIODeskResource, 1);
+    /* pixman zero-fills: a new resource is black */
+    res->image = pixman_image_create_bits(fmt->pixman, width, height,
+                                          NULL, stride);
+    if (!res->image) {
+        g_free(res);
+        *why = "host allocation failed";
+        return VIRTIO_DESK_RESP_ERR_OUT_OF_MEMORY;
+    }
+    res->id = id;
+    res->format = format;
+    res->width = width;
+    res->height = height;
+    res->hostmem = hostmem;
+    s->hostmem_used += hostmem;
+    g_hash_table_insert(s->resources, GUINT_TO_POINTER(id), res);
+    return 0;
+}
+
+static void virtio_desk_resource_free(gpointer data)
+{
+    VirtIODeskResource *res = data;
+
+    pixman_image_unref(res->image);
+    g_free(res);
+}
+
+static void virtio_desk_resource_destroy(VirtIODesk *s, VirtIODeskResource *res)
+{
+    for (uint32_t i = 0; i < s->max_outputs; i++) {
+        if (s->outputs[i].res == res) {
+            virtio_desk_output_disable(s, i);
+        }
+    }
+    s->hostmem_used -= res->hostmem;
+    g_hash_table_remove(s->resources, GUINT_TO_POINTER(res->id));
+}
+
+static void virtio_desk_destroy_all(VirtIODesk *s)
+{
+    for (uint32_t i = 0; i < s->max_outputs; i++) {
+        virtio_desk_output_disable(s, i);
+    }
+    g_hash_table_remove_all(s->resources);
+    s->hostmem_used = 0;
+}
+
+/* A non-empty rect entirely inside the resource; overflow-safe. */
+static bool virtio_desk_rect_valid(VirtIODeskResource *res, uint32_t x,
+                                   uint32_t y, uint32_t w, uint32_t h)
+{
+    return w && h && x <= res->width && w <= res->width - x &&
+           y <= res->height && h <= res->height - y;
+}
+
+/* ------------------------------------------------------------------ */
+/* request plumbing                                                   */
+
+/* Read the fixed part of a request; a short chain is a guest error. */
+static bool virtio_desk_read_req(VirtIODeskCmd *cmd, void *req, size_t size)
+{
+    if (iov_to_buf(cmd->elem->out_sg, cmd->elem->out_num, 0, req, size)
+        != size) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
+                         "request 0x%x shorter than %zu bytes",
+                         cmd->type, size);
+        return false;
+    }
+    return true;
+}
+
+static void virtio_desk_respond(VirtIODesk *s, VirtIODeskCmd *cmd,
+                                void *resp, size_t size)
+{
+    VirtQueueElement *elem = cmd->elem;
+    size_t written = 0;
+
+    if (iov_size(elem->in_sg, elem->in_num) < size) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "virtio-desk: response buffer of request 0x%x "
+                      "shorter than %zu bytes\n", cmd->type, size);
+        trace_virtio_desk_bad_response_buffer(cmd->type, size);
+    } else {
+        written = iov_from_buf(elem->in_sg, elem->in_num, 0, resp, size);
+    }
+    virtqueue_push(s->ctrl_vq, elem, written);
+    cmd->responded = true;
+}
+
+static void virtio_desk_respond_nodata(VirtIODesk *s, VirtIODeskCmd *cmd,
+                                       uint32_t type)
+{
+    struct virtio_desk_ctrl_hdr resp = { .type = cpu_to_le32(type) };
+
+    virtio_desk_respond(s, cmd, &resp, sizeof(resp));
+}
+
+/* ------------------------------------------------------------------ */
+/* commands                                                           */
+
+static void virtio_desk_cmd_get_display_info(VirtIODesk *s, VirtIODeskCmd *cmd)
+{
+    struct virtio_desk_resp_display_info resp = {
+        .hdr.type = cpu_to_le32(VIRTIO_DESK_RESP_OK_DISPLAY_INFO),
+    };
+
+    trace_virtio_desk_get_display_info();
+    for (uint32_t i = 0; i < s->max_outputs; i++) {
+        VirtIODeskOutput *out = &s->outputs[i];
+
+        resp.outputs[i].width = cpu_to_le32(out->pref_width);
+        resp.outputs[i].height = cpu_to_le32(out->pref_height);
+        resp.outputs[i].enabled = cpu_to_le32(out->connected);
+    }
+    virtio_desk_respond(s, cmd, &resp, sizeof(resp));
+}
+
+static void virtio_desk_cmd_resource_create(VirtIODesk *s, VirtIODeskCmd *cmd)
+{
+    struct virtio_desk_resource_create req;
+    const char *why;
+    uint32_t id, format, width, height;
+
+    if (!virtio_desk_read_req(cmd, &req, sizeof(req))) {
+        return;
+    }
+    id = le32_to_cpu(req.resource_id);
+    format = le32_to_cpu(req.format);
+    width = le32_to_cpu(req.width);
+    height = le32_to_cpu(req.height);
+    trace_virtio_desk_resource_create(id, format, width, height);
+
+    cmd->error = virtio_desk_resource_new(s, id, format, width, height, &why);
+    if (cmd->error) {
+        desk_guest_error(cmd, cmd->error, "resource %u format 0x%x %ux%u: %s",
+                         id, format, width, height, why);
+    }
+}
+
+static void virtio_desk_cmd_resource_destroy(VirtIODesk *s, VirtIODeskCmd *cmd)
+{
+    struct virtio_desk_resource_destroy req;
+    VirtIODeskResource *res;
+    uint32_t id;
+
+    if (!virtio_desk_read_req(cmd, &req, sizeof(req))) {
+        return;
+    }
+    id = le32_to_cpu(req.resource_id);
+    trace_virtio_desk_resource_destroy(id);
+
+    res = virtio_desk_find_resource(s, id);
+    if (!res) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID,
+                         "no resource %u", id);
+        return;
+    }
+    virtio_desk_resource_destroy(s, res);
+}
+
+static void virtio_desk_cmd_set_scanout(VirtIODesk *s, VirtIODeskCmd *cmd)
+{
+    struct virtio_desk_set_scanout req;
+    VirtIODeskResource *res;
+    VirtIODeskOutput *out;
+    uint32_t output_id, id, x, y, w, h;
+
+    if (!virtio_desk_read_req(cmd, &req, sizeof(req))) {
+        return;
+    }
+    output_id = le32_to_cpu(req.output_id);
+    id = le32_to_cpu(req.resource_id);
+    x = le32_to_cpu(req.src.x);
+    y = le32_to_cpu(req.src.y);
+    w = le32_to_cpu(req.src.width);
+    h = le32_to_cpu(req.src.height);
+    trace_virtio_desk_set_scanout(output_id, id, x, y, w, h);
+
+    if (output_id >= s->max_outputs) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID,
+                         "output %u of %u", output_id, s->max_outputs);
+        return;
+    }
+    if (id == 0) {
+        virtio_desk_output_disable(s, output_id);
+        return;
+    }
+    res = virtio_desk_find_resource(s, id);
+    if (!res) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID,
+                         "no resource %u", id);
+        return;
+    }
+    if (!virtio_desk_rect_valid(res, x, y, w, h)) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_RECT,
+                         "%ux%u+%u+%u not inside resource %u (%ux%u)",
+                         w, h, x, y, id, res->width, res->height);
+        return;
+    }
+
+    out = &s->outputs[output_id];
+    out->res = res;
+    out->src_x = x;
+    out->src_y = y;
+    out->src_width = w;
+    out->src_height = h;
+    virtio_desk_output_show(s, output_id);
+}
+
+/*
+ * Copy @len bytes at @offset of the chain's readable bytes to @dst.  The
+ * caller has checked the range.  *idx and *base remember where the last
+ * copy ended, so consecutive rows of a rect cost O(1) to find.
+ */
+static void virtio_desk_copy_from_chain(const struct iovec *iov,
+                                        unsigned int *idx, size_t *base,
+                                        size_t offset, uint8_t *dst, size_t len)
+{
+    size_t skip;
+
+    if (offset < *base) {
+        *idx = 0;
+        *base = 0;
+    }
+    while (offset - *base >= iov[*idx].iov_len) {
+        *base += iov[*idx].iov_len;
+        (*idx)++;
+    }
+    skip = offset - *base;
+    while (len) {
+        size_t n = MIN(len, iov[*idx].iov_len - skip);
+
+        memcpy(dst, (uint8_t *)iov[*idx].iov_base + skip, n);
+        dst += n;
+        len -= n;
+        if (len) {
+            *base += iov[*idx].iov_len;
+            (*idx)++;
+            skip = 0;
+        }
+    }
+}
+
+static bool virtio_desk_check_xfer_rect(VirtIODeskCmd *cmd,
+                                        VirtIODeskResource *res,
+                                        const struct virtio_desk_xfer_rect *xr,
+                                        uint64_t payload_len)
+{
+    uint32_t x = le32_to_cpu(xr->r.x), y = le32_to_cpu(xr->r.y);
+    uint32_t w = le32_to_cpu(xr->r.width), h = le32_to_cpu(xr->r.height);
+    uint32_t stride = le32_to_cpu(xr->stride);
+    uint64_t offset = le64_to_cpu(xr->offset);
+    uint64_t row = (uint64_t)w * virtio_desk_bpp(res), need;
+
+    if (!virtio_desk_rect_valid(res, x, y, w, h)) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_RECT,
+                         "%ux%u+%u+%u not inside resource %u (%ux%u)",
+                         w, h, x, y, res->id, res->width, res->height);
+        return false;
+    }
+    if (stride < row) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
+                         "stride %u below row size %" PRIu64, stride, row);
+        return false;
+    }
+    /* h <= 2^14, stride < 2^32, row <= 2^16: fits in 64 bits */
+    need = (uint64_t)(h - 1) * stride + row;
+    if (offset > payload_len || need > payload_len - offset) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
+                         "rect needs payload bytes %" PRIu64 "+%" PRIu64
+                         ", request has %" PRIu64, offset, need, payload_len);
+        return false;
+    }
+    return true;
+}
+
+static void virtio_desk_cmd_transfer_rects(VirtIODesk *s, VirtIODeskCmd *cmd)
+{
+    struct virtio_desk_transfer_rects req;
+    g_autofree struct virtio_desk_xfer_rect *rects = NULL;
+    VirtIODeskResource *res;
+    uint32_t id, num_rects, bpp, img_stride;
+    uint64_t area = 0, payload_start, payload_len;
+    uint8_t *img;
+    unsigned int idx = 0;
+    size_t base = 0;
+
+    if (!virtio_desk_read_req(cmd, &req, sizeof(req))) {
+        return;
+    }
+    id = le32_to_cpu(req.resource_id);
+    num_rects = le32_to_cpu(req.num_rects);
+    trace_virtio_desk_transfer_rects(id, num_rects, cmd->out_len);
+
+    res = virtio_desk_find_resource(s, id);
+    if (!res) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID,
+                         "no resource %u", id);
+        return;
+    }
+    if (num_rects == 0 || num_rects > VIRTIO_DESK_MAX_RECTS) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
+                         "%u rects, allowed 1..%u", num_rects,
+                         VIRTIO_DESK_MAX_RECTS);
+        return;
+    }
+    payload_start = sizeof(req) + (uint64_t)num_rects * sizeof(*rects);
+    if (cmd->out_len < payload_start) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
+                         "%u rects need %" PRIu64 " bytes, request has %zu",
+                         num_rects, payload_start, cmd->out_len);
+        return;
+    }
+    payload_len = cmd->out_len - payload_start;
+
+    /* Validate every rect before copying any: all or nothing. */
+    rects = g_new(struct virtio_desk_xfer_rect, num_rects);
+    iov_to_buf(cmd->elem->out_sg, cmd->elem->out_num, sizeof(req),
+               rects, num_rects * sizeof(*rects));
+    for (uint32_t i = 0; i < num_rects; i++) {
+        if (!virtio_desk_check_xfer_rect(cmd, res, &rects[i], payload_len)) {
+            return;
+        }
+        area += (uint64_t)le32_to_cpu(rects[i].r.width) *
+                le32_to_cpu(rects[i].r.height);
+    }
+    /* Bounds the host's work per request to one full copy of the resource. */
+    if (area > (uint64_t)res->width * res->height) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
+                         "rects cover %" PRIu64 " pixels, resource %u has %u",
+                         area, id, res->width * res->height);
+        return;
+    }
+
+    bpp = virtio_desk_bpp(res);
+    img = (uint8_t *)pixman_image_get_data(res->image);
+    img_stride = pixman_image_get_stride(res->image);
+    for (uint32_t i = 0; i < num_rects; i++) {
+        uint32_t x = le32_to_cpu(rects[i].r.x), y = le32_to_cpu(rects[i].r.y);
+        uint32_t w = le32_to_cpu(rects[i].r.width);
+        uint32_t h = le32_to_cpu(rects[i].r.height);
+        uint32_t stride = le32_to_cpu(rects[i].stride);
+        uint64_t src = payload_start + le64_to_cpu(rects[i].offset);
+
+        trace_virtio_desk_transfer_rect(id, x, y, w, h);
+        for (uint32_t row = 0; row < h; row++) {
+            virtio_desk_copy_from_chain(cmd->elem->out_sg, &idx, &base,
+                                        src + (uint64_t)row * stride,
+                                        img + (uint64_t)(y + row) * img_stride +
+                                        (uint64_t)x * bpp,
+                                        (size_t)w * bpp);
+        }
+        virtio_desk_outputs_update(s, res, x, y, w, h);
+    }
+}
+
+static void virtio_desk_handle_cmd(VirtIODesk *s, VirtIODeskCmd *cmd)
+{
+    struct virtio_desk_ctrl_hdr hdr;
+    uint32_t flags;
+
+    if (!virtio_desk_read_req(cmd, &hdr, sizeof(hdr))) {
+        return;
+    }
+    cmd->type = le32_to_cpu(hdr.type);
+    flags = le32_to_cpu(hdr.flags);
+    trace_virtio_desk_cmd(cmd->type, flags, cmd->out_len);
+    if (flags) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_COMMAND,
+                         "request 0x%x has flags 0x%x", cmd->type, flags);
+        return;
+    }
+
+    switch (cmd->type) {
+    case VIRTIO_DESK_CMD_GET_DISPLAY_INFO:
+        virtio_desk_cmd_get_display_info(s, cmd);
+        break;
+    case VIRTIO_DESK_CMD_RESOURCE_CREATE:
+        virtio_desk_cmd_resource_create(s, cmd);
+        break;
+    case VIRTIO_DESK_CMD_RESOURCE_DESTROY:
+        virtio_desk_cmd_resource_destroy(s, cmd);
+        break;
+    case VIRTIO_DESK_CMD_SET_SCANOUT:
+        virtio_desk_cmd_set_scanout(s, cmd);
+        break;
+    case VIRTIO_DESK_CMD_TRANSFER_RECTS:
+        virtio_desk_cmd_transfer_rects(s, cmd);
+        break;
+    default:
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_COMMAND,
+                         "unknown request 0x%x", cmd->type);
+        break;
+    }
+}
+
+static void virtio_desk_handle_ctrl(VirtIODevice *vdev, VirtQueue *vq)
+{
+    VirtIODesk *s = VIRTIO_DESK(vdev);
+    VirtQueueElement *elem;
+    bool pushed = false;
+
+    while ((elem = virtqueue_pop(vq, sizeof(VirtQueueElement)))) {
+        VirtIODeskCmd cmd = {
+            .elem = elem,
+            .out_len = iov_size(elem->out_sg, elem->out_num),
+        };
+
+        virtio_desk_handle_cmd(s, &cmd);
+        if (cmd.error) {
+            trace_virtio_desk_cmd_error(cmd.type, cmd.error);
+            virtio_desk_respond_nodata(s, &cmd, cmd.error);
+        } else if (!cmd.responded) {
+            virtio_desk_respond_nodata(s, &cmd, VIRTIO_DESK_RESP_OK_NODATA);
+        }
+        g_free(elem);
+        pushed = true;
+    }
+    if (pushed) {
+        virtio_notify(vdev, vq);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* console                                                            */
+
+static void virtio_desk_ui_info(void *opaque, uint32_t output_id,
+                                QemuUIInfo *info)
+{
+    VirtIODesk *s = opaque;
+    VirtIODeskOutput *out;
+
+    if (output_id >= s->max_outputs) {
+        return;
+    }
+    trace_virtio_desk_ui_info(output_id, info->width, info->height);
+    out = &s->outputs[output_id];
+    out->connected = info->width && info->height;
+    if (out->connected) {
+        out->pref_width = MIN(info->width, VIRTIO_DESK_MAX_DIMENSION);
+        out->pref_height = MIN(info->height, VIRTIO_DESK_MAX_DIMENSION);
+    }
+    s->events_read |= VIRTIO_DESK_EVENT_DISPLAY;
+    virtio_notify_config(VIRTIO_DEVICE(s));
+}
+
+static const GraphicHwOps virtio_desk_hw_ops = {
+    .ui_info = virtio_desk_ui_info,
+};
+
+/* ------------------------------------------------------------------ */
+/* virtio device                                                      */
+
+static void virtio_desk_get_config(VirtIODevice *vdev, uint8_t *config)
+{
+    VirtIODesk *s = VIRTIO_DESK(vdev);
+    struct virtio_desk_config cfg = {
+        .events_read = cpu_to_le32(s->events_read),
+        .num_outputs = cpu_to_le32(s->max_outputs),
+        .max_rects = cpu_to_le32(VIRTIO_DESK_MAX_RECTS),
+        .max_segments = cpu_to_le32(VIRTIO_DESK_CTRL_QUEUE_SIZE),
+        .max_dimension = cpu_to_le32(VIRTIO_DESK_MAX_DIMENSION),
+        .max_resources = cpu_to_le32(VIRTIO_DESK_MAX_RESOURCES),
+        .max_hostmem = cpu_to_le64(s->max_hostmem),
+    };
+
+    memcpy(config, &cfg, sizeof(cfg));
+}
+
+static void virtio_desk_set_config(VirtIODevice *vdev, const uint8_t *config)
+{
+    VirtIODesk *s = VIRTIO_DESK(vdev);
+    struct virtio_desk_config cfg;
+
+    /* Every field but events_clear is read-only: ignore writes to them. */
+    memcpy(&cfg, config, sizeof(cfg));
+    s->events_read &= ~le32_to_cpu(cfg.events_clear);
+}
+
+static uint64_t virtio_desk_get_features(VirtIODevice *vdev, uint64_t features,
+                                         Error **errp)
+{
+    return features;
+}
+
+static void virtio_desk_reset(VirtIODevice *vdev)
+{
+    VirtIODesk *s = VIRTIO_DESK(vdev);
+
+    virtio_desk_destroy_all(s);
+    s->events_read = 0;
+}
+
+static void virtio_desk_realize(DeviceState *dev, Error **errp)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(dev);
+    VirtIODesk *s = VIRTIO_DESK(dev);
+
+    if (s->max_outputs < 1 || s->max_outputs > VIRTIO_DESK_MAX_OUTPUTS) {
+        error_setg(errp, "max_outputs must be 1..%d", VIRTIO_DESK_MAX_OUTPUTS);
+        return;
+    }
+    if (s->xres < 1 || s->xres > VIRTIO_DESK_MAX_DIMENSION ||
+        s->yres < 1 || s->yres > VIRTIO_DESK_MAX_DIMENSION) {
+        error_setg(errp, "xres and yres must be 1..%d",
+                   VIRTIO_DESK_MAX_DIMENSION);
+        return;
+    }
+
+    virtio_init(vdev, VIRTIO_ID_DESK, sizeof(struct virtio_desk_config));
+    s->ctrl_vq = virtio_add_queue(vdev, VIRTIO_DESK_CTRL_QUEUE_SIZE,
+                                  virtio_desk_handle_ctrl);
+    s->resources = g_hash_table_new_full(NULL, NULL, NULL,
+                                         virtio_desk_resource_free);
+
+    for (uint32_t i = 0; i < s->max_outputs; i++) {
+        VirtIODeskOutput *out = &s->outputs[i];
+
+        out->pref_width = s->xres;
+        out->pref_height = s->yres;
+        out->connected = i == 0;
+        out->con = graphic_console_init(dev, i, &virtio_desk_hw_ops, s);
+    }
+}
+
+static void virtio_desk_unrealize(DeviceState *dev)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(dev);
+    VirtIODesk *s = VIRTIO_DESK(dev);
+
+    virtio_desk_destroy_all(s);
+    for (uint32_t i = 0; i < s->max_outputs; i++) {
+        graphic_console_close(s->outputs[i].con);
+    }
+    g_hash_table_destroy(s->resources);
+    virtio_delete_queue(s->ctrl_vq);
+    virtio_cleanup(vdev);
+}
+
+/* ------------------------------------------------------------------ */
+/* migration                                                          */
+
+/*
+ * The host copy of every resource is the only one, so it migrates with
+ * its pixels.  Layout: per resource id, format, width, height, pixels;
+ * id 0 ends the list; then per output the resource id and src rect.
+ */
+static int virtio_desk_save(QEMUFile *f, void *opaque, size_t size,
+                            const VMStateField *field, JSONWriter *vmdesc)
+{
+    VirtIODesk *s = opaque;
+    GHashTableIter iter;
+    VirtIODeskResource *res;
+
+    g_hash_table_iter_init(&iter, s->resources);
+    while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&res)) {
+        qemu_put_be32(f, res->id);
+        qemu_put_be32(f, res->format);
+        qemu_put_be32(f, res->width);
+        qemu_put_be32(f, res->height);
+        qemu_put_buffer(f, (uint8_t *)pixman_image_get_data(res->image),
+                        res->hostmem);
+    }
+    qemu_put_be32(f, 0);
+
+    for (uint32_t i = 0; i < s->max_outputs; i++) {
+        VirtIODeskOutput *out = &s->outputs[i];
+
+        qemu_put_be32(f, out->res ? out->res->id : 0);
+        qemu_put_be32(f, out->src_x);
+        qemu_put_be32(f, out->src_y);
+        qemu_put_be32(f, out->src_width);
+        qemu_put_be32(f, out->src_height);
+    }
+    return 0;
+}
+
+static int virtio_desk_load(QEMUFile *f, void *opaque, size_t size,
+                            const VMStateField *field)
+{
+    VirtIODesk *s = opaque;
+    const char *why;
+    uint32_t id;
+
+    virtio_desk_destroy_all(s);
+    while ((id = qemu_get_be32(f))) {
+        uint32_t format = qemu_get_be32(f);
+        uint32_t width = qemu_get_be32(f);
+        uint32_t height = qemu_get_be32(f);
+        VirtIODeskResource *res;
+
+        if (virtio_desk_resource_new(s, id, format, width, height, &why)) {
+            error_report("virtio-desk: bad resource %u in migration: %s",
+                         id, why);
+            return -EINVAL;
+        }
+        res = virtio_desk_find_resource(s, id);
+        qemu_get_buffer(f, (uint8_t *)pixman_image_get_data(res->image),
+                        res->hostmem);
+    }
+
+    for (uint32_t i = 0; i < s->max_outputs; i++) {
+        VirtIODeskOutput *out = &s->outputs[i];
+        VirtIODeskResource *res;
+
+        id = qemu_get_be32(f);
+        out->src_x = qemu_get_be32(f);
+        out->src_y = qemu_get_be32(f);
+        out->src_width = qemu_get_be32(f);
+        out->src_height = qemu_get_be32(f);
+        if (!id) {
+            continue;
+        }
+        res = virtio_desk_find_resource(s, id);
+        if (!res || !virtio_desk_rect_valid(res, out->src_x, out->src_y,
+                                            out->src_width, out->src_height)) {
+            error_report("virtio-desk: bad scanout %u in migration", i);
+            return -EINVAL;
+        }
+        out->res = res;
+        virtio_desk_output_show(s, i);
+    }
+    return qemu_file_get_error(f);
+}
+
+static const VMStateDescription vmstate_virtio_desk_device = {
+    .name = "virtio-desk-device",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(events_read, VirtIODesk),
+        {
+            .name = "resources",
+            .info = &(const VMStateInfo) {
+                .name = "virtio-desk-resources",
+                .get = virtio_desk_load,
+                .put = virtio_desk_save,
+            },
+            .flags = VMS_SINGLE,
+        },
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static const VMStateDescription vmstate_virtio_desk = {
+    .name = "virtio-desk",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_VIRTIO_DEVICE,
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+/* ------------------------------------------------------------------ */
+/* type                                                               */
+
+static const Property virtio_desk_properties[] = {
+    DEFINE_PROP_UINT32("xres", VirtIODesk, xres, 1280),
+    DEFINE_PROP_UINT32("yres", VirtIODesk, yres, 800),
+    DEFINE_PROP_UINT32("max_outputs", VirtIODesk, max_outputs, 1),
+    DEFINE_PROP_SIZE("max_hostmem", VirtIODesk, max_hostmem, 256 * MiB),
+};
+
+static void virtio_desk_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    VirtioDeviceClass *vdc = VIRTIO_DEVICE_CLASS(klass);
+
+    set_bit(DEVICE_CATEGORY_DISPLAY, dc->categories);
+    device_class_set_props(dc, virtio_desk_properties);
+    dc->vmsd = &vmstate_virtio_desk;
+    vdc->vmsd = &vmstate_virtio_desk_device;
+    vdc->realize = virtio_desk_realize;
+    vdc->unrealize = virtio_desk_unrealize;
+    vdc->get_config = virtio_desk_get_config;
+    vdc->set_config = virtio_desk_set_config;
+    vdc->get_features = virtio_desk_get_features;
+    vdc->reset = virtio_desk_reset;
+}
+
+static const TypeInfo virtio_desk_info = {
+    .name = TYPE_VIRTIO_DESK,
+    .parent = TYPE_VIRTIO_DEVICE,
+    .instance_size = sizeof(VirtIODesk),
+    .class_init = virtio_desk_class_init,
+};
+module_obj(TYPE_VIRTIO_DESK);
+module_kconfig(VIRTIO_DESK);
+
+static void virtio_desk_register_types(void)
+{
+    type_register_static(&virtio_desk_info);
+}
+
+type_init(virtio_desk_register_types)

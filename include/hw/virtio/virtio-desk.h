@@ -1,0 +1,66 @@
+/*
+ * virtio-desk: paravirtual desktop device (2D display by damage rectangles)
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef HW_VIRTIO_DESK_H
+#define HW_VIRTIO_DESK_H
+
+#include "hw/virtio/virtio.h"
+#include "ui/console.h"
+#include "qom/object.h"
+#include "standard-headers/linux/virtio_desk.h"
+
+#define TYPE_VIRTIO_DESK "virtio-desk-device"
+OBJECT_DECLARE_SIMPLE_TYPE(VirtIODesk, VIRTIO_DESK)
+
+/* Limits the device advertises in its config space. */
+#define VIRTIO_DESK_MAX_RECTS      1024
+#define VIRTIO_DESK_MAX_DIMENSION  16384
+#define VIRTIO_DESK_MAX_RESOURCES  1024
+#define VIRTIO_DESK_CTRL_QUEUE_SIZE 1024  /* == VIRTQUEUE_MAX_SIZE: max_segments */
+
+typedef struct VirtIODeskResource {
+    uint32_t id;
+    uint32_t format;              /* VIRTIO_DESK_FORMAT_* */
+    uint32_t width;
+    uint32_t height;
+    uint64_t hostmem;             /* bytes charged against max_hostmem */
+    pixman_image_t *image;        /* host copy of the pixels */
+} VirtIODeskResource;
+
+typedef struct VirtIODeskOutput {
+    QemuConsole *con;
+    /* what the guest shows: NULL resource means disabled */
+    VirtIODeskResource *res;
+    uint32_t src_x, src_y, src_width, src_height;
+    /* what the user's window asks for (GET_DISPLAY_INFO) */
+    uint32_t pref_width, pref_height;
+    bool connected;
+} VirtIODeskOutput;
+
+struct VirtIODesk {
+    VirtIODevice parent_obj;
+
+    /* properties */
+    uint32_t xres;
+    uint32_t yres;
+    uint32_t max_outputs;
+    uint64_t max_hostmem;
+
+    /* virtqueues */
+    VirtQueue *ctrl_vq;
+
+    /* config space */
+    uint32_t events_read;
+
+    /* resources, by id */
+    GHashTable *resources;
+    uint64_t hostmem_used;
+
+    /* outputs */
+    VirtIODeskOutput outputs[VIRTIO_DESK_MAX_OUTPUTS];
+};
+
+#endif

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * virtio-desk: a paravirtual desktop device (2D display by damage
+ * rectangles, and input).  Wire protocol shared by the device and drivers.
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions
+ * are met:
+ * 1. Redistributions of source code must retain the above copyright
+ *    notice, this list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright
+ *    notice, this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holders nor the names of its
+ *    contributors may be used to endorse or promote products derived from
+ *    this software without specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS
+ * ``AS IS'' AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT
+ * LIMITED TO, THE IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS
+ * FOR A PARTICULAR PURPOSE ARE DISCLAIMED.  IN NO EVENT SHALL THE
+ * COPYRIGHT HOLDERS OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT,
+ * INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING,
+ * BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES; LOSS
+ * OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND
+ * ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR
+ * TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE
+ * USE OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ *
+ * The normative description is docs/specs/virtio-desk.rst.  All fields are
+ * little-endian.  Every struct is padded explicitly to a multiple of 8 bytes.
+ */
+
+#ifndef _LINUX_VIRTIO_DESK_H
+#define _LINUX_VIRTIO_DESK_H
+
+#include "standard-headers/linux/types.h"
+
+/*
+ * The virtio device ID.  63 is the highest ID a modern virtio-pci device can
+ * have (PCI device ID 0x1040 + 63 = 0x107f); the virtio 1.3 spec assigns it
+ * to nothing.
+ */
+#define VIRTIO_ID_DESK 63
+
+/* --- Feature bits ---------------------------------------------------------
+ *
+ * None is defined yet.  Bits 0..23 are the device-specific range; the
+ * following are reserved so that later additions never change the meaning
+ * of anything a driver written today relies on:
+ *   bit 0  input (event and status queues)
+ *   bit 1  cursor plane
+ *   bit 2  copy/blit of rectangles inside a resource
+ *   bit 3  EDID per output
+ * A driver acknowledges only the bits it knows; the device never sends and
+ * accepts no command that belongs to a feature which was not negotiated.
+ */
+
+/* --- Virtqueues ------------------------------------------------------------ */
+
+#define VIRTIO_DESK_QUEUE_CONTROL 0  /* driver -> device commands, with responses */
+
+/* --- Limits --------------------------------------------------------------- */
+
+#define VIRTIO_DESK_MAX_OUTPUTS 16   /* outputs in one GET_DISPLAY_INFO answer */
+
+/* --- Configuration space ---------------------------------------------------- */
+
+/* Bits of events_read / events_clear. */
+#define VIRTIO_DESK_EVENT_DISPLAY (1 << 0)  /* display info changed: re-read it */
+
+struct virtio_desk_config {
+	__le32 events_read;    /* device: pending VIRTIO_DESK_EVENT_* bits (read-only) */
+	__le32 events_clear;   /* driver: write 1s here to clear those bits */
+	__le32 num_outputs;    /* outputs of this device, 1..VIRTIO_DESK_MAX_OUTPUTS */
+	__le32 max_rects;      /* most rects in one TRANSFER_RECTS request */
+	__le32 max_segments;   /* most descriptors in one request chain, response included */
+	__le32 max_dimension;  /* largest resource width and height, in pixels */
+	__le32 max_resources;  /* most resources alive at the same time */
+	__le32 padding;        /* zero */
+	__le64 max_hostmem;    /* bytes of pixel storage for all resources together */
+};
+
+/* --- Pixel formats ----------------------------------------------------------
+ *
+ * Values are the Linux DRM fourcc codes of the same name (drm_fourcc.h):
+ * packed little-endian pixels, no padding between pixels of a row.
+ */
+#define VIRTIO_DESK_FORMAT_XRGB8888 0x34325258  /* 'XR24': 32 bpp, [31:0] x:R:G:B */
+#define VIRTIO_DESK_FORMAT_ARGB8888 0x34325241  /* 'AR24': 32 bpp, [31:0] A:R:G:B */
+#define VIRTIO_DESK_FORMAT_XBGR8888 0x34324258  /* 'XB24': 32 bpp, [31:0] x:B:G:R */
+#define VIRTIO_DESK_FORMAT_ABGR8888 0x34324241  /* 'AB24': 32 bpp, [31:0] A:B:G:R */
+#define VIRTIO_DESK_FORMAT_RGB565   0x36314752  /* 'RG16': 16 bpp, [15:0] R:G:B 5:6:5 */
+
+/* --- Control queue ------------------------------------------------------------
+ *
+ * Each request is one descriptor chain: the device-readable part holds the
+ * command struct (and, for TRANSFER_RECTS, the rects and their pixels), the
+ * device-writable part has room for the response.  The device handles
+ * requests in the order the driver makes them available.
+ */
+enum virtio_desk_ctrl_type {
+	/* commands */
+	VIRTIO_DESK_CMD_GET_DISPLAY_INFO = 0x0100,
+	VIRTIO_DESK_CMD_RESOURCE_CREATE,
+	VIRTIO_DESK_CMD_RESOURCE_DESTROY,
+	VIRTIO_DESK_CMD_SET_SCANOUT,
+	VIRTIO_DESK_CMD_TRANSFER_RECTS,
+
+	/* success responses */
+	VIRTIO_DESK_RESP_OK_NODATA = 0x1100,
+	VIRTIO_DESK_RESP_OK_DISPLAY_INFO,
+
+	/* error responses */
+	VIRTIO_DESK_RESP_ERR_INVALID_COMMAND = 0x1200, /* unknown type, flags not 0 */
+	VIRTIO_DESK_RESP_ERR_OUT_OF_MEMORY,            /* max_hostmem or max_resources */
+	VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID,
+	VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID,
+	VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,        /* format, size, stride, count */
+	VIRTIO_DESK_RESP_ERR_INVALID_RECT,             /* empty, or outside the resource */
+	VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,           /* request shorter than it says */
+};
+
+/* Starts every request and every response. */
+struct virtio_desk_ctrl_hdr {
+	__le32 type;   /* enum virtio_desk_ctrl_type */
+	__le32 flags;  /* none defined: 0 in requests and responses */
+};
+
+/* A rectangle in pixels; x, y is its top-left corner. */
+struct virtio_desk_rect {
+	__le32 x;
+	__le32 y;
+	__le32 width;
+	__le32 height;
+};
+
+/* VIRTIO_DESK_CMD_GET_DISPLAY_INFO: request is a bare virtio_desk_ctrl_hdr. */
+struct virtio_desk_output_info {
+	__le32 width;    /* preferred mode in pixels (what the user's window shows) */
+	__le32 height;
+	__le32 enabled;  /* 1 if a monitor is connected to this output */
+	__le32 padding;  /* zero */
+};
+
+struct virtio_desk_resp_display_info {
+	struct virtio_desk_ctrl_hdr hdr;  /* VIRTIO_DESK_RESP_OK_DISPLAY_INFO */
+	struct virtio_desk_output_info outputs[VIRTIO_DESK_MAX_OUTPUTS];  /* past num_outputs: 0 */
+};
+
+/* VIRTIO_DESK_CMD_RESOURCE_CREATE: a host-side 2D image, initially black. */
+struct virtio_desk_resource_create {
+	struct virtio_desk_ctrl_hdr hdr;
+	__le32 resource_id;  /* chosen by the driver, not 0, not in use */
+	__le32 format;       /* VIRTIO_DESK_FORMAT_* */
+	__le32 width;        /* 1..max_dimension */
+	__le32 height;       /* 1..max_dimension */
+};
+
+/* VIRTIO_DESK_CMD_RESOURCE_DESTROY: outputs showing it are disabled first. */
+struct virtio_desk_resource_destroy {
+	struct virtio_desk_ctrl_hdr hdr;
+	__le32 resource_id;
+	__le32 padding;      /* zero */
+};
+
+/* VIRTIO_DESK_CMD_SET_SCANOUT: show rect src of a resource on an output. */
+struct virtio_desk_set_scanout {
+	struct virtio_desk_ctrl_hdr hdr;
+	__le32 output_id;    /* 0..num_outputs-1 */
+	__le32 resource_id;  /* 0 disables the output; src is then ignored */
+	struct virtio_desk_rect src;  /* inside the resource; its size is the mode */
+};
+
+/*
+ * VIRTIO_DESK_CMD_TRANSFER_RECTS: copy pixels into a resource.
+ *
+ * The device-readable bytes of the request form one stream:
+ *   struct virtio_desk_transfer_rects
+ *   struct virtio_desk_xfer_rect rects[num_rects]
+ *   payload: pixel bytes, typically descriptors pointing straight at the
+ *            driver's framebuffer pages
+ * Row i (0-based) of rect r is read from payload bytes
+ *   [r.offset + i * r.stride, r.offset + i * r.stride + r.width * bpp)
+ * so a driver may send its whole framebuffer once and point every rect at
+ * y * pitch + x * bpp, or send only the pages a rect covers.  Either all
+ * rects are valid and copied, or nothing is.  Rects of a resource that is
+ * shown on an output are reported to the display exactly as sent.
+ */
+struct virtio_desk_xfer_rect {
+	struct virtio_desk_rect r;  /* destination in the resource, not empty */
+	__le32 stride;   /* payload bytes from one row to the next, >= width * bpp */
+	__le32 padding;  /* zero */
+	__le64 offset;   /* payload byte of the first pixel (r.x, r.y) */
+};
+
+struct virtio_desk_transfer_rects {
+	struct virtio_desk_ctrl_hdr hdr;
+	__le32 resource_id;
+	__le32 num_rects;    /* 1..max_rects */
+};
+
+#endif /* _LINUX_VIRTIO_DESK_H */

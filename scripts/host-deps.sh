@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Install everything the build, the demo and the tests need on a Debian bookworm host.
+# Adds deb-src plus the trixie and bookworm-backports suites, pinned at priority 100 so that
+# nothing already installed is upgraded from them; only packages named with /suite come from
+# there.  Idempotent: a second run with everything present does no network access at all.
+set -euo pipefail
+
+packages=(
+    # QEMU build
+    gcc make ninja-build pkgconf python3-venv flex bison ccache dpkg-dev xz-utils
+    libglib2.0-dev zlib1g-dev libpixman-1-dev libepoxy-dev libpng-dev libslirp-dev libfdt-dev
+    libspice-server-dev libspice-protocol-dev gcc-multilib seabios ipxe-qemu
+    # guest kernel, module and initramfs
+    gcc-12 dwarves kmod busybox-static cpio
+    # real clients used by the tests
+    gvncviewer spice-client-gtk
+)
+backports=(meson/bookworm-backports python3-pycotap/bookworm-backports)
+
+missing=()
+for p in "${packages[@]}" "${backports[@]}"; do
+    dpkg-query -W -f='${Status}' "${p%/*}" 2>/dev/null | grep -q 'install ok installed' ||
+        missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && [ -e /etc/apt/sources.list.d/virtio-desk.sources ] && exit 0
+
+cat > /etc/apt/sources.list.d/virtio-desk.sources <<'SRC'
+# Written by virtio-desk scripts/host-deps.sh: QEMU 10.0 sources and newer meson.
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb deb-src
+URIs: http://deb.debian.org/debian
+Suites: trixie bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+cat > /etc/apt/preferences.d/virtio-desk <<'PIN'
+Package: *
+Pin: release n=trixie
+Pin-Priority: 100
+
+Package: *
+Pin: release n=bookworm-backports
+Pin-Priority: 100
+PIN
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${packages[@]}" "${backports[@]}"

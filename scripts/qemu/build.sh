@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Build QEMU 10.0 (Debian's qemu source package, pristine upstream tarball)
+# with virtio-desk grafted in.  Everything lives under $VIRTIO_DESK_CACHE
+# (default ~/.cache/virtio-desk), keyed by QEMU version, so a second run only
+# recompiles what changed.  Prints the build directory on the last line.
+#
+# The graft: our QEMU-side files are copied to the same paths in the tree
+# (only when they differ, so timestamps stay put), and scripts/qemu/wiring.patch
+# adds the few lines that hook them in (Kconfig, meson, trace events, the
+# virtio name table).  A tree grafted with an older patch is un-patched first.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+cache=${VIRTIO_DESK_CACHE:-$HOME/.cache/virtio-desk}
+build_name=${VIRTIO_DESK_BUILD:-build}
+mkdir -p "$cache/dl"
+
+# --- source ---------------------------------------------------------------
+orig=$(ls "$cache"/dl/qemu_10.0.*+ds.orig.tar.xz 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -z "$orig" ]; then
+    (cd "$cache/dl" && apt-get source --download-only qemu/trixie >&2)
+    orig=$(ls "$cache"/dl/qemu_10.0.*+ds.orig.tar.xz | sort -V | tail -n 1)
+fi
+version=$(basename "$orig" | sed -E 's/^qemu_(10\.0\.[0-9]+)\+ds\.orig\.tar\.xz$/\1/')
+tree="$cache/qemu-$version"
+if [ ! -e "$tree/VERSION" ]; then
+    echo "extracting QEMU $version" >&2
+    rm -rf "$tree.tmp"
+    mkdir -p "$tree.tmp"
+    tar -xf "$orig" -C "$tree.tmp" --strip-components=1
+    mv "$tree.tmp" "$tree"
+fi
+
+# --- graft ----------------------------------------------------------------
+overlay=(
+    include/standard-headers/linux/virtio_desk.h
+    include/hw/virtio/virtio-desk.h
+    hw/display/virtio-desk.c
+    hw/display/virtio-desk-pci.c
+    tests/qtest/virtio-desk-test.c
+    tests/qtest/libqos/virtio-desk.c
+    tests/qtest/libqos/virtio-desk.h
+)
+for f in "${overlay[@]}"; do
+    if ! cmp -s "$repo/$f" "$tree/$f"; then
+        install -D -m 644 "$repo/$f" "$tree/$f"
+    fi
+done
+if ! cmp -s "$repo/scripts/qemu/devices.mak" \
+        "$tree/configs/devices/x86_64-softmmu/virtio-desk.mak"; then
+    cp "$repo/scripts/qemu/devices.mak" "$tree/configs/devices/x86_64-softmmu/virtio-desk.mak"
+fi
+applied="$tree/.virtio-desk-wiring.patch"
+if ! cmp -s "$repo/scripts/qemu/wiring.patch" "$applied"; then
+    if [ -e "$applied" ]; then
+        patch -d "$tree" -p1 -R -s < "$applied"
+        rm "$applied"
+    fi
+    patch -d "$tree" -p1 -s --no-backup-if-mismatch < "$repo/scripts/qemu/wiring.patch"
+    cp "$repo/scripts/qemu/wiring.patch" "$applied"
+fi
+
+# --- configure --------------------------------------------------------------
+# A minimal x86_64 build: the devices the tests and the benchmark compare,
+# the VNC and SPICE servers, and modules so that virtio-desk loads on demand.
+config=(
+    --python=/usr/bin/python3 --target-list=x86_64-softmmu
+    --without-default-features --without-default-devices
+    --with-devices-x86_64=virtio-desk
+    --disable-download --disable-install-blobs --disable-docs
+    --enable-tcg --enable-kvm --enable-modules --enable-trace-backends=log
+    --enable-pixman --enable-vnc --enable-png --enable-spice --enable-spice-protocol
+    --enable-opengl --enable-slirp
+)
+config+=(${VIRTIO_DESK_CONFIGURE_EXTRA:-})
+build="$tree/$build_name"
+export PATH=/usr/lib/ccache:$PATH
+export CCACHE_DIR="$cache/ccache" CCACHE_BASEDIR="$cache" CCACHE_NOHASHDIR=true
+if [ "$(cat "$build/.virtio-desk-configure" 2>/dev/null)" != "${config[*]}" ]; then
+    rm -rf "$build"
+    mkdir -p "$build"
+    (cd "$build" && ../configure "${config[@]}" >&2)
+    echo "${config[*]}" > "$build/.virtio-desk-configure"
+fi
+
+# --- build ------------------------------------------------------------------
+ninja -C "$build" qemu-system-x86_64 modules tests/qtest/qos-test >&2
+# linuxboot_dma.bin (for -kernel) and friends; configure set up their Makefile
+make -C "$build/pc-bios/optionrom" -s >&2
+
+# Run from the build tree, QEMU looks for firmware in qemu-bundle first.
+fw="$build/qemu-bundle/usr/local/share/qemu"
+mkdir -p "$fw"
+for f in /usr/share/seabios/*.bin /usr/lib/ipxe/qemu/*.rom \
+         "$build"/pc-bios/optionrom/*.bin; do
+    [ -e "$f" ] && ln -sf "$f" "$fw/"
+done
+echo "$build"
