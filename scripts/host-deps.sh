@@ -19,12 +19,19 @@ packages=(
 )
 backports=(meson/bookworm-backports python3-pycotap/bookworm-backports)
 
-missing=()
-for p in "${packages[@]}" "${backports[@]}"; do
-    dpkg-query -W -f='${Status}' "${p%/*}" 2>/dev/null | grep -q 'install ok installed' ||
-        missing+=("$p")
+# "package" or "package>=version": what counts as already there
+have() {
+    local name=${1%%>=*} min= ver
+    [ "$name" != "$1" ] && min=${1#*>=}
+    ver=$(dpkg-query -W -f='${Status} ${Version}\n' "$name" 2>/dev/null |
+          awk '/install ok installed/ {print $4}')
+    [ -n "$ver" ] && { [ -z "$min" ] || dpkg --compare-versions "$ver" ge "$min"; }
+}
+missing=0
+for p in "${packages[@]}" meson'>=1.5' python3-pycotap'>=1.3'; do
+    have "$p" || missing=1
 done
-[ ${#missing[@]} -eq 0 ] && [ -e /etc/apt/sources.list.d/virtio-desk.sources ] && exit 0
+[ $missing -eq 0 ] && [ -e /etc/apt/sources.list.d/virtio-desk.sources ] && exit 0
 
 cat > /etc/apt/sources.list.d/virtio-desk.sources <<'SRC'
 # Written by virtio-desk scripts/host-deps.sh: QEMU 10.0 sources and newer meson.

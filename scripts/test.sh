@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The whole test suite, from a fresh Debian bookworm machine (as root):
+# installs what it needs, builds QEMU with virtio-desk, runs the qtests,
+# then the guest tests (Debian's 6.12 kernel + virtio_desk.ko under TCG).
+# Ends with one line "N passed, N failed"; exits non-zero on any failure.
+#   VIRTIO_DESK_CACHE  where downloads and builds are kept (~/.cache/virtio-desk)
+#   VIRTIO_DESK_KVM=1  run guests under KVM instead of TCG, where KVM works
+#   --qtest-only       skip the guest tests (for quick iterations on the device)
+set -uo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+passed=0
+failed=0
+failures=()
+
+result() {  # result NAME STATUS
+    if [ "$2" -eq 0 ]; then
+        passed=$((passed + 1))
+        echo "PASS: $1"
+    else
+        failed=$((failed + 1))
+        failures+=("$1")
+        echo "FAIL: $1"
+    fi
+}
+
+summary() {
+    [ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+}
+
+bash "$repo/scripts/host-deps.sh" || { result host-deps 1; summary; exit 1; }
+build=$(bash "$repo/scripts/qemu/build.sh" | tail -n 1)
+[ -x "$build/qemu-system-x86_64" ] || { result qemu-build 1; summary; exit 1; }
+qemu="$build/qemu-system-x86_64"
+
+# --- device registration and the module build --------------------------------
+"$qemu" -device help 2>/dev/null | grep -q '^name "virtio-desk-pci", bus PCI'
+result "device-help-lists-virtio-desk-pci" $?
+# The device lives in a loadable module, not in the binary, and loads on demand.
+! nm -D --defined-only "$qemu" | grep -q virtio_desk &&
+    [ -e "$build/hw-display-virtio-desk.so" ] &&
+    echo '{"execute":"qmp_capabilities"}{"execute":"qom-list","arguments":{"path":"/machine/peripheral/desk"}}{"execute":"quit"}' |
+    "$qemu" -M q35 -nodefaults -display none -qmp stdio \
+        -device virtio-desk-pci,id=desk 2>&1 | grep -q '"name": "virtio-backend"'
+result "module-loads-on-demand" $?
+
+# --- qtests ---------------------------------------------------------------------
+log=$(mktemp)
+# QTEST_TRACE is pasted into QEMU's command line: it also turns on the
+# guest-error log, so that every rejected request can be counted twice.
+(cd "$build" && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+    QTEST_TRACE='virtio_desk_cmd_error -trace virtio_desk_bad_response_buffer -d guest_errors' \
+    ./tests/qtest/qos-test -m quick) > "$log" 2>&1
+qos_status=$?
+grep -E '^(ok|not ok) .*virtio-desk' "$log" | sed 's/^/  /'
+while read -r line; do
+    result "qtest:${line##*/}" 0
+done < <(grep -E '^ok .*virtio-desk-pci-tests/' "$log")
+while read -r line; do
+    result "qtest:${line##*/}" 1
+done < <(grep -E '^not ok .*virtio-desk-pci-tests/' "$log")
+if [ "$qos_status" -ne 0 ] || ! grep -q '^ok .*virtio-desk-pci-tests/' "$log"; then
+    tail -n 30 "$log"
+    result "qos-test" 1
+fi
+# Every rejected request leaves one LOG_GUEST_ERROR line and one trace event.
+logged=$(grep -c '^virtio-desk: ' "$log")
+traced=$(grep -cE '^virtio_desk_(cmd_error|bad_response_buffer) ' "$log")
+echo "  guest errors logged: $logged, traced: $traced"
+[ "$logged" -ge 40 ] && [ "$logged" -eq "$traced" ]
+result "guest-errors-logged-and-traced" $?
+rm -f "$log"
+
+# --- guest tests ------------------------------------------------------------------
+if [ "${1:-}" != --qtest-only ]; then
+    glog=$(mktemp)
+    QEMU="$qemu" "$repo/tests/guest/run.sh" 2>&1 | tee "$glog"
+    gstatus=${PIPESTATUS[0]}
+    counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$glog" | tail -n 1)
+    if [ -n "$counts" ]; then
+        passed=$((passed + $(echo "$counts" | awk '{print $1}')))
+        failed=$((failed + $(echo "$counts" | awk '{print $3}')))
+        [ "$(echo "$counts" | awk '{print $3}')" -eq 0 ] || failures+=("guest tests")
+    fi
+    if [ "$gstatus" -ne 0 ] && [ -z "$counts" -o "$(echo "$counts" | awk '{print $3}')" = 0 ]; then
+        result "guest-rig" 1
+    fi
+    rm -f "$glog"
+fi
+
+summary
