@@ -242,7 +242,7 @@ typedef struct Image {
     uint8_t *rgb;         /* 3 bytes a pixel, as screendump writes PPM */
 } Image;
 
-static Image screendump(Desk *d)
+static Image screendump_head(Desk *d, int head)
 {
     g_autofree char *path = NULL;
     g_autofree char *data = NULL;
@@ -256,8 +256,8 @@ static Image screendump(Desk *d)
     close(fd);
     qobject_unref(qtest_qmp_assert_success_ref(d->qts,
         "{'execute': 'screendump', 'arguments': "
-        "{'filename': %s, 'device': %s, 'format': 'ppm'}}",
-        path, QVIRTIO_DESK_ID));
+        "{'filename': %s, 'device': %s, 'head': %d, 'format': 'ppm'}}",
+        path, QVIRTIO_DESK_ID, head));
     g_assert(g_file_get_contents(path, &data, &len, NULL));
     unlink(path);
     g_assert_cmpint(sscanf(data, "P6 %u %u 255%n", &img.width, &img.height,
@@ -274,6 +274,11 @@ static Image screendump(Desk *d)
                img.width * 3);
     }
     return img;
+}
+
+static Image screendump(Desk *d)
+{
+    return screendump_head(d, 0);
 }
 
 /* Expected RGB of one pixel stored in @format at @p. */
@@ -352,11 +357,11 @@ static uint32_t fb_send(Desk *d, Fb *fb, uint32_t id, const uint32_t (*r)[4],
                          (size_t)fb->pitch * fb->height, chunk);
 }
 
-/* The screen shows exactly rect sx,sy,w,h of @fb (unsent pixels: black). */
-static void assert_screen(Desk *d, const Fb *shown, uint32_t sx, uint32_t sy,
-                          uint32_t w, uint32_t h)
+/* Output @head shows exactly rect sx,sy,w,h of @fb (unsent pixels: black). */
+static void assert_screen_head(Desk *d, int head, const Fb *shown, uint32_t sx,
+                               uint32_t sy, uint32_t w, uint32_t h)
 {
-    Image img = screendump(d);
+    Image img = screendump_head(d, head);
 
     g_assert_cmpuint(img.width, ==, w);
     g_assert_cmpuint(img.height, ==, h);
@@ -375,6 +380,12 @@ static void assert_screen(Desk *d, const Fb *shown, uint32_t sx, uint32_t sy,
         }
     }
     g_free(img.rgb);
+}
+
+static void assert_screen(Desk *d, const Fb *shown, uint32_t sx, uint32_t sy,
+                          uint32_t w, uint32_t h)
+{
+    assert_screen_head(d, 0, shown, sx, sy, w, h);
 }
 
 /* --- happy paths ----------------------------------------------------------- */
@@ -658,6 +669,117 @@ static void test_query_virtio(void *obj, void *data, QGuestAllocator *alloc)
     qobject_unref(resp);
 }
 
+/* With max_outputs=2 each output is a console of its own. */
+static void test_two_outputs(void *obj, void *data, QGuestAllocator *alloc)
+{
+    Desk d = desk_start(obj, alloc);
+    Fb a = fb_new(VIRTIO_DESK_FORMAT_XRGB8888, 40, 20, 160);
+    Fb b = fb_new(VIRTIO_DESK_FORMAT_XRGB8888, 24, 36, 96);
+    static const uint32_t ra[][4] = { { 0, 0, 40, 20 } };
+    static const uint32_t rb[][4] = { { 0, 0, 24, 36 } };
+    struct virtio_desk_ctrl_hdr req = {
+        .type = cpu_to_le32(VIRTIO_DESK_CMD_GET_DISPLAY_INFO),
+    };
+    struct virtio_desk_resp_display_info resp;
+    Seg seg = { &req, sizeof(req) };
+
+    g_assert_cmpuint(qvirtio_config_readl(d.vdev, CFG(num_outputs)), ==, 2);
+    desk_submit(&d, &seg, 1, &resp, sizeof(resp), false);
+    g_assert_cmpuint(le32_to_cpu(resp.outputs[1].width), ==, 1280);
+    g_assert_cmpuint(le32_to_cpu(resp.outputs[1].enabled), ==, 0);
+    g_assert_cmpuint(le32_to_cpu(resp.outputs[2].width), ==, 0);
+
+    fb_paint(&a, 0, 0, 40, 20, 1);
+    fb_paint(&b, 0, 0, 24, 36, 2);
+    g_assert_cmphex(desk_create(&d, 1, a.format, 40, 20), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(desk_create(&d, 2, b.format, 24, 36), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(fb_send(&d, &a, 1, ra, 1, 0), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(fb_send(&d, &b, 2, rb, 1, 0), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(desk_scanout(&d, 0, 1, 0, 0, 40, 20), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(desk_scanout(&d, 1, 2, 0, 0, 24, 36), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(desk_scanout(&d, 2, 2, 0, 0, 24, 36), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID);
+    assert_screen_head(&d, 0, &a, 0, 0, 40, 20);
+    assert_screen_head(&d, 1, &b, 0, 0, 24, 36);
+    g_free(a.data);
+    g_free(b.data);
+}
+
+/* The command line qos-test built for this test, for a migration target. */
+static char *migration_cmdline;
+
+static void *save_cmdline(GString *cmd_line, void *arg)
+{
+    g_free(migration_cmdline);
+    migration_cmdline = g_strdup(cmd_line->str);
+    return arg;
+}
+
+static void wait_migration(QTestState *qts)
+{
+    for (int i = 0; i < 3000; i++) {
+        QDict *r = qtest_qmp_assert_success_ref(qts,
+                                                "{'execute': 'query-migrate'}");
+        const char *status = qdict_haskey(r, "status") ?
+                             qdict_get_str(r, "status") : "none";
+        bool done = !strcmp(status, "completed");
+
+        g_assert_cmpstr(status, !=, "failed");
+        qobject_unref(r);
+        if (done) {
+            return;
+        }
+        g_usleep(10 * 1000);
+    }
+    g_assert_not_reached();
+}
+
+/* The host image is the only copy of the pixels: it migrates with them. */
+static void test_migrate(void *obj, void *data, QGuestAllocator *alloc)
+{
+    Desk d = desk_start(obj, alloc);
+    Fb fb = fb_new(VIRTIO_DESK_FORMAT_XBGR8888, 64, 48, 256);
+    static const uint32_t r[][4] = { { 0, 0, 64, 48 } };
+    g_autofree char *path = NULL;
+    g_autofree char *uri = NULL;
+    QTestState *src = d.qts, *dst;
+    int fd = g_file_open_tmp("virtio-desk-migrate-XXXXXX", &path, NULL);
+
+    g_assert(fd >= 0);
+    close(fd);
+    uri = g_strdup_printf("file:%s", path);
+    fb_paint(&fb, 0, 0, 64, 48, 8);
+    g_assert_cmphex(desk_create(&d, 4, fb.format, 64, 48), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(desk_create(&d, 5, fb.format, 16, 16), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(fb_send(&d, &fb, 4, r, 1, 0), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(desk_scanout(&d, 0, 4, 8, 4, 48, 40), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+
+    dst = qtest_initf("%s -incoming defer", migration_cmdline);
+    qobject_unref(qtest_qmp_assert_success_ref(src,
+        "{'execute': 'migrate', 'arguments': {'uri': %s}}", uri));
+    wait_migration(src);
+    qobject_unref(qtest_qmp_assert_success_ref(dst,
+        "{'execute': 'migrate-incoming', 'arguments': {'uri': %s}}", uri));
+    wait_migration(dst);
+    unlink(path);
+
+    d.qts = dst;
+    assert_screen(&d, &fb, 8, 4, 48, 40);
+    qtest_quit(dst);
+    d.qts = src;
+    g_free(fb.data);
+}
+
 /* --- validation: one test per rule ----------------------------------------- */
 
 static void test_bad_command(void *obj, void *data, QGuestAllocator *alloc)
@@ -931,6 +1053,12 @@ static void register_virtio_desk_test(void)
     qos_add_test("destroy", "virtio-desk-pci", test_destroy, NULL);
     qos_add_test("reset", "virtio-desk-pci", test_reset, NULL);
     qos_add_test("query-virtio", "virtio-desk-pci", test_query_virtio, NULL);
+    qos_add_test("two-outputs", "virtio-desk-pci", test_two_outputs,
+                 &(QOSGraphTestOptions) {
+                     .edge.extra_device_opts = "max_outputs=2",
+                 });
+    qos_add_test("migrate", "virtio-desk-pci", test_migrate,
+                 &(QOSGraphTestOptions) { .before = save_cmdline });
     qos_add_test("bad-command", "virtio-desk-pci", test_bad_command, NULL);
     qos_add_test("bad-response-buffer", "virtio-desk-pci",
                  test_bad_response_buffer, NULL);
