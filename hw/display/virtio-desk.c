@@ -44,6 +44,7 @@ typedef struct VirtIODeskCmd {
     uint32_t type;
     uint32_t error;      /* 0, or the VIRTIO_DESK_RESP_ERR_* to answer */
     size_t out_len;      /* device-readable bytes in the chain */
+    size_t in_len;       /* device-writable bytes in the chain */
     bool responded;
 } VirtIODeskCmd;
 
@@ -268,7 +269,7 @@ static void virtio_desk_respond(VirtIODesk *s, VirtIODeskCmd *cmd,
     VirtQueueElement *elem = cmd->elem;
     size_t written = 0;
 
-    if (iov_size(elem->in_sg, elem->in_num) < size) {
+    if (cmd->in_len < size) {
         qemu_log_mask(LOG_GUEST_ERROR,
                       "virtio-desk: response buffer of request 0x%x "
                       "shorter than %zu bytes\n", cmd->type, size);
@@ -342,6 +343,11 @@ static void virtio_desk_cmd_resource_destroy(VirtIODesk *s, VirtIODeskCmd *cmd)
     id = le32_to_cpu(req.resource_id);
     trace_virtio_desk_resource_destroy(id);
 
+    if (req.padding) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
+                         "padding not zero");
+        return;
+    }
     res = virtio_desk_find_resource(s, id);
     if (!res) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID,
@@ -451,6 +457,11 @@ static bool virtio_desk_check_xfer_rect(VirtIODeskCmd *cmd,
                          w, h, x, y, res->id, res->width, res->height);
         return false;
     }
+    if (xr->padding) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
+                         "padding not zero");
+        return false;
+    }
     if (stride < row) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
                          "stride %u below row size %" PRIu64, stride, row);
@@ -551,6 +562,7 @@ static void virtio_desk_handle_cmd(VirtIODesk *s, VirtIODeskCmd *cmd)
 {
     struct virtio_desk_ctrl_hdr hdr;
     uint32_t flags;
+    size_t resp_len;
 
     if (!virtio_desk_read_req(cmd, &hdr, sizeof(hdr))) {
         return;
@@ -561,6 +573,15 @@ static void virtio_desk_handle_cmd(VirtIODesk *s, VirtIODeskCmd *cmd)
     if (flags) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_COMMAND,
                          "request 0x%x has flags 0x%x", cmd->type, flags);
+        return;
+    }
+    /* Act only on requests whose answer can be delivered. */
+    resp_len = cmd->type == VIRTIO_DESK_CMD_GET_DISPLAY_INFO ?
+               sizeof(struct virtio_desk_resp_display_info) : sizeof(hdr);
+    if (cmd->in_len < resp_len) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
+                         "request 0x%x has %zu response bytes, needs %zu",
+                         cmd->type, cmd->in_len, resp_len);
         return;
     }
 
@@ -597,6 +618,7 @@ static void virtio_desk_handle_ctrl(VirtIODevice *vdev, VirtQueue *vq)
         VirtIODeskCmd cmd = {
             .elem = elem,
             .out_len = iov_size(elem->out_sg, elem->out_num),
+            .in_len = iov_size(elem->in_sg, elem->in_num),
         };
 
         virtio_desk_handle_cmd(s, &cmd);
@@ -622,16 +644,22 @@ static void virtio_desk_ui_info(void *opaque, uint32_t output_id,
 {
     VirtIODesk *s = opaque;
     VirtIODeskOutput *out;
+    VirtIODeskOutput old;
 
     if (output_id >= s->max_outputs) {
         return;
     }
     trace_virtio_desk_ui_info(output_id, info->width, info->height);
     out = &s->outputs[output_id];
+    old = *out;
     out->connected = info->width && info->height;
     if (out->connected) {
         out->pref_width = MIN(info->width, VIRTIO_DESK_MAX_DIMENSION);
         out->pref_height = MIN(info->height, VIRTIO_DESK_MAX_DIMENSION);
+    }
+    if (out->connected == old.connected && out->pref_width == old.pref_width &&
+        out->pref_height == old.pref_height) {
+        return;
     }
     s->events_read |= VIRTIO_DESK_EVENT_DISPLAY;
     virtio_notify_config(VIRTIO_DEVICE(s));

@@ -40,8 +40,10 @@ overlay=(
     hw/display/virtio-desk.c
     hw/display/virtio-desk-pci.c
     tests/qtest/virtio-desk-test.c
+    tests/qtest/virtio-desk-validation-test.c
     tests/qtest/libqos/virtio-desk.c
     tests/qtest/libqos/virtio-desk.h
+    docs/specs/virtio-desk.rst
 )
 for f in "${overlay[@]}"; do
     if ! cmp -s "$repo/$f" "$tree/$f"; then

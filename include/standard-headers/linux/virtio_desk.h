@@ -84,7 +84,9 @@ struct virtio_desk_config {
 /* --- Pixel formats ----------------------------------------------------------
  *
  * Values are the Linux DRM fourcc codes of the same name (drm_fourcc.h):
- * packed little-endian pixels, no padding between pixels of a row.
+ * packed little-endian pixels, no padding between pixels of a row.  A device
+ * that cannot show a format answers RESOURCE_CREATE with INVALID_PARAMETER
+ * (QEMU: RGB565 on big-endian hosts).
  */
 #define VIRTIO_DESK_FORMAT_XRGB8888 0x34325258  /* 'XR24': 32 bpp, [31:0] x:R:G:B */
 #define VIRTIO_DESK_FORMAT_ARGB8888 0x34325241  /* 'AR24': 32 bpp, [31:0] A:R:G:B */
@@ -97,7 +99,10 @@ struct virtio_desk_config {
  * Each request is one descriptor chain: the device-readable part holds the
  * command struct (and, for TRANSFER_RECTS, the rects and their pixels), the
  * device-writable part has room for the response.  The device handles
- * requests in the order the driver makes them available.
+ * requests in the order the driver makes them available.  A request whose
+ * writable part is too short for its response is not executed: it gets
+ * ERR_INVALID_LENGTH if a virtio_desk_ctrl_hdr fits, else nothing is written.
+ * Fields named padding must be zero (ERR_INVALID_PARAMETER).
  */
 enum virtio_desk_ctrl_type {
 	/* commands */
@@ -113,12 +118,14 @@ enum virtio_desk_ctrl_type {
 
 	/* error responses */
 	VIRTIO_DESK_RESP_ERR_INVALID_COMMAND = 0x1200, /* unknown type, flags not 0 */
-	VIRTIO_DESK_RESP_ERR_OUT_OF_MEMORY,            /* max_hostmem or max_resources */
+	VIRTIO_DESK_RESP_ERR_OUT_OF_MEMORY,            /* max_hostmem, max_resources, host */
 	VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID,
 	VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID,
-	VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,        /* format, size, stride, count */
+	VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,        /* format, size, stride, count,
+	                                                  area, padding not 0 */
 	VIRTIO_DESK_RESP_ERR_INVALID_RECT,             /* empty, or outside the resource */
-	VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,           /* request shorter than it says */
+	VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,           /* request, payload or response
+	                                                  buffer too short */
 };
 
 /* Starts every request and every response. */
@@ -184,8 +191,9 @@ struct virtio_desk_set_scanout {
  *   [r.offset + i * r.stride, r.offset + i * r.stride + r.width * bpp)
  * so a driver may send its whole framebuffer once and point every rect at
  * y * pitch + x * bpp, or send only the pages a rect covers.  Either all
- * rects are valid and copied, or nothing is.  Rects of a resource that is
- * shown on an output are reported to the display exactly as sent.
+ * rects are valid and copied, or nothing is.  Each rect is reported to every
+ * output showing the resource, clipped to the output's src rectangle: the
+ * display is told about exactly the pixels that changed.
  */
 struct virtio_desk_xfer_rect {
 	struct virtio_desk_rect r;  /* destination in the resource, not empty */

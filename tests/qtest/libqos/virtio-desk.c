@@ -8,7 +8,11 @@
 #include "../libqtest.h"
 #include "qemu/module.h"
 #include "qgraph.h"
+#include "qemu/bswap.h"
 #include "virtio-desk.h"
+#include "standard-headers/linux/virtio_ring.h"
+
+#define TIMEOUT_US (30 * 1000 * 1000)
 
 static void *qvirtio_desk_pci_get_driver(void *object, const char *interface)
 {
@@ -58,3 +62,203 @@ static void virtio_desk_register_nodes(void)
 }
 
 libqos_init(virtio_desk_register_nodes);
+
+/* --- driver side of the protocol, for tests ---------------------------- */
+
+QDesk qdesk_start(void *obj, QGuestAllocator *alloc)
+{
+    QVirtioDeskPCI *pci = obj;
+    QDesk d = {
+        .qts = pci->pci_vdev.pdev->bus->qts,
+        .pci = pci,
+        .vdev = pci->desk.vdev,
+        .alloc = alloc,
+    };
+    uint64_t features = qvirtio_get_features(d.vdev);
+
+    features &= ~(QVIRTIO_F_BAD_FEATURE | (1ull << VIRTIO_RING_F_EVENT_IDX));
+    qvirtio_set_features(d.vdev, features);
+    d.vq = qvirtqueue_setup(d.vdev, alloc, VIRTIO_DESK_QUEUE_CONTROL);
+    qvirtio_set_driver_ok(d.vdev);
+    return d;
+}
+
+/*
+ * Send one request made of @nseg readable segments (one descriptor each,
+ * through an indirect table if @indirect) and a writable response buffer of
+ * @resp_len bytes; returns the length the device says it wrote.
+ */
+uint32_t qdesk_submit(QDesk *d, const QDeskSeg *segs, int nseg, void *resp,
+                            size_t resp_len, bool indirect)
+{
+    g_autofree uint64_t *addr = g_new0(uint64_t, nseg);
+    uint64_t resp_addr = 0;
+    uint32_t head = 0, len;
+    QVRingIndirectDesc *ind = NULL;
+
+    for (int i = 0; i < nseg; i++) {
+        addr[i] = guest_alloc(d->alloc, segs[i].len);
+        qtest_memwrite(d->qts, addr[i], segs[i].data, segs[i].len);
+    }
+    if (resp_len) {
+        resp_addr = guest_alloc(d->alloc, resp_len);
+        qtest_memset(d->qts, resp_addr, 0xa5, resp_len);
+    }
+
+    if (indirect) {
+        ind = qvring_indirect_desc_setup(d->qts, d->vdev, d->alloc,
+                                         nseg + !!resp_len);
+        for (int i = 0; i < nseg; i++) {
+            qvring_indirect_desc_add(d->vdev, d->qts, ind, addr[i],
+                                     segs[i].len, false);
+        }
+        if (resp_len) {
+            qvring_indirect_desc_add(d->vdev, d->qts, ind, resp_addr,
+                                     resp_len, true);
+        }
+        head = qvirtqueue_add_indirect(d->qts, d->vq, ind);
+    } else {
+        for (int i = 0; i < nseg; i++) {
+            uint32_t idx = qvirtqueue_add(d->qts, d->vq, addr[i], segs[i].len,
+                                          false, i + 1 < nseg || resp_len);
+            if (i == 0) {
+                head = idx;
+            }
+        }
+        if (resp_len) {
+            uint32_t idx = qvirtqueue_add(d->qts, d->vq, resp_addr, resp_len,
+                                          true, false);
+            if (!nseg) {
+                head = idx;
+            }
+        }
+    }
+
+    qvirtqueue_kick(d->qts, d->vdev, d->vq, head);
+    qvirtio_wait_used_elem(d->qts, d->vdev, d->vq, head, &len, TIMEOUT_US);
+    qvirtqueue_reset_pool(d->vq);
+
+    if (resp_len) {
+        qtest_memread(d->qts, resp_addr, resp, resp_len);
+        guest_free(d->alloc, resp_addr);
+    }
+    for (int i = 0; i < nseg; i++) {
+        guest_free(d->alloc, addr[i]);
+    }
+    if (ind) {
+        guest_free(d->alloc, ind->desc);
+        g_free(ind);
+    }
+    return len;
+}
+
+/* Send a request of @nseg segments; return the response type. */
+uint32_t qdesk_cmd_segs(QDesk *d, const QDeskSeg *segs, int nseg)
+{
+    struct virtio_desk_ctrl_hdr resp;
+
+    g_assert_cmpuint(qdesk_submit(d, segs, nseg, &resp, sizeof(resp), false),
+                     ==, sizeof(resp));
+    g_assert_cmpuint(le32_to_cpu(resp.flags), ==, 0);
+    return le32_to_cpu(resp.type);
+}
+
+uint32_t qdesk_cmd(QDesk *d, const void *req, size_t len)
+{
+    QDeskSeg seg = { req, len };
+
+    return qdesk_cmd_segs(d, &seg, 1);
+}
+
+uint32_t qdesk_create(QDesk *d, uint32_t id, uint32_t format,
+                            uint32_t width, uint32_t height)
+{
+    struct virtio_desk_resource_create req = {
+        .hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_RESOURCE_CREATE),
+        .resource_id = cpu_to_le32(id),
+        .format = cpu_to_le32(format),
+        .width = cpu_to_le32(width),
+        .height = cpu_to_le32(height),
+    };
+
+    return qdesk_cmd(d, &req, sizeof(req));
+}
+
+uint32_t qdesk_destroy(QDesk *d, uint32_t id)
+{
+    struct virtio_desk_resource_destroy req = {
+        .hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_RESOURCE_DESTROY),
+        .resource_id = cpu_to_le32(id),
+    };
+
+    return qdesk_cmd(d, &req, sizeof(req));
+}
+
+uint32_t qdesk_scanout(QDesk *d, uint32_t output, uint32_t id,
+                             uint32_t x, uint32_t y, uint32_t w, uint32_t h)
+{
+    struct virtio_desk_set_scanout req = {
+        .hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_SET_SCANOUT),
+        .output_id = cpu_to_le32(output),
+        .resource_id = cpu_to_le32(id),
+        .src = { cpu_to_le32(x), cpu_to_le32(y), cpu_to_le32(w), cpu_to_le32(h) },
+    };
+
+    return qdesk_cmd(d, &req, sizeof(req));
+}
+
+struct virtio_desk_xfer_rect qdesk_xrect(uint32_t x, uint32_t y, uint32_t w,
+                                          uint32_t h, uint32_t stride,
+                                          uint64_t offset)
+{
+    return (struct virtio_desk_xfer_rect) {
+        .r = { cpu_to_le32(x), cpu_to_le32(y), cpu_to_le32(w), cpu_to_le32(h) },
+        .stride = cpu_to_le32(stride),
+        .offset = cpu_to_le64(offset),
+    };
+}
+
+/*
+ * TRANSFER_RECTS with the header and rects in one descriptor and the
+ * payload split into descriptors of @chunk bytes (0: one descriptor).
+ */
+uint32_t qdesk_transfer(QDesk *d, uint32_t id, uint32_t num_rects,
+                              const struct virtio_desk_xfer_rect *rects,
+                              size_t rects_len, const void *payload,
+                              size_t payload_len, size_t chunk)
+{
+    struct virtio_desk_transfer_rects hdr = {
+        .hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_TRANSFER_RECTS),
+        .resource_id = cpu_to_le32(id),
+        .num_rects = cpu_to_le32(num_rects),
+    };
+    g_autofree uint8_t *head = g_malloc(sizeof(hdr) + rects_len);
+    g_autofree QDeskSeg *segs = NULL;
+    int nseg = 1;
+
+    memcpy(head, &hdr, sizeof(hdr));
+    memcpy(head + sizeof(hdr), rects, rects_len);
+    chunk = chunk ? chunk : MAX(payload_len, 1);
+    segs = g_new(QDeskSeg, 1 + DIV_ROUND_UP(payload_len, chunk));
+    segs[0] = (QDeskSeg) { head, sizeof(hdr) + rects_len };
+    for (size_t off = 0; off < payload_len; off += chunk) {
+        segs[nseg++] = (QDeskSeg) { (const uint8_t *)payload + off,
+                               MIN(chunk, payload_len - off) };
+    }
+    return qdesk_cmd_segs(d, segs, nseg);
+}
+
+/* The device still answers a well-formed request. */
+void qdesk_assert_alive(QDesk *d)
+{
+    struct virtio_desk_ctrl_hdr req = {
+        .type = cpu_to_le32(VIRTIO_DESK_CMD_GET_DISPLAY_INFO),
+    };
+    struct virtio_desk_resp_display_info resp;
+    QDeskSeg seg = { &req, sizeof(req) };
+
+    g_assert_cmpuint(qdesk_submit(d, &seg, 1, &resp, sizeof(resp), false),
+                     ==, sizeof(resp));
+    g_assert_cmphex(le32_to_cpu(resp.hdr.type), ==,
+                    VIRTIO_DESK_RESP_OK_DISPLAY_INFO);
+}

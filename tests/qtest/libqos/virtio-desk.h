@@ -10,6 +10,7 @@
 #include "qgraph.h"
 #include "virtio.h"
 #include "virtio-pci.h"
+#include "standard-headers/linux/virtio_desk.h"
 
 /* The qdev id tests use for screendump and QMP queries. */
 #define QVIRTIO_DESK_ID "desk0"
@@ -22,5 +23,40 @@ typedef struct QVirtioDeskPCI {
     QVirtioPCIDevice pci_vdev;
     QVirtioDesk desk;
 } QVirtioDeskPCI;
+
+/* --- driver side of the protocol, for tests ---------------------------- */
+
+typedef struct QDesk {
+    QTestState *qts;
+    QVirtioDeskPCI *pci;
+    QVirtioDevice *vdev;
+    QGuestAllocator *alloc;
+    QVirtQueue *vq;
+} QDesk;
+
+/* One device-readable piece of a request. */
+typedef struct QDeskSeg {
+    const void *data;
+    size_t len;
+} QDeskSeg;
+
+QDesk qdesk_start(void *obj, QGuestAllocator *alloc);
+uint32_t qdesk_submit(QDesk *d, const QDeskSeg *segs, int nseg, void *resp,
+                            size_t resp_len, bool indirect);
+uint32_t qdesk_cmd_segs(QDesk *d, const QDeskSeg *segs, int nseg);
+uint32_t qdesk_cmd(QDesk *d, const void *req, size_t len);
+uint32_t qdesk_create(QDesk *d, uint32_t id, uint32_t format,
+                            uint32_t width, uint32_t height);
+uint32_t qdesk_destroy(QDesk *d, uint32_t id);
+uint32_t qdesk_scanout(QDesk *d, uint32_t output, uint32_t id,
+                             uint32_t x, uint32_t y, uint32_t w, uint32_t h);
+struct virtio_desk_xfer_rect qdesk_xrect(uint32_t x, uint32_t y, uint32_t w,
+                                          uint32_t h, uint32_t stride,
+                                          uint64_t offset);
+uint32_t qdesk_transfer(QDesk *d, uint32_t id, uint32_t num_rects,
+                              const struct virtio_desk_xfer_rect *rects,
+                              size_t rects_len, const void *payload,
+                              size_t payload_len, size_t chunk);
+void qdesk_assert_alive(QDesk *d);
 
 #endif

@@ -1,0 +1,311 @@
+/*
+ * QTest for virtio-desk-pci: one test per validation rule of
+ * docs/specs/virtio-desk.rst, each showing the error status the guest gets
+ * and that the device keeps working afterwards.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "libqtest.h"
+#include "qemu/bswap.h"
+#include "qemu/module.h"
+#include "libqos/qgraph.h"
+#include "libqos/pci.h"
+#include "libqos/virtio-desk.h"
+
+#define CFG(field) offsetof(struct virtio_desk_config, field)
+
+/* Writes to read-only config fields change nothing. */
+static void test_config_readonly(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start(obj, alloc);
+    QVirtioPCIDevice *v = &d.pci->pci_vdev;
+
+    qpci_io_writel(v->pdev, v->bar, v->device_cfg_offset + CFG(num_outputs), 9);
+    qpci_io_writel(v->pdev, v->bar, v->device_cfg_offset + CFG(max_rects), 0);
+    qpci_io_writel(v->pdev, v->bar, v->device_cfg_offset + CFG(events_read),
+                   0xffffffff);
+    g_assert_cmpuint(qvirtio_config_readl(d.vdev, CFG(num_outputs)), ==, 1);
+    g_assert_cmpuint(qvirtio_config_readl(d.vdev, CFG(max_rects)), ==, 1024);
+    g_assert_cmpuint(qvirtio_config_readl(d.vdev, CFG(events_read)), ==, 0);
+    qdesk_assert_alive(&d);
+}
+
+static void test_bad_command(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start(obj, alloc);
+    struct virtio_desk_ctrl_hdr hdr = { .type = cpu_to_le32(0x0999) };
+    uint8_t tiny[4] = { 0 };
+
+    g_assert_cmphex(qdesk_cmd(&d, &hdr, sizeof(hdr)), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_COMMAND);
+    hdr = (struct virtio_desk_ctrl_hdr) {
+        .type = cpu_to_le32(VIRTIO_DESK_CMD_GET_DISPLAY_INFO),
+        .flags = cpu_to_le32(1),
+    };
+    g_assert_cmphex(qdesk_cmd(&d, &hdr, sizeof(hdr)), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_COMMAND);
+    /* shorter than the header */
+    g_assert_cmphex(qdesk_cmd(&d, tiny, sizeof(tiny)), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
+    /* a command shorter than its struct */
+    hdr = (struct virtio_desk_ctrl_hdr) {
+        .type = cpu_to_le32(VIRTIO_DESK_CMD_RESOURCE_CREATE),
+    };
+    g_assert_cmphex(qdesk_cmd(&d, &hdr, sizeof(hdr)), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
+    qdesk_assert_alive(&d);
+}
+
+/* A request is executed only if its answer can be delivered. */
+static void test_bad_response_buffer(void *obj, void *data,
+                                     QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start(obj, alloc);
+    struct virtio_desk_ctrl_hdr req = {
+        .type = cpu_to_le32(VIRTIO_DESK_CMD_GET_DISPLAY_INFO),
+    };
+    struct virtio_desk_resource_create create = {
+        .hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_RESOURCE_CREATE),
+        .resource_id = cpu_to_le32(1),
+        .format = cpu_to_le32(VIRTIO_DESK_FORMAT_XRGB8888),
+        .width = cpu_to_le32(8),
+        .height = cpu_to_le32(8),
+    };
+    uint8_t small[sizeof(struct virtio_desk_resp_display_info) - 1];
+    QDeskSeg seg = { &req, sizeof(req) };
+    QDeskSeg create_seg = { &create, sizeof(create) };
+
+    /* room for an error header but not for the display info */
+    g_assert_cmpuint(qdesk_submit(&d, &seg, 1, small, sizeof(small), false),
+                     ==, 8);
+    g_assert_cmphex(ldl_le_p(small), ==, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
+    /* no room for any answer: completed with nothing written ... */
+    g_assert_cmpuint(qdesk_submit(&d, &seg, 1, NULL, 0, false), ==, 0);
+    g_assert_cmpuint(qdesk_submit(&d, &create_seg, 1, small, 7, false), ==, 0);
+    g_assert_cmpuint(qdesk_submit(&d, &create_seg, 1, NULL, 0, false), ==, 0);
+    /* ... and not executed: resource 1 was never created */
+    g_assert_cmphex(qdesk_destroy(&d, 1), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID);
+    /* no readable descriptor at all */
+    g_assert_cmpuint(qdesk_submit(&d, NULL, 0, small, 8, false), ==, 8);
+    g_assert_cmphex(ldl_le_p(small), ==, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
+    qdesk_assert_alive(&d);
+}
+
+static void test_create_invalid(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start(obj, alloc);
+    const uint32_t xrgb = VIRTIO_DESK_FORMAT_XRGB8888;
+    struct virtio_desk_resource_destroy padded_destroy = {
+        .hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_RESOURCE_DESTROY),
+        .resource_id = cpu_to_le32(1),
+        .padding = cpu_to_le32(1),
+    };
+
+    g_assert_cmphex(qdesk_create(&d, 0, xrgb, 8, 8), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID);
+    g_assert_cmphex(qdesk_create(&d, 1, xrgb, 8, 8), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(qdesk_create(&d, 1, xrgb, 8, 8), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID);
+    g_assert_cmphex(qdesk_create(&d, 2, 0x20203859 /* 'Y8  ' */, 8, 8), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(qdesk_create(&d, 2, 0, 8, 8), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(qdesk_create(&d, 2, xrgb, 0, 8), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(qdesk_create(&d, 2, xrgb, 8, 0), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(qdesk_create(&d, 2, xrgb, 16385, 1), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(qdesk_create(&d, 2, xrgb, 1, 16385), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
+    /* width * height * 4 wraps 32 bits */
+    g_assert_cmphex(qdesk_create(&d, 2, xrgb, 0xffffffff, 0xffffffff), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
+    /* 16384 x 16384 x 4 = 1 GiB > max_hostmem */
+    g_assert_cmphex(qdesk_create(&d, 2, xrgb, 16384, 16384), ==,
+                    VIRTIO_DESK_RESP_ERR_OUT_OF_MEMORY);
+    g_assert_cmphex(qdesk_destroy(&d, 99), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID);
+    g_assert_cmphex(qdesk_cmd(&d, &padded_destroy, sizeof(padded_destroy)),
+                    ==, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(qdesk_destroy(&d, 1), ==, VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(qdesk_destroy(&d, 0), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID);
+    qdesk_assert_alive(&d);
+}
+
+/* Host memory is bounded: by bytes, by count, and nothing leaks. */
+static void test_create_limits(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start(obj, alloc);
+    const uint32_t xrgb = VIRTIO_DESK_FORMAT_XRGB8888;
+    uint32_t id;
+
+    /* 4 x 64 MiB fill max_hostmem exactly; the 5th does not fit */
+    for (id = 1; id <= 4; id++) {
+        g_assert_cmphex(qdesk_create(&d, id, xrgb, 4096, 4096), ==,
+                        VIRTIO_DESK_RESP_OK_NODATA);
+    }
+    g_assert_cmphex(qdesk_create(&d, 5, xrgb, 4096, 4096), ==,
+                    VIRTIO_DESK_RESP_ERR_OUT_OF_MEMORY);
+    /* failed creates consumed nothing: freeing one makes room for one */
+    g_assert_cmphex(qdesk_destroy(&d, 4), ==, VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(qdesk_create(&d, 5, xrgb, 4096, 4096), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    for (id = 1; id <= 5; id++) {
+        if (id != 4) {
+            g_assert_cmphex(qdesk_destroy(&d, id), ==,
+                            VIRTIO_DESK_RESP_OK_NODATA);
+        }
+    }
+
+    /* count: max_resources small ones, then one more fails */
+    for (id = 1; id <= 1024; id++) {
+        g_assert_cmphex(qdesk_create(&d, id, xrgb, 1, 1), ==,
+                        VIRTIO_DESK_RESP_OK_NODATA);
+    }
+    g_assert_cmphex(qdesk_create(&d, 1025, xrgb, 1, 1), ==,
+                    VIRTIO_DESK_RESP_ERR_OUT_OF_MEMORY);
+    for (id = 1; id <= 1024; id++) {
+        g_assert_cmphex(qdesk_destroy(&d, id), ==, VIRTIO_DESK_RESP_OK_NODATA);
+    }
+    /* everything came back */
+    g_assert_cmphex(qdesk_create(&d, 1, xrgb, 8192, 8192), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    qdesk_assert_alive(&d);
+}
+
+static void test_scanout_invalid(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start(obj, alloc);
+
+    g_assert_cmphex(qdesk_create(&d, 1, VIRTIO_DESK_FORMAT_XRGB8888, 64, 32),
+                    ==, VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(qdesk_scanout(&d, 1, 1, 0, 0, 64, 32), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID);
+    g_assert_cmphex(qdesk_scanout(&d, 0xffffffff, 1, 0, 0, 64, 32), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID);
+    g_assert_cmphex(qdesk_scanout(&d, 0, 2, 0, 0, 64, 32), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID);
+    g_assert_cmphex(qdesk_scanout(&d, 0, 1, 0, 0, 0, 32), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_RECT);
+    g_assert_cmphex(qdesk_scanout(&d, 0, 1, 0, 0, 64, 0), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_RECT);
+    g_assert_cmphex(qdesk_scanout(&d, 0, 1, 1, 0, 64, 32), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_RECT);
+    g_assert_cmphex(qdesk_scanout(&d, 0, 1, 0, 1, 64, 32), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_RECT);
+    /* x + width wraps 32 bits */
+    g_assert_cmphex(qdesk_scanout(&d, 0, 1, 0xffffffff, 0, 2, 32), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_RECT);
+    g_assert_cmphex(qdesk_scanout(&d, 0, 1, 0, 0xfffffff0, 64, 0x20), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_RECT);
+    qdesk_assert_alive(&d);
+}
+
+/* Returns a transfer's answer for one rect over a 16x16 resource id 1. */
+static uint32_t transfer_one(QDesk *d, struct virtio_desk_xfer_rect r,
+                             size_t payload_len)
+{
+    g_autofree uint8_t *payload = g_malloc0(MAX(payload_len, 1));
+
+    return qdesk_transfer(d, 1, 1, &r, sizeof(r), payload, payload_len, 0);
+}
+
+static void test_transfer_invalid(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start(obj, alloc);
+    struct virtio_desk_xfer_rect r[2];
+    uint8_t payload[64 * 16] = { 0 };
+
+    g_assert_cmphex(qdesk_create(&d, 1, VIRTIO_DESK_FORMAT_XRGB8888, 16, 16),
+                    ==, VIRTIO_DESK_RESP_OK_NODATA);
+    r[0] = qdesk_xrect(0, 0, 16, 16, 64, 0);
+
+    /* resource */
+    g_assert_cmphex(qdesk_transfer(&d, 2, 1, r, sizeof(r[0]), payload,
+                                  sizeof(payload), 0), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID);
+    /* rect count */
+    g_assert_cmphex(qdesk_transfer(&d, 1, 0, r, 0, payload, sizeof(payload), 0),
+                    ==, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(qdesk_transfer(&d, 1, 1025, r, sizeof(r[0]), payload,
+                                  sizeof(payload), 0), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(qdesk_transfer(&d, 1, 0xffffffff, r, sizeof(r[0]), payload,
+                                  sizeof(payload), 0), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
+    /* rect array shorter than num_rects says (no payload to misread) */
+    g_assert_cmphex(qdesk_transfer(&d, 1, 2, r, sizeof(r[0]), NULL, 0, 0), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
+
+    /* rects */
+    g_assert_cmphex(transfer_one(&d, qdesk_xrect(0, 0, 0, 16, 64, 0), 1024), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_RECT);
+    g_assert_cmphex(transfer_one(&d, qdesk_xrect(0, 0, 16, 0, 64, 0), 1024), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_RECT);
+    g_assert_cmphex(transfer_one(&d, qdesk_xrect(1, 0, 16, 16, 64, 0), 1024), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_RECT);
+    g_assert_cmphex(transfer_one(&d, qdesk_xrect(0, 15, 16, 2, 64, 0), 1024), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_RECT);
+    g_assert_cmphex(transfer_one(&d, qdesk_xrect(0xfffffff8, 0, 16, 1, 64, 0), 1024),
+                    ==, VIRTIO_DESK_RESP_ERR_INVALID_RECT);
+    g_assert_cmphex(transfer_one(&d, qdesk_xrect(0, 0xffffffff, 1, 2, 64, 0), 1024),
+                    ==, VIRTIO_DESK_RESP_ERR_INVALID_RECT);
+
+    /* padding */
+    r[0] = qdesk_xrect(0, 0, 16, 16, 64, 0);
+    r[0].padding = cpu_to_le32(0x80000000);
+    g_assert_cmphex(transfer_one(&d, r[0], 1024), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
+
+    /* stride below the row size */
+    g_assert_cmphex(transfer_one(&d, qdesk_xrect(0, 0, 16, 16, 63, 0), 1024), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(transfer_one(&d, qdesk_xrect(0, 0, 16, 16, 0, 0), 1024), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
+
+    /* payload: one byte short, offset past it, offset + size wraps */
+    g_assert_cmphex(transfer_one(&d, qdesk_xrect(0, 0, 16, 16, 64, 0), 1023), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
+    g_assert_cmphex(transfer_one(&d, qdesk_xrect(0, 0, 16, 16, 64, 1), 1024), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
+    g_assert_cmphex(transfer_one(&d, qdesk_xrect(0, 0, 1, 1, 4, 2048), 1024), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
+    g_assert_cmphex(transfer_one(&d, qdesk_xrect(0, 0, 1, 1, 4, UINT64_MAX - 1),
+                                 1024), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
+    /* (height - 1) * stride overflows 32 bits, but not the device's math */
+    g_assert_cmphex(transfer_one(&d, qdesk_xrect(0, 0, 16, 16, 0xffffffff, 0), 1024),
+                    ==, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
+
+    /* rects covering more pixels than the resource: bounded host work */
+    r[0] = qdesk_xrect(0, 0, 16, 16, 64, 0);
+    r[1] = qdesk_xrect(0, 0, 1, 1, 64, 0);
+    g_assert_cmphex(qdesk_transfer(&d, 1, 2, r, sizeof(r), payload,
+                                  sizeof(payload), 0), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
+    qdesk_assert_alive(&d);
+}
+
+static void register_virtio_desk_validation_test(void)
+{
+    qos_add_test("config-readonly", "virtio-desk-pci", test_config_readonly,
+                 NULL);
+    qos_add_test("bad-command", "virtio-desk-pci", test_bad_command, NULL);
+    qos_add_test("bad-response-buffer", "virtio-desk-pci",
+                 test_bad_response_buffer, NULL);
+    qos_add_test("create-invalid", "virtio-desk-pci", test_create_invalid,
+                 NULL);
+    qos_add_test("create-limits", "virtio-desk-pci", test_create_limits, NULL);
+    qos_add_test("scanout-invalid", "virtio-desk-pci", test_scanout_invalid,
+                 NULL);
+    qos_add_test("transfer-invalid", "virtio-desk-pci", test_transfer_invalid,
+                 NULL);
+}
+
+libqos_init(register_virtio_desk_validation_test);
