@@ -38,6 +38,7 @@ overlay=(
     include/standard-headers/linux/virtio_desk.h
     include/hw/virtio/virtio-desk.h
     hw/display/virtio-desk.c
+    hw/display/virtio-desk-resource.c
     hw/display/virtio-desk-pci.c
     tests/qtest/virtio-desk-test.c
     tests/qtest/virtio-desk-validation-test.c

@@ -26,6 +26,7 @@ typedef struct VirtIODeskResource {
     uint32_t format;              /* VIRTIO_DESK_FORMAT_* */
     uint32_t width;
     uint32_t height;
+    uint32_t bpp;                 /* bytes per pixel */
     uint64_t hostmem;             /* bytes charged against max_hostmem */
     pixman_image_t *image;        /* host copy of the pixels */
 } VirtIODeskResource;
@@ -62,5 +63,23 @@ struct VirtIODesk {
     /* outputs */
     VirtIODeskOutput outputs[VIRTIO_DESK_MAX_OUTPUTS];
 };
+
+/* virtio-desk-resource.c */
+VirtIODeskResource *virtio_desk_find_resource(VirtIODesk *s, uint32_t id);
+uint32_t virtio_desk_resource_new(VirtIODesk *s, uint32_t id, uint32_t format,
+                                  uint32_t width, uint32_t height,
+                                  const char **why);
+void virtio_desk_resource_free(gpointer res);
+void virtio_desk_resource_destroy(VirtIODesk *s, VirtIODeskResource *res);
+void virtio_desk_destroy_all(VirtIODesk *s);
+bool virtio_desk_rect_valid(VirtIODeskResource *res, uint32_t x, uint32_t y,
+                            uint32_t w, uint32_t h);
+void virtio_desk_output_set(VirtIODesk *s, uint32_t output_id,
+                            VirtIODeskResource *res, uint32_t x, uint32_t y,
+                            uint32_t w, uint32_t h);
+void virtio_desk_output_disable(VirtIODesk *s, uint32_t output_id);
+void virtio_desk_outputs_update(VirtIODesk *s, VirtIODeskResource *res,
+                                uint32_t x, uint32_t y, uint32_t w, uint32_t h);
+extern const VMStateInfo virtio_desk_vmstate_info_resources;
 
 #endif
