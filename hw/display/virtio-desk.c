@@ -356,6 +356,30 @@ static void virtio_desk_cmd_transfer_rects(VirtIODesk *s, VirtIODeskCmd *cmd)
     }
 }
 
+static void virtio_desk_cmd_get_input_info(VirtIODesk *s, VirtIODeskCmd *cmd)
+{
+    struct virtio_desk_get_input_info req;
+    struct virtio_desk_resp_input_info resp;
+    uint32_t device;
+
+    if (!virtio_desk_read_req(cmd, &req, sizeof(req))) {
+        return;
+    }
+    device = le32_to_cpu(req.device);
+    trace_virtio_desk_get_input_info(device);
+    if (req.padding) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
+                         "padding not zero");
+        return;
+    }
+    if (!virtio_desk_input_info(s, device, &resp)) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
+                         "no input device %u", device);
+        return;
+    }
+    virtio_desk_respond(s, cmd, &resp, sizeof(resp));
+}
+
 static void virtio_desk_handle_cmd(VirtIODesk *s, VirtIODeskCmd *cmd)
 {
     struct virtio_desk_ctrl_hdr hdr;
@@ -374,8 +398,17 @@ static void virtio_desk_handle_cmd(VirtIODesk *s, VirtIODeskCmd *cmd)
         return;
     }
     /* Act only on requests whose answer can be delivered. */
-    resp_len = cmd->type == VIRTIO_DESK_CMD_GET_DISPLAY_INFO ?
-               sizeof(struct virtio_desk_resp_display_info) : sizeof(hdr);
+    switch (cmd->type) {
+    case VIRTIO_DESK_CMD_GET_DISPLAY_INFO:
+        resp_len = sizeof(struct virtio_desk_resp_display_info);
+        break;
+    case VIRTIO_DESK_CMD_GET_INPUT_INFO:
+        resp_len = sizeof(struct virtio_desk_resp_input_info);
+        break;
+    default:
+        resp_len = sizeof(hdr);
+        break;
+    }
     if (cmd->in_len < resp_len) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
                          "request 0x%x has %zu response bytes, needs %zu",
@@ -399,6 +432,12 @@ static void virtio_desk_handle_cmd(VirtIODesk *s, VirtIODeskCmd *cmd)
     case VIRTIO_DESK_CMD_TRANSFER_RECTS:
         virtio_desk_cmd_transfer_rects(s, cmd);
         break;
+    case VIRTIO_DESK_CMD_GET_INPUT_INFO:
+        if (virtio_vdev_has_feature(VIRTIO_DEVICE(s), VIRTIO_DESK_F_INPUT)) {
+            virtio_desk_cmd_get_input_info(s, cmd);
+            break;
+        }
+        /* fall through: not negotiated, so not a command */
     default:
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_COMMAND,
                          "unknown request 0x%x", cmd->type);
@@ -499,7 +538,15 @@ static void virtio_desk_set_config(VirtIODevice *vdev, const uint8_t *config)
 static uint64_t virtio_desk_get_features(VirtIODevice *vdev, uint64_t features,
                                          Error **errp)
 {
+    if (VIRTIO_DESK(vdev)->input) {
+        virtio_add_feature(&features, VIRTIO_DESK_F_INPUT);
+    }
     return features;
+}
+
+static void virtio_desk_set_status(VirtIODevice *vdev, uint8_t status)
+{
+    virtio_desk_input_set_status(VIRTIO_DESK(vdev), status);
 }
 
 static void virtio_desk_reset(VirtIODevice *vdev)
@@ -507,6 +554,7 @@ static void virtio_desk_reset(VirtIODevice *vdev)
     VirtIODesk *s = VIRTIO_DESK(vdev);
 
     virtio_desk_destroy_all(s);
+    virtio_desk_input_reset(s);
     s->events_read = 0;
 }
 
@@ -529,6 +577,7 @@ static void virtio_desk_realize(DeviceState *dev, Error **errp)
     virtio_init(vdev, VIRTIO_ID_DESK, sizeof(struct virtio_desk_config));
     s->ctrl_vq = virtio_add_queue(vdev, VIRTIO_DESK_CTRL_QUEUE_SIZE,
                                   virtio_desk_handle_ctrl);
+    virtio_desk_input_realize(s);
     s->resources = g_hash_table_new_full(NULL, NULL, NULL,
                                          virtio_desk_resource_free);
 
@@ -552,6 +601,7 @@ static void virtio_desk_unrealize(DeviceState *dev)
         graphic_console_close(s->outputs[i].con);
     }
     g_hash_table_destroy(s->resources);
+    virtio_desk_input_unrealize(s);
     virtio_delete_queue(s->ctrl_vq);
     virtio_cleanup(vdev);
 }
@@ -565,6 +615,11 @@ static const VMStateDescription vmstate_virtio_desk_device = {
         {
             .name = "resources",
             .info = &virtio_desk_vmstate_info_resources,
+            .flags = VMS_SINGLE,
+        },
+        {
+            .name = "input",
+            .info = &virtio_desk_vmstate_info_input,
             .flags = VMS_SINGLE,
         },
         VMSTATE_END_OF_LIST()
@@ -589,6 +644,8 @@ static const Property virtio_desk_properties[] = {
     DEFINE_PROP_UINT32("yres", VirtIODesk, yres, 800),
     DEFINE_PROP_UINT32("max_outputs", VirtIODesk, max_outputs, 1),
     DEFINE_PROP_SIZE("max_hostmem", VirtIODesk, max_hostmem, 256 * MiB),
+    DEFINE_PROP_BOOL("input", VirtIODesk, input, true),
+    DEFINE_PROP_BOOL("relative-pointer", VirtIODesk, relative_pointer, false),
 };
 
 static void virtio_desk_class_init(ObjectClass *klass, void *data)
@@ -605,6 +662,7 @@ static void virtio_desk_class_init(ObjectClass *klass, void *data)
     vdc->get_config = virtio_desk_get_config;
     vdc->set_config = virtio_desk_set_config;
     vdc->get_features = virtio_desk_get_features;
+    vdc->set_status = virtio_desk_set_status;
     vdc->reset = virtio_desk_reset;
 }
 

@@ -40,8 +40,10 @@ overlay=(
     hw/display/virtio-desk.c
     hw/display/virtio-desk-resource.c
     hw/display/virtio-desk-pci.c
+    hw/input/virtio-desk-input.c
     tests/qtest/virtio-desk-test.c
     tests/qtest/virtio-desk-validation-test.c
+    tests/qtest/virtio-desk-input-test.c
     tests/qtest/libqos/virtio-desk.c
     tests/qtest/libqos/virtio-desk.h
     docs/specs/virtio-desk.rst

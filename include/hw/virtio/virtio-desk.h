@@ -9,6 +9,7 @@
 
 #include "hw/virtio/virtio.h"
 #include "ui/console.h"
+#include "ui/input.h"
 #include "qom/object.h"
 #include "standard-headers/linux/virtio_desk.h"
 
@@ -20,6 +21,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIODesk, VIRTIO_DESK)
 #define VIRTIO_DESK_MAX_DIMENSION  16384
 #define VIRTIO_DESK_MAX_RESOURCES  1024
 #define VIRTIO_DESK_CTRL_QUEUE_SIZE 1024  /* == VIRTQUEUE_MAX_SIZE: max_segments */
+#define VIRTIO_DESK_INPUT_QUEUE_SIZE 256
+#define VIRTIO_DESK_INPUT_PENDING_MAX 65536 /* events waiting for guest buffers */
 
 typedef struct VirtIODeskResource {
     uint32_t id;
@@ -49,9 +52,13 @@ struct VirtIODesk {
     uint32_t yres;
     uint32_t max_outputs;
     uint64_t max_hostmem;
+    bool input;
+    bool relative_pointer;
 
     /* virtqueues */
     VirtQueue *ctrl_vq;
+    VirtQueue *event_vq;          /* NULL without input */
+    VirtQueue *status_vq;
 
     /* config space */
     uint32_t events_read;
@@ -62,6 +69,18 @@ struct VirtIODesk {
 
     /* outputs */
     VirtIODeskOutput outputs[VIRTIO_DESK_MAX_OUTPUTS];
+
+    /* input: events wait in a ring, in wire format, for guest buffers */
+    QemuInputHandlerState *input_handler;
+    bool input_active;            /* driver OK with VIRTIO_DESK_F_INPUT */
+    struct virtio_desk_input_event *pending;
+    uint32_t pending_head;        /* index of the oldest event */
+    uint32_t pending_count;
+    uint32_t frame_start;         /* pending_count when the frame began */
+    uint32_t frame_devices;       /* bit per input device in this frame */
+    bool frame_dropped;           /* this frame did not fit: drop it all */
+    uint32_t dropped_frames;
+    int ledstate;                 /* QEMU_*_LOCK_LED */
 };
 
 /* virtio-desk-resource.c */
@@ -81,5 +100,14 @@ void virtio_desk_output_disable(VirtIODesk *s, uint32_t output_id);
 void virtio_desk_outputs_update(VirtIODesk *s, VirtIODeskResource *res,
                                 uint32_t x, uint32_t y, uint32_t w, uint32_t h);
 extern const VMStateInfo virtio_desk_vmstate_info_resources;
+
+/* hw/input/virtio-desk-input.c */
+void virtio_desk_input_realize(VirtIODesk *s);
+void virtio_desk_input_unrealize(VirtIODesk *s);
+void virtio_desk_input_reset(VirtIODesk *s);
+void virtio_desk_input_set_status(VirtIODesk *s, uint8_t status);
+bool virtio_desk_input_info(VirtIODesk *s, uint32_t device,
+                            struct virtio_desk_resp_input_info *info);
+extern const VMStateInfo virtio_desk_vmstate_info_input;
 
 #endif

@@ -45,20 +45,21 @@
 
 /* --- Feature bits ---------------------------------------------------------
  *
- * None is defined yet.  Bits 0..23 are the device-specific range; the
- * following are reserved so that later additions never change the meaning
- * of anything a driver written today relies on:
- *   bit 0  input (event and status queues)
+ * Bits 0..23 are the device-specific range.  Reserved for later additions,
+ * so that they never change the meaning of anything a driver relies on:
  *   bit 1  cursor plane
  *   bit 2  copy/blit of rectangles inside a resource
  *   bit 3  EDID per output
  * A driver acknowledges only the bits it knows; the device never sends and
  * accepts no command that belongs to a feature which was not negotiated.
  */
+#define VIRTIO_DESK_F_INPUT 0  /* event and status queues, GET_INPUT_INFO */
 
 /* --- Virtqueues ------------------------------------------------------------ */
 
 #define VIRTIO_DESK_QUEUE_CONTROL 0  /* driver -> device commands, with responses */
+#define VIRTIO_DESK_QUEUE_EVENT   1  /* device -> driver input events (F_INPUT) */
+#define VIRTIO_DESK_QUEUE_STATUS  2  /* driver -> device LED state (F_INPUT) */
 
 /* --- Limits --------------------------------------------------------------- */
 
@@ -111,10 +112,12 @@ enum virtio_desk_ctrl_type {
 	VIRTIO_DESK_CMD_RESOURCE_DESTROY,
 	VIRTIO_DESK_CMD_SET_SCANOUT,
 	VIRTIO_DESK_CMD_TRANSFER_RECTS,
+	VIRTIO_DESK_CMD_GET_INPUT_INFO,      /* F_INPUT */
 
 	/* success responses */
 	VIRTIO_DESK_RESP_OK_NODATA = 0x1100,
 	VIRTIO_DESK_RESP_OK_DISPLAY_INFO,
+	VIRTIO_DESK_RESP_OK_INPUT_INFO,
 
 	/* error responses */
 	VIRTIO_DESK_RESP_ERR_INVALID_COMMAND = 0x1200, /* unknown type, flags not 0 */
@@ -206,6 +209,79 @@ struct virtio_desk_transfer_rects {
 	struct virtio_desk_ctrl_hdr hdr;
 	__le32 resource_id;
 	__le32 num_rects;    /* 1..max_rects */
+};
+
+/* --- Input (F_INPUT) -------------------------------------------------------
+ *
+ * Two input devices, a keyboard and a pointer, speak Linux evdev: type,
+ * code and value are those of linux/input-event-codes.h, and the events of
+ * one device are grouped into frames ended by EV_SYN/SYN_REPORT.
+ *
+ * The event queue carries device -> driver events: the driver makes
+ * device-writable buffers of one struct virtio_desk_input_event available;
+ * the device fills one event per buffer, in order.  Events for which the
+ * driver has no buffer wait in the device, in order, up to a bound (65536
+ * events in QEMU); a frame that does not fit is dropped whole.
+ *
+ * The status queue carries driver -> device events: EV_LED of the keyboard
+ * (LED_NUML, LED_CAPSL, LED_SCROLLL; value 0 or 1).  Each buffer is one
+ * device-readable struct virtio_desk_input_event followed by a
+ * device-writable struct virtio_desk_ctrl_hdr for the result.
+ *
+ * Pointer coordinates: ABS_X and ABS_Y run from 0 to 32767 across the output
+ * named in the event, whatever its mode: the pixel in a mode of width W is
+ * round(value * (W - 1) / 32767), likewise for y.  With the relative-pointer
+ * property the device sends REL_X and REL_Y instead.  Wheels are REL_WHEEL
+ * (+1 up, -1 down) and REL_HWHEEL (+1 right, -1 left).
+ */
+enum virtio_desk_input_device {
+	VIRTIO_DESK_INPUT_KEYBOARD = 0,
+	VIRTIO_DESK_INPUT_POINTER = 1,
+	VIRTIO_DESK_INPUT_DEVICES = 2,  /* how many there are */
+};
+
+#define VIRTIO_DESK_INPUT_ABS_MAX 32767
+
+struct virtio_desk_input_event {
+	__le16 device;   /* enum virtio_desk_input_device */
+	__le16 output;   /* pointer events: the output the coordinates refer to */
+	__le16 type;     /* EV_* */
+	__le16 code;     /* KEY_*, BTN_*, REL_*, ABS_*, LED_*, SYN_* */
+	__le32 value;    /* signed */
+	__le32 padding;  /* zero */
+};
+
+/* VIRTIO_DESK_CMD_GET_INPUT_INFO: what one input device can report. */
+struct virtio_desk_get_input_info {
+	struct virtio_desk_ctrl_hdr hdr;
+	__le32 device;   /* enum virtio_desk_input_device */
+	__le32 padding;  /* zero */
+};
+
+struct virtio_desk_input_absinfo {
+	__le32 min;      /* signed, like struct input_absinfo */
+	__le32 max;
+	__le32 fuzz;
+	__le32 flat;
+	__le32 res;
+	__le32 padding;  /* zero */
+};
+
+struct virtio_desk_resp_input_info {
+	struct virtio_desk_ctrl_hdr hdr;  /* VIRTIO_DESK_RESP_OK_INPUT_INFO */
+	char name[32];        /* NUL-terminated */
+	__le16 bustype;       /* struct input_id */
+	__le16 vendor;
+	__le16 product;
+	__le16 version;
+	__le32 ev_bits;       /* bit n: events of type n (EV_CNT = 32) */
+	__le32 rel_bits;      /* bit n: REL_* n (REL_CNT = 16) */
+	__le64 abs_bits;      /* bit n: ABS_* n (ABS_CNT = 64) */
+	__le32 led_bits;      /* bit n: LED_* n (LED_CNT = 16) */
+	__le32 padding;       /* zero */
+	__u8 key_bits[96];    /* bit n of byte n / 8: KEY_* or BTN_* n (KEY_CNT = 768) */
+	struct virtio_desk_input_absinfo abs_x;  /* valid if abs_bits has ABS_X */
+	struct virtio_desk_input_absinfo abs_y;  /* valid if abs_bits has ABS_Y */
 };
 
 #endif /* _LINUX_VIRTIO_DESK_H */

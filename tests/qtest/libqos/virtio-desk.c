@@ -65,7 +65,7 @@ libqos_init(virtio_desk_register_nodes);
 
 /* --- driver side of the protocol, for tests ---------------------------- */
 
-QDesk qdesk_start(void *obj, QGuestAllocator *alloc)
+QDesk qdesk_start_features(void *obj, QGuestAllocator *alloc, uint64_t accept)
 {
     QVirtioDeskPCI *pci = obj;
     QDesk d = {
@@ -77,10 +77,22 @@ QDesk qdesk_start(void *obj, QGuestAllocator *alloc)
     uint64_t features = qvirtio_get_features(d.vdev);
 
     features &= ~(QVIRTIO_F_BAD_FEATURE | (1ull << VIRTIO_RING_F_EVENT_IDX));
+    features &= accept | ~0xffffffull;
     qvirtio_set_features(d.vdev, features);
     d.vq = qvirtqueue_setup(d.vdev, alloc, VIRTIO_DESK_QUEUE_CONTROL);
+    if (features & (1ull << VIRTIO_DESK_F_INPUT)) {
+        d.event_vq = qvirtqueue_setup(d.vdev, alloc, VIRTIO_DESK_QUEUE_EVENT);
+        d.status_vq = qvirtqueue_setup(d.vdev, alloc, VIRTIO_DESK_QUEUE_STATUS);
+        d.event_bufs = guest_alloc(alloc, d.event_vq->size *
+                                   sizeof(struct virtio_desk_input_event));
+    }
     qvirtio_set_driver_ok(d.vdev);
     return d;
+}
+
+QDesk qdesk_start(void *obj, QGuestAllocator *alloc)
+{
+    return qdesk_start_features(obj, alloc, ~0ull);
 }
 
 /*
@@ -261,4 +273,70 @@ void qdesk_assert_alive(QDesk *d)
                      ==, sizeof(resp));
     g_assert_cmphex(le32_to_cpu(resp.hdr.type), ==,
                     VIRTIO_DESK_RESP_OK_DISPLAY_INFO);
+}
+
+/* --- input ------------------------------------------------------------- */
+
+void qdesk_event_post(QDesk *d, unsigned int n, uint32_t len)
+{
+    const uint64_t slot = sizeof(struct virtio_desk_input_event);
+
+    g_assert(n <= d->event_vq->size && len <= slot);
+    qvirtqueue_reset_pool(d->event_vq);
+    for (unsigned int i = 0; i < n; i++) {
+        uint32_t head = qvirtqueue_add(d->qts, d->event_vq,
+                                       d->event_bufs + i * slot, len,
+                                       true, false);
+        qvirtqueue_kick(d->qts, d->vdev, d->event_vq, head);
+    }
+}
+
+bool qdesk_event_pending(QDesk *d)
+{
+    QVirtQueue *vq = d->event_vq;
+    uint16_t idx = qtest_readw(d->qts, vq->used +
+                               offsetof(struct vring_used, idx));
+
+    return idx != vq->last_used_idx;
+}
+
+void qdesk_event_read(QDesk *d, unsigned int n,
+                      struct virtio_desk_input_event *ev, uint32_t *lens)
+{
+    gint64 start = g_get_monotonic_time();
+
+    for (unsigned int i = 0; i < n; i++) {
+        uint32_t idx, len;
+
+        while (!qvirtqueue_get_buf(d->qts, d->event_vq, &idx, &len)) {
+            g_assert(g_get_monotonic_time() - start <= TIMEOUT_US);
+            qtest_clock_step(d->qts, 100);
+        }
+        qtest_memread(d->qts, d->event_bufs + idx * sizeof(*ev), &ev[i],
+                      sizeof(*ev));
+        if (lens) {
+            lens[i] = len;
+        }
+    }
+}
+
+uint32_t qdesk_status_send(QDesk *d, const void *msg, size_t len)
+{
+    struct virtio_desk_ctrl_hdr resp;
+    uint64_t msg_addr = guest_alloc(d->alloc, len);
+    uint64_t resp_addr = guest_alloc(d->alloc, sizeof(resp));
+    uint32_t head, used;
+
+    qtest_memwrite(d->qts, msg_addr, msg, len);
+    qvirtqueue_reset_pool(d->status_vq);
+    head = qvirtqueue_add(d->qts, d->status_vq, msg_addr, len, false, true);
+    qvirtqueue_add(d->qts, d->status_vq, resp_addr, sizeof(resp), true, false);
+    qvirtqueue_kick(d->qts, d->vdev, d->status_vq, head);
+    qvirtio_wait_used_elem(d->qts, d->vdev, d->status_vq, head, &used,
+                           TIMEOUT_US);
+    g_assert_cmpuint(used, ==, sizeof(resp));
+    qtest_memread(d->qts, resp_addr, &resp, sizeof(resp));
+    guest_free(d->alloc, msg_addr);
+    guest_free(d->alloc, resp_addr);
+    return le32_to_cpu(resp.type);
 }

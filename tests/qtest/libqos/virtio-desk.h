@@ -32,6 +32,10 @@ typedef struct QDesk {
     QVirtioDevice *vdev;
     QGuestAllocator *alloc;
     QVirtQueue *vq;
+    /* with VIRTIO_DESK_F_INPUT */
+    QVirtQueue *event_vq;
+    QVirtQueue *status_vq;
+    uint64_t event_bufs;   /* one event-sized slot per event_vq descriptor */
 } QDesk;
 
 /* One device-readable piece of a request. */
@@ -40,23 +44,37 @@ typedef struct QDeskSeg {
     size_t len;
 } QDeskSeg;
 
+/* Start the device accepting the device-specific features in @accept. */
+QDesk qdesk_start_features(void *obj, QGuestAllocator *alloc, uint64_t accept);
+/* ... accepting every feature the device offers. */
 QDesk qdesk_start(void *obj, QGuestAllocator *alloc);
+
 uint32_t qdesk_submit(QDesk *d, const QDeskSeg *segs, int nseg, void *resp,
-                            size_t resp_len, bool indirect);
+                      size_t resp_len, bool indirect);
 uint32_t qdesk_cmd_segs(QDesk *d, const QDeskSeg *segs, int nseg);
 uint32_t qdesk_cmd(QDesk *d, const void *req, size_t len);
 uint32_t qdesk_create(QDesk *d, uint32_t id, uint32_t format,
-                            uint32_t width, uint32_t height);
+                      uint32_t width, uint32_t height);
 uint32_t qdesk_destroy(QDesk *d, uint32_t id);
 uint32_t qdesk_scanout(QDesk *d, uint32_t output, uint32_t id,
-                             uint32_t x, uint32_t y, uint32_t w, uint32_t h);
+                       uint32_t x, uint32_t y, uint32_t w, uint32_t h);
 struct virtio_desk_xfer_rect qdesk_xrect(uint32_t x, uint32_t y, uint32_t w,
-                                          uint32_t h, uint32_t stride,
-                                          uint64_t offset);
+                                         uint32_t h, uint32_t stride,
+                                         uint64_t offset);
 uint32_t qdesk_transfer(QDesk *d, uint32_t id, uint32_t num_rects,
-                              const struct virtio_desk_xfer_rect *rects,
-                              size_t rects_len, const void *payload,
-                              size_t payload_len, size_t chunk);
+                        const struct virtio_desk_xfer_rect *rects,
+                        size_t rects_len, const void *payload,
+                        size_t payload_len, size_t chunk);
 void qdesk_assert_alive(QDesk *d);
+
+/* Input: make @n event buffers of @len bytes available (descriptors 0..n-1). */
+void qdesk_event_post(QDesk *d, unsigned int n, uint32_t len);
+/* Wait for @n used event buffers; returns their events (and lengths). */
+void qdesk_event_read(QDesk *d, unsigned int n,
+                      struct virtio_desk_input_event *ev, uint32_t *lens);
+/* Is another used event buffer there right now? */
+bool qdesk_event_pending(QDesk *d);
+/* Send @len bytes on the status queue; returns the response type. */
+uint32_t qdesk_status_send(QDesk *d, const void *msg, size_t len);
 
 #endif

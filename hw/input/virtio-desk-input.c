@@ -1,0 +1,515 @@
+/*
+ * virtio-desk: paravirtual desktop device, input part
+ *
+ * QEMU's input layer (keys, buttons, wheels, absolute or relative moves)
+ * becomes Linux evdev events for two guest input devices, a keyboard and a
+ * pointer, on the event queue.  The guest's LED state comes back on the
+ * status queue.  Events wait in a bounded ring while the guest has no free
+ * buffers; nothing is dropped until the ring is full, and then only whole
+ * frames.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/cutils.h"
+#include "qemu/error-report.h"
+#include "qemu/iov.h"
+#include "qemu/log.h"
+#include "hw/virtio/virtio.h"
+#include "hw/virtio/virtio-desk.h"
+#include "migration/qemu-file-types.h"
+#include "migration/vmstate.h"
+#include "ui/console.h"
+#include "ui/input.h"
+#include "standard-headers/linux/input.h"
+#include "trace.h"
+
+QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_input_event) != 16);
+QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_get_input_info) != 16);
+QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_input_absinfo) != 24);
+QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_resp_input_info) != 216);
+QEMU_BUILD_BUG_ON(VIRTIO_DESK_INPUT_DEVICES > 32);
+
+static const uint16_t virtio_desk_buttons[INPUT_BUTTON__MAX] = {
+    [INPUT_BUTTON_LEFT]   = BTN_LEFT,
+    [INPUT_BUTTON_RIGHT]  = BTN_RIGHT,
+    [INPUT_BUTTON_MIDDLE] = BTN_MIDDLE,
+    [INPUT_BUTTON_SIDE]   = BTN_SIDE,
+    [INPUT_BUTTON_EXTRA]  = BTN_EXTRA,
+};
+
+/* ------------------------------------------------------------------ */
+/* the pending ring                                                   */
+
+static struct virtio_desk_input_event *
+virtio_desk_pending_at(VirtIODesk *s, uint32_t i)
+{
+    return &s->pending[(s->pending_head + i) % VIRTIO_DESK_INPUT_PENDING_MAX];
+}
+
+/* Hand waiting events to the guest, oldest first, one per buffer. */
+static void virtio_desk_input_flush(VirtIODesk *s)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    VirtQueueElement *elem;
+    bool pushed = false;
+
+    /* only whole frames: an open one waits for its SYN_REPORT */
+    while (s->frame_start) {
+        struct virtio_desk_input_event *ev = virtio_desk_pending_at(s, 0);
+
+        elem = virtqueue_pop(s->event_vq, sizeof(VirtQueueElement));
+        if (!elem) {
+            break;
+        }
+        if (iov_size(elem->in_sg, elem->in_num) < sizeof(*ev)) {
+            qemu_log_mask(LOG_GUEST_ERROR, "virtio-desk: event buffer of "
+                          "%zu bytes, needs %zu\n",
+                          iov_size(elem->in_sg, elem->in_num), sizeof(*ev));
+            trace_virtio_desk_input_bad_buffer(iov_size(elem->in_sg,
+                                                        elem->in_num));
+            virtqueue_push(s->event_vq, elem, 0);
+        } else {
+            iov_from_buf(elem->in_sg, elem->in_num, 0, ev, sizeof(*ev));
+            virtqueue_push(s->event_vq, elem, sizeof(*ev));
+            s->pending_head = (s->pending_head + 1) %
+                              VIRTIO_DESK_INPUT_PENDING_MAX;
+            s->pending_count--;
+            s->frame_start--;
+        }
+        g_free(elem);
+        pushed = true;
+    }
+    if (pushed) {
+        virtio_notify(vdev, s->event_vq);
+    }
+}
+
+static void virtio_desk_input_push(VirtIODesk *s, uint16_t device,
+                                   uint16_t output, uint16_t type,
+                                   uint16_t code, int32_t value)
+{
+    struct virtio_desk_input_event *ev;
+
+    if (s->frame_dropped) {
+        return;
+    }
+    if (s->pending_count == VIRTIO_DESK_INPUT_PENDING_MAX) {
+        /* forget the frame so far: the guest never sees half of one */
+        s->pending_count = s->frame_start;
+        s->frame_dropped = true;
+        return;
+    }
+    ev = virtio_desk_pending_at(s, s->pending_count++);
+    *ev = (struct virtio_desk_input_event) {
+        .device = cpu_to_le16(device),
+        .output = cpu_to_le16(output),
+        .type = cpu_to_le16(type),
+        .code = cpu_to_le16(code),
+        .value = cpu_to_le32(value),
+    };
+    s->frame_devices |= 1u << device;
+}
+
+/* ------------------------------------------------------------------ */
+/* QEMU input handler                                                 */
+
+static uint16_t virtio_desk_output_of(VirtIODesk *s, QemuConsole *src)
+{
+    for (uint32_t i = 0; i < s->max_outputs; i++) {
+        if (s->outputs[i].con == src) {
+            return i;
+        }
+    }
+    return 0;
+}
+
+static void virtio_desk_input_event(DeviceState *dev, QemuConsole *src,
+                                    InputEvent *evt)
+{
+    VirtIODesk *s = VIRTIO_DESK(dev);
+    uint16_t out = virtio_desk_output_of(s, src);
+    InputKeyEvent *key;
+    InputBtnEvent *btn;
+    InputMoveEvent *move;
+    int qcode;
+
+    if (!s->input_active) {
+        return;
+    }
+    switch (evt->type) {
+    case INPUT_EVENT_KIND_KEY:
+        key = evt->u.key.data;
+        qcode = qemu_input_key_value_to_qcode(key->key);
+        if (qcode < qemu_input_map_qcode_to_linux_len &&
+            qemu_input_map_qcode_to_linux[qcode]) {
+            virtio_desk_input_push(s, VIRTIO_DESK_INPUT_KEYBOARD, 0, EV_KEY,
+                                   qemu_input_map_qcode_to_linux[qcode],
+                                   key->down);
+        }
+        break;
+    case INPUT_EVENT_KIND_BTN:
+        btn = evt->u.btn.data;
+        switch (btn->button) {
+        case INPUT_BUTTON_WHEEL_UP:
+        case INPUT_BUTTON_WHEEL_DOWN:
+            if (btn->down) {
+                virtio_desk_input_push(s, VIRTIO_DESK_INPUT_POINTER, out,
+                                       EV_REL, REL_WHEEL,
+                                       btn->button == INPUT_BUTTON_WHEEL_UP ?
+                                       1 : -1);
+            }
+            break;
+        case INPUT_BUTTON_WHEEL_LEFT:
+        case INPUT_BUTTON_WHEEL_RIGHT:
+            if (btn->down) {
+                virtio_desk_input_push(s, VIRTIO_DESK_INPUT_POINTER, out,
+                                       EV_REL, REL_HWHEEL,
+                                       btn->button == INPUT_BUTTON_WHEEL_RIGHT ?
+                                       1 : -1);
+            }
+            break;
+        default:
+            if (virtio_desk_buttons[btn->button]) {
+                virtio_desk_input_push(s, VIRTIO_DESK_INPUT_POINTER, out,
+                                       EV_KEY,
+                                       virtio_desk_buttons[btn->button],
+                                       btn->down);
+            }
+            break;
+        }
+        break;
+    case INPUT_EVENT_KIND_ABS:
+        move = evt->u.abs.data;
+        virtio_desk_input_push(s, VIRTIO_DESK_INPUT_POINTER, out, EV_ABS,
+                               move->axis == INPUT_AXIS_X ? ABS_X : ABS_Y,
+                               move->value);
+        break;
+    case INPUT_EVENT_KIND_REL:
+        move = evt->u.rel.data;
+        virtio_desk_input_push(s, VIRTIO_DESK_INPUT_POINTER, out, EV_REL,
+                               move->axis == INPUT_AXIS_X ? REL_X : REL_Y,
+                               move->value);
+        break;
+    default:
+        break;
+    }
+}
+
+/* End the frame: one SYN_REPORT per input device that had events in it. */
+static void virtio_desk_input_sync(DeviceState *dev)
+{
+    VirtIODesk *s = VIRTIO_DESK(dev);
+
+    if (!s->input_active) {
+        return;
+    }
+    for (uint16_t d = 0; d < VIRTIO_DESK_INPUT_DEVICES && !s->frame_dropped;
+         d++) {
+        if (s->frame_devices & (1u << d)) {
+            virtio_desk_input_push(s, d, 0, EV_SYN, SYN_REPORT, 0);
+        }
+    }
+    if (s->frame_dropped) {
+        s->dropped_frames++;
+        trace_virtio_desk_input_frame_dropped(s->dropped_frames);
+    }
+    s->frame_start = s->pending_count;
+    s->frame_devices = 0;
+    s->frame_dropped = false;
+    virtio_desk_input_flush(s);
+}
+
+static const QemuInputHandler virtio_desk_abs_handler = {
+    .name  = "virtio-desk",
+    .mask  = INPUT_EVENT_MASK_KEY | INPUT_EVENT_MASK_BTN | INPUT_EVENT_MASK_ABS,
+    .event = virtio_desk_input_event,
+    .sync  = virtio_desk_input_sync,
+};
+
+static const QemuInputHandler virtio_desk_rel_handler = {
+    .name  = "virtio-desk",
+    .mask  = INPUT_EVENT_MASK_KEY | INPUT_EVENT_MASK_BTN | INPUT_EVENT_MASK_REL,
+    .event = virtio_desk_input_event,
+    .sync  = virtio_desk_input_sync,
+};
+
+/* ------------------------------------------------------------------ */
+/* virtqueues                                                         */
+
+static void virtio_desk_handle_event(VirtIODevice *vdev, VirtQueue *vq)
+{
+    virtio_desk_input_flush(VIRTIO_DESK(vdev));
+}
+
+/* Returns 0 or the VIRTIO_DESK_RESP_ERR_* for one status message. */
+static uint32_t virtio_desk_status_event(VirtIODesk *s, VirtQueueElement *elem)
+{
+    struct virtio_desk_input_event ev;
+    uint16_t device, type, code;
+    uint32_t value;
+    int led;
+
+    if (iov_size(elem->out_sg, elem->out_num) != sizeof(ev)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "virtio-desk: status message of "
+                      "%zu bytes, expected %zu\n",
+                      iov_size(elem->out_sg, elem->out_num), sizeof(ev));
+        return VIRTIO_DESK_RESP_ERR_INVALID_LENGTH;
+    }
+    iov_to_buf(elem->out_sg, elem->out_num, 0, &ev, sizeof(ev));
+    device = le16_to_cpu(ev.device);
+    type = le16_to_cpu(ev.type);
+    code = le16_to_cpu(ev.code);
+    value = le32_to_cpu(ev.value);
+    trace_virtio_desk_input_status(device, type, code, value);
+
+    switch (code) {
+    case LED_NUML:
+        led = QEMU_NUM_LOCK_LED;
+        break;
+    case LED_CAPSL:
+        led = QEMU_CAPS_LOCK_LED;
+        break;
+    case LED_SCROLLL:
+        led = QEMU_SCROLL_LOCK_LED;
+        break;
+    default:
+        led = 0;
+        break;
+    }
+    if (device != VIRTIO_DESK_INPUT_KEYBOARD || type != EV_LED || !led ||
+        value > 1 || ev.output || ev.padding) {
+        qemu_log_mask(LOG_GUEST_ERROR, "virtio-desk: bad status message "
+                      "device %u type %u code %u value %u\n",
+                      device, type, code, value);
+        return VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER;
+    }
+    s->ledstate = value ? s->ledstate | led : s->ledstate & ~led;
+    kbd_put_ledstate(s->ledstate);
+    return 0;
+}
+
+static void virtio_desk_handle_status(VirtIODevice *vdev, VirtQueue *vq)
+{
+    VirtIODesk *s = VIRTIO_DESK(vdev);
+    VirtQueueElement *elem;
+    bool pushed = false;
+
+    while ((elem = virtqueue_pop(vq, sizeof(VirtQueueElement)))) {
+        uint32_t error = virtio_desk_status_event(s, elem);
+        struct virtio_desk_ctrl_hdr resp = {
+            .type = cpu_to_le32(error ? error : VIRTIO_DESK_RESP_OK_NODATA),
+        };
+        size_t written = 0;
+
+        if (error) {
+            trace_virtio_desk_input_status_error(error);
+        }
+        if (iov_size(elem->in_sg, elem->in_num) >= sizeof(resp)) {
+            written = iov_from_buf(elem->in_sg, elem->in_num, 0,
+                                   &resp, sizeof(resp));
+        }
+        virtqueue_push(vq, elem, written);
+        g_free(elem);
+        pushed = true;
+    }
+    if (pushed) {
+        virtio_notify(vdev, vq);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* capabilities                                                       */
+
+static void set_bit_le(uint8_t *bits, unsigned int n)
+{
+    bits[n / 8] |= 1 << (n % 8);
+}
+
+bool virtio_desk_input_info(VirtIODesk *s, uint32_t device,
+                            struct virtio_desk_resp_input_info *info)
+{
+    const struct virtio_desk_input_absinfo abs = {
+        .max = cpu_to_le32(VIRTIO_DESK_INPUT_ABS_MAX),
+    };
+
+    memset(info, 0, sizeof(*info));
+    info->hdr.type = cpu_to_le32(VIRTIO_DESK_RESP_OK_INPUT_INFO);
+    info->bustype = cpu_to_le16(BUS_VIRTUAL);
+    info->vendor = cpu_to_le16(0x0627);   /* QEMU's input devices' vendor */
+    info->version = cpu_to_le16(1);
+
+    switch (device) {
+    case VIRTIO_DESK_INPUT_KEYBOARD:
+        pstrcpy(info->name, sizeof(info->name), "virtio-desk keyboard");
+        info->product = cpu_to_le16(1);
+        info->ev_bits = cpu_to_le32(1 << EV_SYN | 1 << EV_KEY | 1 << EV_LED);
+        info->led_bits = cpu_to_le32(1 << LED_NUML | 1 << LED_CAPSL |
+                                     1 << LED_SCROLLL);
+        for (unsigned int q = 0; q < qemu_input_map_qcode_to_linux_len; q++) {
+            unsigned int code = qemu_input_map_qcode_to_linux[q];
+
+            if (code && code < BTN_MISC) {
+                set_bit_le(info->key_bits, code);
+            }
+        }
+        return true;
+    case VIRTIO_DESK_INPUT_POINTER:
+        pstrcpy(info->name, sizeof(info->name), "virtio-desk pointer");
+        info->product = cpu_to_le16(2);
+        info->ev_bits = cpu_to_le32(1 << EV_SYN | 1 << EV_KEY | 1 << EV_REL |
+                                    (s->relative_pointer ? 0 : 1 << EV_ABS));
+        info->rel_bits = cpu_to_le32(1 << REL_WHEEL | 1 << REL_HWHEEL |
+                                     (s->relative_pointer ?
+                                      1 << REL_X | 1 << REL_Y : 0));
+        if (!s->relative_pointer) {
+            info->abs_bits = cpu_to_le64(1ull << ABS_X | 1ull << ABS_Y);
+            info->abs_x = abs;
+            info->abs_y = abs;
+        }
+        for (int b = 0; b < INPUT_BUTTON__MAX; b++) {
+            if (virtio_desk_buttons[b]) {
+                set_bit_le(info->key_bits, virtio_desk_buttons[b]);
+            }
+        }
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* device life cycle                                                  */
+
+void virtio_desk_input_realize(VirtIODesk *s)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+
+    if (!s->input) {
+        return;
+    }
+    s->event_vq = virtio_add_queue(vdev, VIRTIO_DESK_INPUT_QUEUE_SIZE,
+                                   virtio_desk_handle_event);
+    s->status_vq = virtio_add_queue(vdev, VIRTIO_DESK_INPUT_QUEUE_SIZE,
+                                    virtio_desk_handle_status);
+    s->pending = g_new0(struct virtio_desk_input_event,
+                        VIRTIO_DESK_INPUT_PENDING_MAX);
+    s->input_handler = qemu_input_handler_register(DEVICE(s),
+                                                   s->relative_pointer ?
+                                                   &virtio_desk_rel_handler :
+                                                   &virtio_desk_abs_handler);
+}
+
+void virtio_desk_input_unrealize(VirtIODesk *s)
+{
+    if (!s->input) {
+        return;
+    }
+    qemu_input_handler_unregister(s->input_handler);
+    virtio_delete_queue(s->event_vq);
+    virtio_delete_queue(s->status_vq);
+    g_free(s->pending);
+}
+
+void virtio_desk_input_reset(VirtIODesk *s)
+{
+    if (!s->input) {
+        return;
+    }
+    if (s->input_active) {
+        qemu_input_handler_deactivate(s->input_handler);
+        s->input_active = false;
+    }
+    s->pending_head = s->pending_count = s->frame_start = 0;
+    s->frame_devices = 0;
+    s->frame_dropped = false;
+    s->dropped_frames = 0;
+    s->ledstate = 0;
+}
+
+/* Take QEMU's input focus once a driver that knows input is running. */
+void virtio_desk_input_set_status(VirtIODesk *s, uint8_t status)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    bool active = s->input && (status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+                  virtio_vdev_has_feature(vdev, VIRTIO_DESK_F_INPUT);
+
+    if (active == s->input_active) {
+        return;
+    }
+    s->input_active = active;
+    if (active) {
+        qemu_input_handler_activate(s->input_handler);
+    } else {
+        qemu_input_handler_deactivate(s->input_handler);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* migration                                                          */
+
+/* Waiting events are part of what the user typed: they migrate. */
+static int virtio_desk_input_save(QEMUFile *f, void *opaque, size_t size,
+                                  const VMStateField *field,
+                                  JSONWriter *vmdesc)
+{
+    VirtIODesk *s = opaque;
+    uint32_t complete = s->input ? s->frame_start : 0;
+
+    qemu_put_be32(f, s->input_active);
+    qemu_put_be32(f, s->ledstate);
+    qemu_put_be32(f, s->dropped_frames);
+    /* only whole frames: the rest of an open frame never arrives there */
+    qemu_put_be32(f, complete);
+    for (uint32_t i = 0; i < complete; i++) {
+        qemu_put_buffer(f, (uint8_t *)virtio_desk_pending_at(s, i),
+                        sizeof(struct virtio_desk_input_event));
+    }
+    return 0;
+}
+
+static int virtio_desk_input_load(QEMUFile *f, void *opaque, size_t size,
+                                  const VMStateField *field)
+{
+    VirtIODesk *s = opaque;
+    bool active = qemu_get_be32(f);
+    uint32_t count;
+
+    s->ledstate = qemu_get_be32(f);
+    s->dropped_frames = qemu_get_be32(f);
+    count = qemu_get_be32(f);
+    if ((active || count) && !s->input) {
+        error_report("virtio-desk: input state for a device without input");
+        return -EINVAL;
+    }
+    if (count > VIRTIO_DESK_INPUT_PENDING_MAX) {
+        error_report("virtio-desk: %u pending input events in migration",
+                     count);
+        return -EINVAL;
+    }
+    s->pending_head = 0;
+    s->pending_count = s->frame_start = count;
+    s->frame_devices = 0;
+    s->frame_dropped = false;
+    if (count) {
+        qemu_get_buffer(f, (uint8_t *)s->pending,
+                        count * sizeof(struct virtio_desk_input_event));
+    }
+    if (s->input && active != s->input_active) {
+        s->input_active = active;
+        if (active) {
+            qemu_input_handler_activate(s->input_handler);
+        }
+    }
+    if (s->input) {
+        kbd_put_ledstate(s->ledstate);
+    }
+    return qemu_file_get_error(f);
+}
+
+const VMStateInfo virtio_desk_vmstate_info_input = {
+    .name = "virtio-desk-input",
+    .get = virtio_desk_input_load,
+    .put = virtio_desk_input_save,
+};
