@@ -10,6 +10,7 @@
 #include "libqtest.h"
 #include "qemu/bswap.h"
 #include "qemu/module.h"
+#include "qemu/units.h"
 #include "libqos/qgraph.h"
 #include "libqos/pci.h"
 #include "libqos/virtio-desk.h"
@@ -179,6 +180,70 @@ static void test_create_limits(void *obj, void *data, QGuestAllocator *alloc)
     qdesk_assert_alive(&d);
 }
 
+static uint64_t qemu_rss_kib(QDesk *d)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/status",
+                                            (int)qtest_pid(d->qts));
+    g_autofree char *status = NULL;
+    const char *rss;
+
+    g_assert(g_file_get_contents(path, &status, NULL, NULL));
+    rss = strstr(status, "VmRSS:");
+    g_assert(rss);
+    return g_ascii_strtoull(rss + strlen("VmRSS:"), NULL, 10);
+}
+
+/* Fill all of a 4096x4096 resource from a 1 MiB payload: 64 bands. */
+static void fill_4k(QDesk *d, uint32_t id, const uint8_t *payload)
+{
+    struct virtio_desk_xfer_rect r[64];
+
+    for (int i = 0; i < 64; i++) {
+        r[i] = qdesk_xrect(0, i * 64, 4096, 64, 4096 * 4, 0);
+    }
+    g_assert_cmphex(qdesk_transfer(d, id, 64, r, sizeof(r), payload, MiB, 0),
+                    ==, VIRTIO_DESK_RESP_OK_NODATA);
+}
+
+/*
+ * A guest that fills max_hostmem with pixels and keeps asking for more
+ * leaves QEMU's resident memory within max_hostmem plus a small constant,
+ * and gets it all back when it destroys its resources.
+ */
+static void test_hostmem_rss(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start(obj, alloc);
+    const uint32_t xrgb = VIRTIO_DESK_FORMAT_XRGB8888;
+    g_autofree uint8_t *payload = g_malloc(MiB);
+    uint64_t before = qemu_rss_kib(&d), peak = 0;
+
+    memset(payload, 0x5a, MiB);
+    for (int round = 0; round < 3; round++) {
+        for (uint32_t id = 1; id <= 4; id++) {
+            g_assert_cmphex(qdesk_create(&d, id, xrgb, 4096, 4096), ==,
+                            VIRTIO_DESK_RESP_OK_NODATA);
+            fill_4k(&d, id, payload);
+        }
+        for (uint32_t id = 5; id <= 40; id++) {
+            g_assert_cmphex(qdesk_create(&d, id, xrgb, 4096, 4096), ==,
+                            VIRTIO_DESK_RESP_ERR_OUT_OF_MEMORY);
+        }
+        peak = MAX(peak, qemu_rss_kib(&d));
+        for (uint32_t id = 1; id <= 4; id++) {
+            g_assert_cmphex(qdesk_destroy(&d, id), ==,
+                            VIRTIO_DESK_RESP_OK_NODATA);
+        }
+    }
+    g_test_message("QEMU RSS %" PRIu64 " KiB before, peak %" PRIu64
+                   " KiB, after %" PRIu64 " KiB", before, peak,
+                   qemu_rss_kib(&d));
+    /* the pixels really were resident: the bound is what held them */
+    g_assert_cmpuint(peak, >=, before + 200 * 1024);
+    g_assert_cmpuint(peak, <=, before + 256 * 1024 + 32 * 1024);
+    g_assert_cmpuint(qemu_rss_kib(&d), <=, before + 32 * 1024);
+    qdesk_assert_alive(&d);
+}
+
 static void test_scanout_invalid(void *obj, void *data, QGuestAllocator *alloc)
 {
     QDesk d = qdesk_start(obj, alloc);
@@ -302,6 +367,7 @@ static void register_virtio_desk_validation_test(void)
     qos_add_test("create-invalid", "virtio-desk-pci", test_create_invalid,
                  NULL);
     qos_add_test("create-limits", "virtio-desk-pci", test_create_limits, NULL);
+    qos_add_test("hostmem-rss", "virtio-desk-pci", test_hostmem_rss, NULL);
     qos_add_test("scanout-invalid", "virtio-desk-pci", test_scanout_invalid,
                  NULL);
     qos_add_test("transfer-invalid", "virtio-desk-pci", test_transfer_invalid,
