@@ -397,6 +397,12 @@ static void virtio_desk_handle_cmd(VirtIODesk *s, VirtIODeskCmd *cmd)
                          "request 0x%x has flags 0x%x", cmd->type, flags);
         return;
     }
+    if (cmd->type == VIRTIO_DESK_CMD_GET_INPUT_INFO &&
+        !virtio_vdev_has_feature(VIRTIO_DEVICE(s), VIRTIO_DESK_F_INPUT)) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_COMMAND,
+                         "input info without VIRTIO_DESK_F_INPUT");
+        return;
+    }
     /* Act only on requests whose answer can be delivered. */
     switch (cmd->type) {
     case VIRTIO_DESK_CMD_GET_DISPLAY_INFO:
@@ -433,11 +439,8 @@ static void virtio_desk_handle_cmd(VirtIODesk *s, VirtIODeskCmd *cmd)
         virtio_desk_cmd_transfer_rects(s, cmd);
         break;
     case VIRTIO_DESK_CMD_GET_INPUT_INFO:
-        if (virtio_vdev_has_feature(VIRTIO_DEVICE(s), VIRTIO_DESK_F_INPUT)) {
-            virtio_desk_cmd_get_input_info(s, cmd);
-            break;
-        }
-        /* fall through: not negotiated, so not a command */
+        virtio_desk_cmd_get_input_info(s, cmd);
+        break;
     default:
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_COMMAND,
                          "unknown request 0x%x", cmd->type);

@@ -297,20 +297,29 @@ static void virtio_desk_handle_status(VirtIODevice *vdev, VirtQueue *vq)
     bool pushed = false;
 
     while ((elem = virtqueue_pop(vq, sizeof(VirtQueueElement)))) {
-        uint32_t error = virtio_desk_status_event(s, elem);
-        struct virtio_desk_ctrl_hdr resp = {
-            .type = cpu_to_le32(error ? error : VIRTIO_DESK_RESP_OK_NODATA),
-        };
-        size_t written = 0;
+        struct virtio_desk_ctrl_hdr resp = { 0 };
+        size_t room = iov_size(elem->in_sg, elem->in_num);
+        uint32_t error;
 
+        /* like control requests: act only if the result can be delivered */
+        if (!virtio_vdev_has_feature(vdev, VIRTIO_DESK_F_INPUT)) {
+            qemu_log_mask(LOG_GUEST_ERROR, "virtio-desk: status message "
+                          "without VIRTIO_DESK_F_INPUT\n");
+            error = VIRTIO_DESK_RESP_ERR_INVALID_COMMAND;
+        } else if (room < sizeof(resp)) {
+            qemu_log_mask(LOG_GUEST_ERROR, "virtio-desk: status message with "
+                          "%zu result bytes, needs %zu\n", room, sizeof(resp));
+            error = VIRTIO_DESK_RESP_ERR_INVALID_LENGTH;
+        } else {
+            error = virtio_desk_status_event(s, elem);
+        }
         if (error) {
             trace_virtio_desk_input_status_error(error);
         }
-        if (iov_size(elem->in_sg, elem->in_num) >= sizeof(resp)) {
-            written = iov_from_buf(elem->in_sg, elem->in_num, 0,
-                                   &resp, sizeof(resp));
-        }
-        virtqueue_push(vq, elem, written);
+        resp.type = cpu_to_le32(error ? error : VIRTIO_DESK_RESP_OK_NODATA);
+        virtqueue_push(vq, elem, room < sizeof(resp) ? 0 :
+                       iov_from_buf(elem->in_sg, elem->in_num, 0,
+                                    &resp, sizeof(resp)));
         g_free(elem);
         pushed = true;
     }
@@ -425,7 +434,11 @@ void virtio_desk_input_reset(VirtIODesk *s)
     s->frame_devices = 0;
     s->frame_dropped = false;
     s->dropped_frames = 0;
-    s->ledstate = 0;
+    if (s->ledstate) {
+        /* a keyboard that is reset turns its LEDs off */
+        s->ledstate = 0;
+        kbd_put_ledstate(0);
+    }
 }
 
 /* Take QEMU's input focus once a driver that knows input is running. */
@@ -500,6 +513,8 @@ static int virtio_desk_input_load(QEMUFile *f, void *opaque, size_t size,
         s->input_active = active;
         if (active) {
             qemu_input_handler_activate(s->input_handler);
+        } else {
+            qemu_input_handler_deactivate(s->input_handler);
         }
     }
     if (s->input) {

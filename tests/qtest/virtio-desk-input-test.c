@@ -94,6 +94,10 @@ static void test_input_info(void *obj, void *data, QGuestAllocator *alloc)
 {
     QDesk d = qdesk_start(obj, alloc);
     struct virtio_desk_resp_input_info info;
+    struct virtio_desk_get_input_info padded = {
+        .hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_GET_INPUT_INFO),
+    };
+    QDeskSeg seg;
 
     g_assert(d.vdev->features & (1ull << VIRTIO_DESK_F_INPUT));
 
@@ -130,6 +134,24 @@ static void test_input_info(void *obj, void *data, QGuestAllocator *alloc)
                     VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
     g_assert_cmphex(get_input_info(&d, 0xffffffff, &info), ==,
                     VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
+    padded.device = cpu_to_le32(KBD);
+    padded.padding = cpu_to_le32(1);
+    seg = (QDeskSeg) { &padded, sizeof(padded) };
+    qdesk_submit(&d, &seg, 1, &info, sizeof(info), false);
+    g_assert_cmphex(le32_to_cpu(info.hdr.type), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
+    /* request without its device field */
+    seg.len = sizeof(padded.hdr);
+    qdesk_submit(&d, &seg, 1, &info, sizeof(info), false);
+    g_assert_cmphex(le32_to_cpu(info.hdr.type), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
+    /* no room for the 216-byte answer */
+    padded.padding = 0;
+    seg.len = sizeof(padded);
+    g_assert_cmpuint(qdesk_submit(&d, &seg, 1, &info, sizeof(info) - 1, false),
+                     ==, sizeof(info.hdr));
+    g_assert_cmphex(le32_to_cpu(info.hdr.type), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
     qdesk_assert_alive(&d);
 }
 
@@ -140,13 +162,44 @@ static void test_input_not_negotiated(void *obj, void *data,
     QDesk d = qdesk_start_features(obj, alloc, 0);
     struct virtio_desk_resp_input_info info;
 
-    g_assert_null(d.event_vq);
+    struct virtio_desk_input_event caps = {
+        .device = cpu_to_le16(KBD), .type = cpu_to_le16(EV_LED),
+        .code = cpu_to_le16(LED_CAPSL), .value = cpu_to_le32(1),
+    };
+
     g_assert_cmphex(get_input_info(&d, KBD, &info), ==,
                     VIRTIO_DESK_RESP_ERR_INVALID_COMMAND);
-    /* QEMU's input layer still works: the PS/2 keyboard takes the key */
+    g_assert_cmphex(qdesk_status_send(&d, &caps, sizeof(caps)), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_COMMAND);
+    /* the device does not take input focus: nothing reaches its ring */
+    qdesk_event_post(&d, 4, sizeof(struct virtio_desk_input_event));
     send_key(&d, "a", true);
     send_key(&d, "a", false);
+    g_assert_false(qdesk_event_pending(&d));
     qdesk_assert_alive(&d);
+}
+
+/* Reset releases QEMU's input focus and empties the ring; a new driver
+ * that negotiates input gets it back. */
+static void test_input_reset(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start(obj, alloc);
+    Ev want[] = {
+        { KBD, EV_KEY, KEY_C, 1 }, { KBD, EV_SYN, SYN_REPORT, 0 },
+    };
+
+    send_key(&d, "q", true);      /* waits in the ring: no buffer yet */
+    qvirtio_start_device(d.vdev);  /* reset */
+    d = qdesk_start_features(obj, alloc, 0);
+    qdesk_event_post(&d, 4, sizeof(struct virtio_desk_input_event));
+    send_key(&d, "b", true);
+    g_assert_false(qdesk_event_pending(&d));
+
+    qvirtio_start_device(d.vdev);
+    d = qdesk_start(obj, alloc);
+    qdesk_event_post(&d, 4, sizeof(struct virtio_desk_input_event));
+    send_key(&d, "c", true);
+    expect_events(&d, want, 2);
 }
 
 /* --- events ------------------------------------------------------------------ */
@@ -394,12 +447,41 @@ static void test_status(void *obj, void *data, QGuestAllocator *alloc)
     ev.output = cpu_to_le16(1);
     g_assert_cmphex(qdesk_status_send(&d, &ev, sizeof(ev)), ==,
                     VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
+    ev = led(KBD, EV_LED, LED_CAPSL, 0xffffffff);
+    g_assert_cmphex(qdesk_status_send(&d, &ev, sizeof(ev)), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
+    /* no room for the result: not applied, nothing written */
+    ev = led(KBD, EV_LED, LED_CAPSL, 1);
+    g_assert_cmpuint(qdesk_status_submit(&d, &ev, sizeof(ev), longer, 7), ==,
+                     0);
     /* lengths */
     g_assert_cmphex(qdesk_status_send(&d, &ev, sizeof(ev) - 1), ==,
                     VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
     g_assert_cmphex(qdesk_status_send(&d, longer, sizeof(longer)), ==,
                     VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
     qdesk_assert_alive(&d);
+}
+
+/* A move on the second output's console says so in the event. */
+static void test_pointer_output(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start(obj, alloc);
+    struct virtio_desk_input_event ev[3];
+
+    qdesk_event_post(&d, 3, sizeof(ev[0]));
+    qobject_unref(qtest_qmp_assert_success_ref(d.qts,
+        "{'execute': 'input-send-event', 'arguments': {'device': %s, "
+        "'head': 1, 'events': [{'type': 'abs', 'data': {'axis': 'x', "
+        "'value': 100}}, {'type': 'abs', 'data': {'axis': 'y', "
+        "'value': 200}}]}}", QVIRTIO_DESK_ID));
+    qdesk_event_read(&d, 3, ev, NULL);
+    for (int i = 0; i < 2; i++) {
+        g_assert_cmpuint(le16_to_cpu(ev[i].device), ==, PTR);
+        g_assert_cmpuint(le16_to_cpu(ev[i].output), ==, 1);
+    }
+    g_assert_cmpuint(le32_to_cpu(ev[0].value), ==, 100);
+    g_assert_cmpuint(le32_to_cpu(ev[1].value), ==, 200);
+    g_assert_cmpuint(le16_to_cpu(ev[2].type), ==, EV_SYN);
 }
 
 /* With relative-pointer=on moves are REL_X/REL_Y and no ABS is offered. */
@@ -454,6 +536,11 @@ static void register_virtio_desk_input_test(void)
     qos_add_test("input-bad-event-buffer", "virtio-desk-pci",
                  test_bad_event_buffer, NULL);
     qos_add_test("input-status", "virtio-desk-pci", test_status, NULL);
+    qos_add_test("input-reset", "virtio-desk-pci", test_input_reset, NULL);
+    qos_add_test("input-pointer-output", "virtio-desk-pci",
+                 test_pointer_output, &(QOSGraphTestOptions) {
+                     .edge.extra_device_opts = "max_outputs=2",
+                 });
     qos_add_test("input-relative", "virtio-desk-pci", test_relative,
                  &(QOSGraphTestOptions) {
                      .edge.extra_device_opts = "relative-pointer=on",

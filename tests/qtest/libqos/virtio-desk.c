@@ -80,7 +80,8 @@ QDesk qdesk_start_features(void *obj, QGuestAllocator *alloc, uint64_t accept)
     features &= accept | ~0xffffffull;
     qvirtio_set_features(d.vdev, features);
     d.vq = qvirtqueue_setup(d.vdev, alloc, VIRTIO_DESK_QUEUE_CONTROL);
-    if (features & (1ull << VIRTIO_DESK_F_INPUT)) {
+    /* where the device has them, even if not negotiated: tests misuse them */
+    if (qvirtio_get_features(d.vdev) & (1ull << VIRTIO_DESK_F_INPUT)) {
         d.event_vq = qvirtqueue_setup(d.vdev, alloc, VIRTIO_DESK_QUEUE_EVENT);
         d.status_vq = qvirtqueue_setup(d.vdev, alloc, VIRTIO_DESK_QUEUE_STATUS);
         d.event_bufs = guest_alloc(alloc, d.event_vq->size *
@@ -320,23 +321,31 @@ void qdesk_event_read(QDesk *d, unsigned int n,
     }
 }
 
-uint32_t qdesk_status_send(QDesk *d, const void *msg, size_t len)
+uint32_t qdesk_status_submit(QDesk *d, const void *msg, size_t len,
+                             void *resp, size_t resp_len)
 {
-    struct virtio_desk_ctrl_hdr resp;
     uint64_t msg_addr = guest_alloc(d->alloc, len);
-    uint64_t resp_addr = guest_alloc(d->alloc, sizeof(resp));
+    uint64_t resp_addr = guest_alloc(d->alloc, resp_len);
     uint32_t head, used;
 
     qtest_memwrite(d->qts, msg_addr, msg, len);
     qvirtqueue_reset_pool(d->status_vq);
     head = qvirtqueue_add(d->qts, d->status_vq, msg_addr, len, false, true);
-    qvirtqueue_add(d->qts, d->status_vq, resp_addr, sizeof(resp), true, false);
+    qvirtqueue_add(d->qts, d->status_vq, resp_addr, resp_len, true, false);
     qvirtqueue_kick(d->qts, d->vdev, d->status_vq, head);
     qvirtio_wait_used_elem(d->qts, d->vdev, d->status_vq, head, &used,
                            TIMEOUT_US);
-    g_assert_cmpuint(used, ==, sizeof(resp));
-    qtest_memread(d->qts, resp_addr, &resp, sizeof(resp));
+    qtest_memread(d->qts, resp_addr, resp, resp_len);
     guest_free(d->alloc, msg_addr);
     guest_free(d->alloc, resp_addr);
+    return used;
+}
+
+uint32_t qdesk_status_send(QDesk *d, const void *msg, size_t len)
+{
+    struct virtio_desk_ctrl_hdr resp;
+
+    g_assert_cmpuint(qdesk_status_submit(d, msg, len, &resp, sizeof(resp)),
+                     ==, sizeof(resp));
     return le32_to_cpu(resp.type);
 }

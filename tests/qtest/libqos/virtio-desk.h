@@ -74,7 +74,10 @@ void qdesk_event_read(QDesk *d, unsigned int n,
                       struct virtio_desk_input_event *ev, uint32_t *lens);
 /* Is another used event buffer there right now? */
 bool qdesk_event_pending(QDesk *d);
-/* Send @len bytes on the status queue; returns the response type. */
+/* Send @len bytes on the status queue; returns the used length. */
+uint32_t qdesk_status_submit(QDesk *d, const void *msg, size_t len,
+                             void *resp, size_t resp_len);
+/* ... with a full result buffer; returns the response type. */
 uint32_t qdesk_status_send(QDesk *d, const void *msg, size_t len);
 
 #endif
