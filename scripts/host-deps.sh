@@ -16,6 +16,8 @@ packages=(
     gcc-12 dwarves kmod busybox-static cpio
     # real clients used by the tests
     gvncviewer spice-client-gtk
+    # fuzzing and sanitizers (scripts/fuzz.sh)
+    clang libclang-rt-14-dev
 )
 backports=(meson/bookworm-backports python3-pycotap/bookworm-backports)
 

@@ -9,7 +9,7 @@
 # The graft: our QEMU-side files are copied to the same paths in the tree
 # (only when they differ, so timestamps stay put), and scripts/qemu/wiring.patch
 # adds the few lines that hook them in (Kconfig, meson, trace events, the
-# virtio name table).  A tree grafted with an older patch is un-patched first.
+# virtio name table).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,6 +46,7 @@ overlay=(
     tests/qtest/virtio-desk-input-test.c
     tests/qtest/libqos/virtio-desk.c
     tests/qtest/libqos/virtio-desk.h
+    tests/qtest/fuzz/virtio_desk_fuzz.c
     docs/specs/virtio-desk.rst
 )
 for f in "${overlay[@]}"; do
@@ -57,13 +58,22 @@ if ! cmp -s "$repo/scripts/qemu/devices.mak" \
         "$tree/configs/devices/x86_64-softmmu/virtio-desk.mak"; then
     cp "$repo/scripts/qemu/devices.mak" "$tree/configs/devices/x86_64-softmmu/virtio-desk.mak"
 fi
+# The wiring patch is applied to pristine copies of the files it touches (now
+# or in the version applied before), and only files whose result differs
+# from the tree are replaced: unchanged files keep their timestamps.
 applied="$tree/.virtio-desk-wiring.patch"
 if ! cmp -s "$repo/scripts/qemu/wiring.patch" "$applied"; then
-    if [ -e "$applied" ]; then
-        patch -d "$tree" -p1 -R -s < "$applied"
-        rm "$applied"
-    fi
-    patch -d "$tree" -p1 -s --no-backup-if-mismatch < "$repo/scripts/qemu/wiring.patch"
+    scratch=$(mktemp -d)
+    mapfile -t wired < <(sed -n 's|^--- a/||p' "$repo/scripts/qemu/wiring.patch" \
+                         "$applied" 2>/dev/null | sort -u)
+    tar -xf "$orig" -C "$scratch" --strip-components=1 \
+        "${wired[@]/#/qemu-$version/}"
+    patch -d "$scratch" -p1 -s --no-backup-if-mismatch \
+        < "$repo/scripts/qemu/wiring.patch"
+    for f in "${wired[@]}"; do
+        cmp -s "$scratch/$f" "$tree/$f" || cp "$scratch/$f" "$tree/$f"
+    done
+    rm -rf "$scratch"
     cp "$repo/scripts/qemu/wiring.patch" "$applied"
 fi
 
@@ -91,7 +101,7 @@ if [ "$(cat "$build/.virtio-desk-configure" 2>/dev/null)" != "${config[*]}" ]; t
 fi
 
 # --- build ------------------------------------------------------------------
-ninja -C "$build" qemu-system-x86_64 modules tests/qtest/qos-test >&2
+ninja -C "$build" ${VIRTIO_DESK_TARGETS:-qemu-system-x86_64 modules tests/qtest/qos-test} >&2
 # linuxboot_dma.bin (for -kernel) and friends; configure set up their Makefile
 make -C "$build/pc-bios/optionrom" -s >&2
 
