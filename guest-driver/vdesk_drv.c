@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-desk: paravirtual display driver for QEMU's virtio-desk-pci.
+ *
+ * The device keeps one host-side image ("resource") per guest framebuffer
+ * and shows resources on its outputs; the driver copies damaged rectangles
+ * into them, letting the device read the framebuffer pages directly.  The
+ * wire protocol is include/standard-headers/linux/virtio_desk.h.
+ */
+
+#include <linux/module.h>
+#include <linux/virtio_config.h>
+
+#include <drm/drm_atomic_helper.h>
+#include <drm/drm_drv.h>
+#include <drm/drm_fbdev_shmem.h>
+#include <drm/drm_file.h>
+#include <drm/drm_gem_shmem_helper.h>
+#include <drm/drm_managed.h>
+#include <drm/drm_print.h>
+#include <drm/drm_probe_helper.h>
+
+#include "vdesk_drv.h"
+
+/* The wire format: sizes are part of the protocol. */
+static_assert(sizeof(struct virtio_desk_config) == 40);
+static_assert(sizeof(struct virtio_desk_ctrl_hdr) == 8);
+static_assert(sizeof(struct virtio_desk_rect) == 16);
+static_assert(sizeof(struct virtio_desk_output_info) == 16);
+static_assert(sizeof(struct virtio_desk_resp_display_info) == 264);
+static_assert(sizeof(struct virtio_desk_resource_create) == 24);
+static_assert(sizeof(struct virtio_desk_resource_destroy) == 16);
+static_assert(sizeof(struct virtio_desk_set_scanout) == 32);
+static_assert(sizeof(struct virtio_desk_xfer_rect) == 32);
+static_assert(sizeof(struct virtio_desk_transfer_rects) == 16);
+
+/* --- DRM driver ---------------------------------------------------------------- */
+
+DEFINE_DRM_GEM_FOPS(vdesk_fops);
+
+static const struct drm_driver vdesk_driver = {
+	.driver_features	= DRIVER_MODESET | DRIVER_GEM | DRIVER_ATOMIC,
+	.fops			= &vdesk_fops,
+	.name			= DRIVER_NAME,
+	.desc			= DRIVER_DESC,
+	.date			= DRIVER_DATE,
+	.major			= DRIVER_MAJOR,
+	.minor			= DRIVER_MINOR,
+	DRM_GEM_SHMEM_DRIVER_OPS,
+};
+
+/* --- Configuration space ---------------------------------------------------------- */
+
+static int vdesk_read_config(struct vdesk_device *vd)
+{
+	struct virtio_device *vdev = vd->vdev;
+	struct drm_device *dev = &vd->drm;
+
+	virtio_cread_le(vdev, struct virtio_desk_config, num_outputs, &vd->num_outputs);
+	virtio_cread_le(vdev, struct virtio_desk_config, max_rects, &vd->max_rects);
+	virtio_cread_le(vdev, struct virtio_desk_config, max_segments, &vd->max_segments);
+	virtio_cread_le(vdev, struct virtio_desk_config, max_dimension, &vd->max_dimension);
+	virtio_cread_le(vdev, struct virtio_desk_config, max_resources, &vd->max_resources);
+	virtio_cread_le(vdev, struct virtio_desk_config, max_hostmem, &vd->max_hostmem);
+
+	drm_info(dev, "outputs %u, max rects %u, segments %u, dimension %u, resources %u, hostmem %llu\n",
+		 vd->num_outputs, vd->max_rects, vd->max_segments,
+		 vd->max_dimension, vd->max_resources, vd->max_hostmem);
+
+	if (!vd->num_outputs || vd->num_outputs > VIRTIO_DESK_MAX_OUTPUTS) {
+		drm_err(dev, "bad number of outputs %u\n", vd->num_outputs);
+		return -EINVAL;
+	}
+	if (!vd->max_dimension) {
+		drm_err(dev, "max_dimension is 0\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void vdesk_config_work(struct work_struct *work)
+{
+	struct vdesk_device *vd = container_of(work, struct vdesk_device, config_work);
+	struct drm_device *dev = &vd->drm;
+	u32 events, clear;
+	int idx;
+
+	if (!drm_dev_enter(dev, &idx))
+		return;
+	virtio_cread_le(vd->vdev, struct virtio_desk_config, events_read, &events);
+	if (events & VIRTIO_DESK_EVENT_DISPLAY) {
+		clear = VIRTIO_DESK_EVENT_DISPLAY;
+		virtio_cwrite_le(vd->vdev, struct virtio_desk_config, events_clear, &clear);
+		vdesk_get_display_info(vd);
+	}
+	drm_dev_exit(idx);
+	if ((events & VIRTIO_DESK_EVENT_DISPLAY) && dev->registered)
+		drm_kms_helper_hotplug_event(dev);
+}
+
+static void vdesk_config_changed(struct virtio_device *vdev)
+{
+	struct vdesk_device *vd = vdev->priv;
+
+	schedule_work(&vd->config_work);
+}
+
+/* --- virtio driver -------------------------------------------------------------- */
+
+static void vdesk_ida_fini(struct drm_device *dev, void *data)
+{
+	ida_destroy(data);
+}
+
+static int vdesk_probe(struct virtio_device *vdev)
+{
+	struct vdesk_device *vd;
+	struct drm_device *dev;
+	int ret;
+
+	if (!virtio_has_feature(vdev, VIRTIO_F_VERSION_1))
+		return -ENODEV;
+
+	vd = devm_drm_dev_alloc(&vdev->dev, &vdesk_driver, struct vdesk_device, drm);
+	if (IS_ERR(vd))
+		return PTR_ERR(vd);
+	dev = &vd->drm;
+	vd->vdev = vdev;
+	vdev->priv = vd;
+	mutex_init(&vd->req_lock);
+	init_completion(&vd->req_done);
+	spin_lock_init(&vd->info_lock);
+	INIT_WORK(&vd->config_work, vdesk_config_work);
+	ida_init(&vd->res_ida);
+	spin_lock_init(&vd->res_lock);
+	ret = drmm_add_action_or_reset(dev, vdesk_ida_fini, &vd->res_ida);
+	if (ret)
+		return ret;
+
+	ret = vdesk_read_config(vd);
+	if (ret)
+		return ret;
+
+	vd->vq = virtio_find_single_vq(vdev, vdesk_vq_done, "control");
+	if (IS_ERR(vd->vq))
+		return PTR_ERR(vd->vq);
+	ret = vdesk_vq_init(vd);
+	if (ret)
+		goto err_vqs;
+	virtio_device_ready(vdev);
+
+	ret = vdesk_get_display_info(vd);
+	if (ret)
+		drm_warn(dev, "no display info: %d\n", ret);
+
+	ret = vdesk_modeset_init(vd);
+	if (ret)
+		goto err_reset;
+
+	ret = drm_dev_register(dev, 0);
+	if (ret)
+		goto err_reset;
+	drm_fbdev_shmem_setup(dev, 32);
+	return 0;
+
+err_reset:
+	virtio_reset_device(vdev);
+	cancel_work_sync(&vd->config_work);
+err_vqs:
+	vdev->config->del_vqs(vdev);
+	return ret;
+}
+
+static void vdesk_remove(struct virtio_device *vdev)
+{
+	struct vdesk_device *vd = vdev->priv;
+	struct drm_device *dev = &vd->drm;
+
+	/* no new device access; waits for the ones in progress */
+	drm_dev_unplug(dev);
+	drm_atomic_helper_shutdown(dev);
+	cancel_work_sync(&vd->config_work);
+	/* the device forgets all resources and outputs on reset */
+	virtio_reset_device(vdev);
+	vdev->config->del_vqs(vdev);
+}
+
+static const struct virtio_device_id vdesk_id_table[] = {
+	{ VIRTIO_ID_DESK, VIRTIO_DEV_ANY_ID },
+	{ 0 },
+};
+MODULE_DEVICE_TABLE(virtio, vdesk_id_table);
+
+static struct virtio_driver vdesk_virtio_driver = {
+	.driver.name		= KBUILD_MODNAME,
+	.id_table		= vdesk_id_table,
+	.probe			= vdesk_probe,
+	.remove			= vdesk_remove,
+	.config_changed		= vdesk_config_changed,
+};
+module_virtio_driver(vdesk_virtio_driver);
+
+MODULE_DESCRIPTION(DRIVER_DESC);
+MODULE_LICENSE("GPL");
