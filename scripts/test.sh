@@ -95,4 +95,10 @@ if [ "${1:-}" != --qtest-only ]; then
     rm -f "$glog"
 fi
 
+# --- the README's demo command ---------------------------------------------------
+if [ "${1:-}" != --qtest-only ]; then
+    bash "$repo/tests/demo/smoke.sh"
+    result "demo-shows-guest-over-vnc" $?
+fi
+
 summary
