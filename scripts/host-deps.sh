@@ -18,6 +18,8 @@ packages=(
     gvncviewer spice-client-gtk
     # fuzzing and sanitizers (scripts/fuzz.sh)
     clang libclang-rt-14-dev
+    # the libvirt test (tests/libvirt/): a real libvirtd, started by hand
+    libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 )
 backports=(meson/bookworm-backports python3-pycotap/bookworm-backports)
 

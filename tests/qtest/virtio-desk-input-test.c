@@ -153,6 +153,7 @@ static void test_input_info(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmphex(le32_to_cpu(info.hdr.type), ==,
                     VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
     qdesk_assert_alive(&d);
+    qdesk_stop(&d);
 }
 
 /* A driver that does not take F_INPUT gets no input command and no events. */
@@ -177,6 +178,7 @@ static void test_input_not_negotiated(void *obj, void *data,
     send_key(&d, "a", false);
     g_assert_false(qdesk_event_pending(&d));
     qdesk_assert_alive(&d);
+    qdesk_stop(&d);
 }
 
 /* Reset releases QEMU's input focus and empties the ring; a new driver
@@ -190,16 +192,19 @@ static void test_input_reset(void *obj, void *data, QGuestAllocator *alloc)
 
     send_key(&d, "q", true);      /* waits in the ring: no buffer yet */
     qvirtio_start_device(d.vdev);  /* reset */
+    qdesk_stop(&d);
     d = qdesk_start_features(obj, alloc, 0);
     qdesk_event_post(&d, 4, sizeof(struct virtio_desk_input_event));
     send_key(&d, "b", true);
     g_assert_false(qdesk_event_pending(&d));
 
     qvirtio_start_device(d.vdev);
+    qdesk_stop(&d);
     d = qdesk_start(obj, alloc);
     qdesk_event_post(&d, 4, sizeof(struct virtio_desk_input_event));
     send_key(&d, "c", true);
     expect_events(&d, want, 2);
+    qdesk_stop(&d);
 }
 
 /* --- events ------------------------------------------------------------------ */
@@ -228,6 +233,7 @@ static void test_keys(void *obj, void *data, QGuestAllocator *alloc)
         send_key(&d, keys[i].qcode, false);
         expect_events(&d, want, 4);
     }
+    qdesk_stop(&d);
 }
 
 static void test_pointer(void *obj, void *data, QGuestAllocator *alloc)
@@ -278,6 +284,7 @@ static void test_pointer(void *obj, void *data, QGuestAllocator *alloc)
         send_events(&d, up);
         expect_events(&d, want, n);
     }
+    qdesk_stop(&d);
 }
 
 /* One frame with keyboard and pointer events: a SYN_REPORT for each. */
@@ -295,6 +302,7 @@ static void test_mixed_frame(void *obj, void *data, QGuestAllocator *alloc)
     qdesk_event_post(&d, 4, sizeof(struct virtio_desk_input_event));
     send_events(&d, events);
     expect_events(&d, want, 4);
+    qdesk_stop(&d);
 }
 
 /*
@@ -330,6 +338,7 @@ static void test_queue_full(void *obj, void *data, QGuestAllocator *alloc)
         qdesk_event_post(&d, batch, sizeof(struct virtio_desk_input_event));
         expect_events(&d, want + i, batch);
     }
+    qdesk_stop(&d);
 }
 
 /* Past the bound whole frames are dropped; the ones before and after arrive. */
@@ -374,6 +383,7 @@ static void test_queue_overflow(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpuint(le16_to_cpu(ev[0].code), ==, KEY_Y);
     g_assert_cmpuint(le16_to_cpu(ev[1].type), ==, EV_SYN);
     g_assert_false(qdesk_event_pending(&d));
+    qdesk_stop(&d);
 }
 
 /* A buffer too small for an event is returned empty; the event waits. */
@@ -393,6 +403,7 @@ static void test_bad_event_buffer(void *obj, void *data,
     g_assert_cmpuint(lens[0], ==, sizeof(ev[0]));
     g_assert_cmpuint(le16_to_cpu(ev[0].code), ==, KEY_Z);
     g_assert_cmpuint(le16_to_cpu(ev[1].type), ==, EV_SYN);
+    qdesk_stop(&d);
 }
 
 /* --- status queue -------------------------------------------------------- */
@@ -460,6 +471,7 @@ static void test_status(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmphex(qdesk_status_send(&d, longer, sizeof(longer)), ==,
                     VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
     qdesk_assert_alive(&d);
+    qdesk_stop(&d);
 }
 
 /* A move on the second output's console says so in the event. */
@@ -482,6 +494,7 @@ static void test_pointer_output(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpuint(le32_to_cpu(ev[0].value), ==, 100);
     g_assert_cmpuint(le32_to_cpu(ev[1].value), ==, 200);
     g_assert_cmpuint(le16_to_cpu(ev[2].type), ==, EV_SYN);
+    qdesk_stop(&d);
 }
 
 /* With relative-pointer=on moves are REL_X/REL_Y and no ABS is offered. */
@@ -505,6 +518,7 @@ static void test_relative(void *obj, void *data, QGuestAllocator *alloc)
     send_events(&d, "{'type': 'rel', 'data': {'axis': 'x', 'value': -5}},"
                     "{'type': 'rel', 'data': {'axis': 'y', 'value': 7}}");
     expect_events(&d, want, 3);
+    qdesk_stop(&d);
 }
 
 /* With input=off the device is display only. */
@@ -518,6 +532,7 @@ static void test_input_off(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmphex(get_input_info(&d, KBD, &info), ==,
                     VIRTIO_DESK_RESP_ERR_INVALID_COMMAND);
     qdesk_assert_alive(&d);
+    qdesk_stop(&d);
 }
 
 static void register_virtio_desk_input_test(void)

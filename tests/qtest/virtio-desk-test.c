@@ -200,6 +200,7 @@ static void test_config(void *obj, void *data, QGuestAllocator *alloc)
                      1024);
     g_assert_cmpuint(qvirtio_config_readq(d.vdev, CFG(max_hostmem)), ==,
                      256 * 1024 * 1024);
+    qdesk_stop(&d);
 }
 
 static void test_display_info(void *obj, void *data, QGuestAllocator *alloc)
@@ -222,6 +223,7 @@ static void test_display_info(void *obj, void *data, QGuestAllocator *alloc)
         g_assert_cmpuint(resp.outputs[i].width | resp.outputs[i].height |
                          resp.outputs[i].enabled, ==, 0);
     }
+    qdesk_stop(&d);
 }
 
 /*
@@ -256,6 +258,7 @@ static void test_transfer_rects(void *obj, void *data, QGuestAllocator *alloc)
                     VIRTIO_DESK_RESP_OK_NODATA);
     assert_screen(&d, &fb, 0, 0, 96, 64);
     g_free(fb.data);
+    qdesk_stop(&d);
 }
 
 /* Payload split in odd-sized descriptors, rows straddling them, indirect. */
@@ -298,6 +301,7 @@ static void test_transfer_scattered(void *obj, void *data,
     g_assert_cmphex(le32_to_cpu(resp.type), ==, VIRTIO_DESK_RESP_OK_NODATA);
     assert_screen(&d, &fb, 0, 0, 50, 30);
     g_free(fb.data);
+    qdesk_stop(&d);
 }
 
 /* Every format of the protocol reaches the screen with the right colours. */
@@ -325,6 +329,7 @@ static void test_formats(void *obj, void *data, QGuestAllocator *alloc)
         assert_screen(&d, &fb, 0, 0, 33, 17);
         g_free(fb.data);
     }
+    qdesk_stop(&d);
 }
 
 /* SET_SCANOUT of a sub-rect shows that part only; updates follow it. */
@@ -348,6 +353,7 @@ static void test_scanout_src(void *obj, void *data, QGuestAllocator *alloc)
                     VIRTIO_DESK_RESP_OK_NODATA);
     assert_screen(&d, &fb, 16, 8, 40, 30);
     g_free(fb.data);
+    qdesk_stop(&d);
 }
 
 /*
@@ -400,6 +406,7 @@ static void test_destroy(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmphex(qdesk_scanout(&d, 0, 0, 0, 0, 0, 0), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
     g_free(fb.data);
+    qdesk_stop(&d);
 }
 
 /* Device reset frees every resource and all of max_hostmem. */
@@ -415,13 +422,14 @@ static void test_reset(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmphex(qdesk_scanout(&d, 0, 1, 0, 0, 1024, 768), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
 
-    qvirtqueue_cleanup(d.vdev->bus, d.vq, alloc);
+    qdesk_stop(&d);
     qvirtio_start_device(d.vdev);
     d = qdesk_start(obj, alloc);
     g_assert_cmphex(qdesk_destroy(&d, 1), ==,
                     VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID);
     g_assert_cmphex(qdesk_create(&d, 2, VIRTIO_DESK_FORMAT_XRGB8888, 8192, 8192),
                     ==, VIRTIO_DESK_RESP_OK_NODATA);
+    qdesk_stop(&d);
 }
 
 /* QMP introspection of the device works (it once aborted on unknown ids). */
@@ -435,6 +443,7 @@ static void test_query_virtio(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpstr(qdict_get_str(resp, "name"), ==, "virtio-desk");
     g_assert_cmpint(qdict_get_int(resp, "device-id"), ==, VIRTIO_ID_DESK);
     qobject_unref(resp);
+    qdesk_stop(&d);
 }
 
 /* With max_outputs=2 each output is a console of its own. */
@@ -477,6 +486,7 @@ static void test_two_outputs(void *obj, void *data, QGuestAllocator *alloc)
     assert_screen_head(&d, 1, &b, 0, 0, 24, 36);
     g_free(a.data);
     g_free(b.data);
+    qdesk_stop(&d);
 }
 
 /* The command line qos-test built for this test, for a migration target. */
@@ -548,6 +558,7 @@ static void test_migrate(void *obj, void *data, QGuestAllocator *alloc)
     g_free(fb.data);
     /* the source stays stopped after migrating: the next test needs anew */
     qos_invalidate_command_line();
+    qdesk_stop(&d);
 }
 
 /* A request with one bad rect changes no pixel at all. */
@@ -572,6 +583,7 @@ static void test_transfer_atomic(void *obj, void *data, QGuestAllocator *alloc)
     assert_screen(&d, &black, 0, 0, 16, 16);
     g_free(fb.data);
     g_free(black.data);
+    qdesk_stop(&d);
 }
 
 static void register_virtio_desk_test(void)

@@ -96,6 +96,19 @@ QDesk qdesk_start(void *obj, QGuestAllocator *alloc)
     return qdesk_start_features(obj, alloc, ~0ull);
 }
 
+void qdesk_stop(QDesk *d)
+{
+    const QVirtioBus *bus = d->vdev->bus;
+
+    qvirtqueue_cleanup(bus, d->vq, d->alloc);
+    if (d->event_vq) {
+        qvirtqueue_cleanup(bus, d->event_vq, d->alloc);
+        qvirtqueue_cleanup(bus, d->status_vq, d->alloc);
+        guest_free(d->alloc, d->event_bufs);
+    }
+    *d = (QDesk) { .qts = d->qts, .pci = d->pci, .vdev = d->vdev };
+}
+
 /*
  * Send one request made of @nseg readable segments (one descriptor each,
  * through an indirect table if @indirect) and a writable response buffer of

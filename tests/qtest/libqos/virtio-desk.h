@@ -48,6 +48,8 @@ typedef struct QDeskSeg {
 QDesk qdesk_start_features(void *obj, QGuestAllocator *alloc, uint64_t accept);
 /* ... accepting every feature the device offers. */
 QDesk qdesk_start(void *obj, QGuestAllocator *alloc);
+/* Free what qdesk_start() set up in the guest and the test. */
+void qdesk_stop(QDesk *d);
 
 uint32_t qdesk_submit(QDesk *d, const QDeskSeg *segs, int nseg, void *resp,
                       size_t resp_len, bool indirect);
