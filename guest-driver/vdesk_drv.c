@@ -107,6 +107,29 @@ static void vdesk_config_changed(struct virtio_device *vdev)
 
 /* --- virtio driver -------------------------------------------------------------- */
 
+/* The control queue, and the event and status queues with F_INPUT. */
+static int vdesk_find_vqs(struct vdesk_device *vd)
+{
+	struct virtqueue_info info[] = {
+		[VIRTIO_DESK_QUEUE_CONTROL] = { "control", vdesk_vq_done },
+		[VIRTIO_DESK_QUEUE_EVENT] = { "event", vdesk_input_event_done },
+		[VIRTIO_DESK_QUEUE_STATUS] = { "status", vdesk_input_status_done },
+	};
+	struct virtqueue *vqs[ARRAY_SIZE(info)];
+	bool input = virtio_has_feature(vd->vdev, VIRTIO_DESK_F_INPUT);
+	int ret;
+
+	ret = virtio_find_vqs(vd->vdev, input ? 3 : 1, vqs, info, NULL);
+	if (ret)
+		return ret;
+	vd->vq = vqs[VIRTIO_DESK_QUEUE_CONTROL];
+	if (input) {
+		vd->evq = vqs[VIRTIO_DESK_QUEUE_EVENT];
+		vd->stq = vqs[VIRTIO_DESK_QUEUE_STATUS];
+	}
+	return 0;
+}
+
 static void vdesk_ida_fini(struct drm_device *dev, void *data)
 {
 	ida_destroy(data);
@@ -141,9 +164,9 @@ static int vdesk_probe(struct virtio_device *vdev)
 	if (ret)
 		return ret;
 
-	vd->vq = virtio_find_single_vq(vdev, vdesk_vq_done, "control");
-	if (IS_ERR(vd->vq))
-		return PTR_ERR(vd->vq);
+	ret = vdesk_find_vqs(vd);
+	if (ret)
+		return ret;
 	ret = vdesk_vq_init(vd);
 	if (ret)
 		goto err_vqs;
@@ -152,6 +175,10 @@ static int vdesk_probe(struct virtio_device *vdev)
 	ret = vdesk_get_display_info(vd);
 	if (ret)
 		drm_warn(dev, "no display info: %d\n", ret);
+
+	/* without input devices the display still works */
+	if (vd->evq)
+		vdesk_input_init(vd);
 
 	ret = vdesk_modeset_init(vd);
 	if (ret)
@@ -164,6 +191,7 @@ static int vdesk_probe(struct virtio_device *vdev)
 	return 0;
 
 err_reset:
+	vdesk_input_remove(vd);
 	virtio_reset_device(vdev);
 	cancel_work_sync(&vd->config_work);
 err_vqs:
@@ -176,6 +204,8 @@ static void vdesk_remove(struct virtio_device *vdev)
 	struct vdesk_device *vd = vdev->priv;
 	struct drm_device *dev = &vd->drm;
 
+	/* no more events or LED messages, no input devices */
+	vdesk_input_remove(vd);
 	/* no new device access; waits for the ones in progress */
 	drm_dev_unplug(dev);
 	drm_atomic_helper_shutdown(dev);
@@ -191,8 +221,14 @@ static const struct virtio_device_id vdesk_id_table[] = {
 };
 MODULE_DEVICE_TABLE(virtio, vdesk_id_table);
 
+static const unsigned int vdesk_features[] = {
+	VIRTIO_DESK_F_INPUT,
+};
+
 static struct virtio_driver vdesk_virtio_driver = {
 	.driver.name		= KBUILD_MODNAME,
+	.feature_table		= vdesk_features,
+	.feature_table_size	= ARRAY_SIZE(vdesk_features),
 	.id_table		= vdesk_id_table,
 	.probe			= vdesk_probe,
 	.remove			= vdesk_remove,

@@ -36,6 +36,8 @@
 /* How long a request may take before we give up on the device. */
 #define VDESK_TIMEOUT_MS	10000
 
+struct vdesk_input;
+
 struct vdesk_output {
 	struct drm_plane plane;
 	struct drm_crtc crtc;
@@ -81,6 +83,11 @@ struct vdesk_device {
 	u64 hostmem_used;
 
 	struct vdesk_output *outputs;
+
+	/* input (VIRTIO_DESK_F_INPUT), NULL without it */
+	struct virtqueue *evq;
+	struct virtqueue *stq;
+	struct vdesk_input *input;
 };
 
 static inline struct vdesk_device *to_vdesk(struct drm_device *drm)
@@ -137,6 +144,15 @@ void vdesk_xfer_begin(struct vdesk_xfer *x, struct vdesk_device *vd,
 		      struct vdesk_fb *fb);
 void vdesk_xfer_rect(struct vdesk_xfer *x, const struct drm_rect *clip);
 int vdesk_xfer_end(struct vdesk_xfer *x);
+
+int vdesk_get_input_info(struct vdesk_device *vd, u32 device,
+			 struct virtio_desk_resp_input_info *info);
+
+/* vdesk_input.c */
+int vdesk_input_init(struct vdesk_device *vd);
+void vdesk_input_remove(struct vdesk_device *vd);
+void vdesk_input_event_done(struct virtqueue *vq);
+void vdesk_input_status_done(struct virtqueue *vq);
 
 /* vdesk_kms.c */
 int vdesk_modeset_init(struct vdesk_device *vd);

@@ -178,6 +178,26 @@ int vdesk_get_display_info(struct vdesk_device *vd)
 	return ret;
 }
 
+int vdesk_get_input_info(struct vdesk_device *vd, u32 device,
+			 struct virtio_desk_resp_input_info *info)
+{
+	struct virtio_desk_get_input_info cmd = {
+		.hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_GET_INPUT_INFO),
+		.device = cpu_to_le32(device),
+	};
+	int ret;
+
+	static_assert(sizeof(*info) <= sizeof(*vd->resp));
+	mutex_lock(&vd->req_lock);
+	memcpy(vd->cmd, &cmd, sizeof(cmd));
+	ret = vdesk_submit(vd, sizeof(cmd), 0, sizeof(*info),
+			   VIRTIO_DESK_RESP_OK_INPUT_INFO);
+	if (!ret)
+		memcpy(info, vd->resp, sizeof(*info));
+	mutex_unlock(&vd->req_lock);
+	return ret;
+}
+
 int vdesk_resource_create(struct vdesk_device *vd, u32 id, u32 format,
 			  u32 width, u32 height)
 {

@@ -9,6 +9,17 @@
  *   kmstest [-d ...] rect64 W H X Y  set mode, then one 64x64 DIRTYFB clip
  *   kmstest [-d ...] anim W H SECS   moving pattern (demo)
  *   kmstest [-d ...] bench W H N     update rates
+ *   kmstest [-d ...] perf W H WORKLOAD SECS  one timed benchmark run (bench/):
+ *                         WORKLOAD is full (DIRTYFB of the whole screen),
+ *                         redraw (redraw every pixel, then DIRTYFB), rect64 (one
+ *                         64x64 clip at a random position) or corners (two 64x64
+ *                         clips at opposite corners in one DIRTYFB); staged
+ *                         "start" and "end" around the timed loop, which ends
+ *                         with the host having finished every update
+ *   kmstest fbcon FILE TTY           staged: write FILE to TTY like cat, timed
+ *   kmstest input NAME COUNT SECS    staged: grab the input device whose name
+ *                         contains NAME, count EV_KEY events until COUNT arrived
+ *                         or SECS passed without one
  *   kmstest [-d ...] overlap W H     staged: overlapping clips covering more than the screen
  *   kmstest [-d ...] formats W H     staged: base pattern in each pixel format
  *
@@ -30,6 +41,11 @@
 
 #include <drm/drm.h>
 #include <drm/drm_mode.h>
+#include <drm/virtgpu_drm.h>
+#include <dirent.h>
+#include <linux/input.h>
+#include <poll.h>
+#include <termios.h>
 
 static int fd;
 static uint32_t conn_id, crtc_id;
@@ -444,6 +460,264 @@ static int cmd_bench(uint32_t w, uint32_t h, unsigned int n)
 	return 0;
 }
 
+/* --- benchmark (bench/run.sh) --- */
+
+static char drv_name[64];
+
+static void get_driver_name(void)
+{
+	struct drm_version v = { .name = drv_name, .name_len = sizeof(drv_name) - 1 };
+
+	if (xioctl(DRM_IOCTL_VERSION, &v))
+		die("VERSION");
+}
+
+/*
+ * Return once the host has finished every display update made so far.
+ * virtio_desk: DIRTYFB returns only after the device answered the transfer.
+ * virtio_gpu: DIRTYFB only queues transfer and flush commands (no fence for
+ * dumb buffers), so make a fenced command (a 1x1 resource) and wait for its
+ * fence: the host handles the control queue in order.  bochs: the host reads
+ * VRAM on its own display refresh; there is nothing in flight.
+ */
+static double host_sync(void)
+{
+	double t = now();
+
+	if (!strcmp(drv_name, "virtio_gpu")) {
+		struct drm_virtgpu_resource_create c = {
+			.target = 2, .format = 2 /* B8G8R8X8_UNORM */, .bind = 2,
+			.width = 1, .height = 1, .depth = 1, .array_size = 1,
+		};
+		struct drm_virtgpu_3d_wait w = { 0 };
+		struct drm_gem_close gc = { 0 };
+
+		if (xioctl(DRM_IOCTL_VIRTGPU_RESOURCE_CREATE, &c))
+			die("VIRTGPU_RESOURCE_CREATE");
+		w.handle = c.bo_handle;
+		if (xioctl(DRM_IOCTL_VIRTGPU_WAIT, &w))
+			die("VIRTGPU_WAIT");
+		gc.handle = c.bo_handle;
+		xioctl(DRM_IOCTL_GEM_CLOSE, &gc);
+	}
+	return now() - t;
+}
+
+static int try_dirty(struct fb *f, const struct rect *r, unsigned int n)
+{
+	struct drm_clip_rect clips[2];
+	struct drm_mode_fb_dirty_cmd d = { .fb_id = f->id, .num_clips = n,
+					   .clips_ptr = (uintptr_t)clips };
+
+	for (unsigned int i = 0; i < n && i < 2; i++) {
+		clips[i].x1 = r[i].x;
+		clips[i].y1 = r[i].y;
+		clips[i].x2 = r[i].x + r[i].w;
+		clips[i].y2 = r[i].y + r[i].h;
+	}
+	return xioctl(DRM_IOCTL_MODE_DIRTYFB, &d) ? -errno : 0;
+}
+
+/*
+ * Physically contiguous runs of the framebuffer's pages (from
+ * /proc/self/pagemap, root only): how many descriptors a driver needs to
+ * describe the whole framebuffer.  0 if unknown (VRAM, no permission).
+ */
+static unsigned int fb_page_runs(struct fb *f, unsigned int *pages)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	uint64_t prev = 0, e;
+	unsigned int runs = 0;
+	int pm = open("/proc/self/pagemap", O_RDONLY);
+
+	*pages = (f->size + psz - 1) / psz;
+	if (pm < 0)
+		return 0;
+	for (unsigned int i = 0; i < *pages; i++) {
+		off_t off = ((uintptr_t)f->map / psz + i) * sizeof(e);
+
+		if (pread(pm, &e, sizeof(e), off) != sizeof(e) || !(e >> 63) ||
+		    !(e & ((1ULL << 55) - 1))) {
+			runs = 0;
+			break;
+		}
+		e &= (1ULL << 55) - 1;
+		if (!i || e != prev + 1)
+			runs++;
+		prev = e;
+	}
+	close(pm);
+	return runs;
+}
+
+static int cmd_perf(uint32_t w, uint32_t h, const char *wl, double secs)
+{
+	struct rect full = { 0, 0, w, h }, r64 = { 0, 0, 64, 64 };
+	struct rect two[2] = { { 0, 0, 64, 64 }, { w - 64, h - 64, 64, 64 } };
+	uint32_t seed = 12345;
+	unsigned int n = 0;
+	int has_dirty, redraw = !strcmp(wl, "redraw");
+	double t0, t, sync;
+	unsigned int pages, runs;
+	struct fb f;
+
+	if (strcmp(wl, "full") && !redraw && strcmp(wl, "rect64") && strcmp(wl, "corners")) {
+		fprintf(stderr, "kmstest: unknown workload %s\n", wl);
+		return 2;
+	}
+	get_driver_name();
+	fb_create(&f, w, h);
+	fill_base(&f, 0);
+	set_crtc(&f, find_mode(w, h));
+	has_dirty = try_dirty(&f, &full, 1) == 0;
+	host_sync();
+	runs = fb_page_runs(&f, &pages);
+	if (!has_dirty && !redraw) {
+		printf("@@RESULT driver=%s n=0 secs=0 sync=0 dirtyfb=unsupported@@\n", drv_name);
+		fb_destroy(&f);
+		return 0;
+	}
+	stage("start");
+	t0 = now();
+	do {
+		if (redraw) {
+			fill_base(&f, n & 1 ? 0xffffff : 0);
+			if (has_dirty)
+				dirty(&f, &full, 1);
+		} else if (!strcmp(wl, "full")) {
+			dirty(&f, &full, 1);
+		} else if (!strcmp(wl, "rect64")) {
+			seed = seed * 1103515245 + 12345;
+			r64.x = (seed >> 8) % (w - 63);
+			seed = seed * 1103515245 + 12345;
+			r64.y = (seed >> 8) % (h - 63);
+			dirty(&f, &r64, 1);
+		} else {
+			dirty(&f, two, 2);
+		}
+		n++;
+	} while (now() - t0 < secs);
+	sync = host_sync();
+	t = now() - t0;
+	stage("end");
+	printf("@@RESULT driver=%s n=%u secs=%.6f sync=%.6f dirtyfb=%s pages=%u page_runs=%u@@\n",
+	       drv_name, n, t, sync, has_dirty ? "yes" : "unsupported", pages, runs);
+	fb_destroy(&f);
+	return 0;
+}
+
+/* Write a file to a tty the way cat does, timed (fbcon scrolling). */
+static int cmd_fbcon(const char *file, const char *tty)
+{
+	static char buf[1 << 20];
+	int in = open(file, O_RDONLY), out;
+	ssize_t len = 0, r, off;
+	unsigned int lines = 0;
+	double t0, t;
+
+	if (in < 0)
+		die("open %s", file);
+	while ((r = read(in, buf + len, sizeof(buf) - len)) > 0)
+		len += r;
+	close(in);
+	for (off = 0; off < len; off++)
+		lines += buf[off] == '\n';
+	out = open(tty, O_WRONLY | O_NOCTTY);
+	if (out < 0)
+		die("open %s", tty);
+	stage("start");
+	t0 = now();
+	for (off = 0; off < len; off += r) {
+		r = write(out, buf + off, len - off > 4096 ? 4096 : len - off);
+		if (r <= 0)
+			die("write %s", tty);
+	}
+	tcdrain(out);
+	t = now() - t0;
+	stage("end");
+	printf("@@RESULT n=%u secs=%.6f bytes=%zd@@\n", lines, t, len);
+	close(out);
+	return 0;
+}
+
+/*
+ * Count key events of the input device whose name contains @name until
+ * @count arrived, or @secs passed without any.  The device is grabbed so
+ * the events do not reach the console.
+ */
+static int cmd_input(const char *name, unsigned int count, double secs)
+{
+	char path[300], devname[128];
+	struct input_event ev[256];
+	unsigned int keys = 0, dropped = 0, syns = 0;
+	double first = 0, last = 0, t0;
+	struct dirent *de;
+	int in = -1;
+	DIR *d;
+
+	d = opendir("/dev/input");
+	if (!d)
+		die("opendir /dev/input");
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "event", 5))
+			continue;
+		snprintf(path, sizeof(path), "/dev/input/%s", de->d_name);
+		in = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (in < 0)
+			continue;
+		memset(devname, 0, sizeof(devname));
+		ioctl(in, EVIOCGNAME(sizeof(devname) - 1), devname);
+		if (strstr(devname, name))
+			break;
+		close(in);
+		in = -1;
+	}
+	closedir(d);
+	if (in < 0) {
+		printf("@@RESULT n=0 secs=0 device=none@@\n");
+		return 0;
+	}
+	if (ioctl(in, EVIOCGRAB, 1))
+		die("EVIOCGRAB");
+	while (read(in, ev, sizeof(ev)) > 0)
+		;	/* stale events */
+	printf("device %s: %s\n", path, devname);
+	stage("start");
+	t0 = now();
+	while (keys < count) {
+		struct pollfd p = { .fd = in, .events = POLLIN };
+		double t = now();
+		ssize_t r;
+
+		if (t - (last ? last : t0) > secs)
+			break;
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		r = read(in, ev, sizeof(ev));
+		if (r <= 0)
+			continue;
+		t = now();
+		for (unsigned int i = 0; i < r / sizeof(ev[0]); i++) {
+			if (ev[i].type == EV_KEY) {
+				if (!keys)
+					first = t;
+				keys++;
+				last = t;
+			} else if (ev[i].type == EV_SYN && ev[i].code == SYN_DROPPED) {
+				dropped++;
+			} else if (ev[i].type == EV_SYN) {
+				syns++;
+			}
+		}
+	}
+	stage("end");
+	printf("@@RESULT n=%u secs=%.6f first=%.6f last=%.6f dropped=%u syns=%u device=%s@@\n",
+	       keys, last ? last - t0 : 0, first ? first - t0 : 0, last ? last - t0 : 0,
+	       dropped, syns, devname);
+	close(in);
+	return 0;
+}
+
 static int cmd_anim(uint32_t w, uint32_t h, double secs)
 {
 	struct fb f;
@@ -488,6 +762,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: see kmstest.c\n");
 		return 2;
 	}
+	/* commands without a DRM device */
+	if (!strcmp(argv[1], "fbcon") && argc == 4)
+		return cmd_fbcon(argv[2], argv[3]);
+	if (!strcmp(argv[1], "input") && argc == 5)
+		return cmd_input(argv[2], atoi(argv[3]), atof(argv[4]));
 	fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		die("open %s", dev);
@@ -507,6 +786,8 @@ int main(int argc, char **argv)
 		return cmd_overlap(atoi(argv[2]), atoi(argv[3]));
 	if (!strcmp(argv[1], "bench") && argc == 5)
 		return cmd_bench(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+	if (!strcmp(argv[1], "perf") && argc == 6)
+		return cmd_perf(atoi(argv[2]), atoi(argv[3]), argv[4], atof(argv[5]));
 	if (!strcmp(argv[1], "anim") && argc == 5)
 		return cmd_anim(atoi(argv[2]), atoi(argv[3]), atof(argv[4]));
 	fprintf(stderr, "kmstest: bad arguments\n");

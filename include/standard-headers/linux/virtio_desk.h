@@ -230,7 +230,8 @@ struct virtio_desk_transfer_rects {
  *
  * Pointer coordinates: ABS_X and ABS_Y run from 0 to 32767 across the output
  * named in the event, whatever its mode: the pixel in a mode of width W is
- * round(value * (W - 1) / 32767), likewise for y.  With the relative-pointer
+ * min(W - 1, round(value * W / 32767)), likewise for y (QEMU's UIs send
+ * pixel * 32767 / W).  With the relative-pointer
  * property the device sends REL_X and REL_Y instead.  Wheels are REL_WHEEL
  * (+1 up, -1 down) and REL_HWHEEL (+1 right, -1 left).
  */
