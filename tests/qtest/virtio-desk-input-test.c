@@ -15,6 +15,7 @@
 #include "qobject/qdict.h"
 #include "qobject/qjson.h"
 #include "libqos/qgraph.h"
+#include "libqos/pci.h"
 #include "libqos/virtio-desk.h"
 #include "standard-headers/linux/input-event-codes.h"
 
@@ -535,6 +536,33 @@ static void test_input_off(void *obj, void *data, QGuestAllocator *alloc)
     qdesk_stop(&d);
 }
 
+/* Events waiting in the device when the machine migrates arrive after it. */
+static void test_input_migrate(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start(obj, alloc);
+    QPCIBus *bus = d.pci->pci_vdev.pdev->bus;
+    QTestState *src = d.qts;
+    Ev want[] = {
+        { KBD, EV_KEY, KEY_M, 1 }, { KBD, EV_SYN, SYN_REPORT, 0 },
+        { KBD, EV_KEY, KEY_M, 0 }, { KBD, EV_SYN, SYN_REPORT, 0 },
+        { PTR, EV_KEY, BTN_RIGHT, 1 }, { PTR, EV_SYN, SYN_REPORT, 0 },
+    };
+
+    send_key(&d, "m", true);
+    send_key(&d, "m", false);
+    send_events(&d, "{'type': 'btn', 'data': {'down': true, 'button': 'right'}}");
+    g_assert_false(qdesk_event_pending(&d));
+
+    /* the guest (its memory, its rings) is now on the destination */
+    d.qts = bus->qts = qdesk_migrate(src);
+    qdesk_event_post(&d, ARRAY_SIZE(want),
+                     sizeof(struct virtio_desk_input_event));
+    expect_events(&d, want, ARRAY_SIZE(want));
+    qtest_quit(d.qts);
+    d.qts = bus->qts = src;
+    qdesk_stop(&d);
+}
+
 static void register_virtio_desk_input_test(void)
 {
     qos_add_test("input-info", "virtio-desk-pci", test_input_info, NULL);
@@ -552,6 +580,8 @@ static void register_virtio_desk_input_test(void)
                  test_bad_event_buffer, NULL);
     qos_add_test("input-status", "virtio-desk-pci", test_status, NULL);
     qos_add_test("input-reset", "virtio-desk-pci", test_input_reset, NULL);
+    qos_add_test("input-migrate", "virtio-desk-pci", test_input_migrate,
+                 &(QOSGraphTestOptions) { .before = qdesk_remember_cmdline });
     qos_add_test("input-pointer-output", "virtio-desk-pci",
                  test_pointer_output, &(QOSGraphTestOptions) {
                      .edge.extra_device_opts = "max_outputs=2",

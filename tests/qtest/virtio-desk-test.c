@@ -489,49 +489,14 @@ static void test_two_outputs(void *obj, void *data, QGuestAllocator *alloc)
     qdesk_stop(&d);
 }
 
-/* The command line qos-test built for this test, for a migration target. */
-static char *migration_cmdline;
-
-static void *save_cmdline(GString *cmd_line, void *arg)
-{
-    g_free(migration_cmdline);
-    migration_cmdline = g_strdup(cmd_line->str);
-    return arg;
-}
-
-static void wait_migration(QTestState *qts)
-{
-    for (int i = 0; i < 3000; i++) {
-        QDict *r = qtest_qmp_assert_success_ref(qts,
-                                                "{'execute': 'query-migrate'}");
-        const char *status = qdict_haskey(r, "status") ?
-                             qdict_get_str(r, "status") : "none";
-        bool done = !strcmp(status, "completed");
-
-        g_assert_cmpstr(status, !=, "failed");
-        qobject_unref(r);
-        if (done) {
-            return;
-        }
-        g_usleep(10 * 1000);
-    }
-    g_assert_not_reached();
-}
-
 /* The host image is the only copy of the pixels: it migrates with them. */
 static void test_migrate(void *obj, void *data, QGuestAllocator *alloc)
 {
     QDesk d = qdesk_start(obj, alloc);
     Fb fb = fb_new(VIRTIO_DESK_FORMAT_XBGR8888, 64, 48, 256);
     static const uint32_t r[][4] = { { 0, 0, 64, 48 } };
-    g_autofree char *path = NULL;
-    g_autofree char *uri = NULL;
     QTestState *src = d.qts, *dst;
-    int fd = g_file_open_tmp("virtio-desk-migrate-XXXXXX", &path, NULL);
 
-    g_assert(fd >= 0);
-    close(fd);
-    uri = g_strdup_printf("file:%s", path);
     fb_paint(&fb, 0, 0, 64, 48, 8);
     g_assert_cmphex(qdesk_create(&d, 4, fb.format, 64, 48), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
@@ -542,22 +507,12 @@ static void test_migrate(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmphex(qdesk_scanout(&d, 0, 4, 8, 4, 48, 40), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
 
-    dst = qtest_initf("%s -incoming defer", migration_cmdline);
-    qobject_unref(qtest_qmp_assert_success_ref(src,
-        "{'execute': 'migrate', 'arguments': {'uri': %s}}", uri));
-    wait_migration(src);
-    qobject_unref(qtest_qmp_assert_success_ref(dst,
-        "{'execute': 'migrate-incoming', 'arguments': {'uri': %s}}", uri));
-    wait_migration(dst);
-    unlink(path);
-
+    dst = qdesk_migrate(d.qts);
     d.qts = dst;
     assert_screen(&d, &fb, 8, 4, 48, 40);
     qtest_quit(dst);
     d.qts = src;
     g_free(fb.data);
-    /* the source stays stopped after migrating: the next test needs anew */
-    qos_invalidate_command_line();
     qdesk_stop(&d);
 }
 
@@ -605,7 +560,7 @@ static void register_virtio_desk_test(void)
                      .edge.extra_device_opts = "max_outputs=2",
                  });
     qos_add_test("migrate", "virtio-desk-pci", test_migrate,
-                 &(QOSGraphTestOptions) { .before = save_cmdline });
+                 &(QOSGraphTestOptions) { .before = qdesk_remember_cmdline });
     qos_add_test("transfer-atomic", "virtio-desk-pci", test_transfer_atomic,
                  NULL);
 }

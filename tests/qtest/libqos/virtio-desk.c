@@ -9,6 +9,7 @@
 #include "qemu/module.h"
 #include "qgraph.h"
 #include "qemu/bswap.h"
+#include "qobject/qdict.h"
 #include "virtio-desk.h"
 #include "standard-headers/linux/virtio_ring.h"
 
@@ -361,4 +362,60 @@ uint32_t qdesk_status_send(QDesk *d, const void *msg, size_t len)
     g_assert_cmpuint(qdesk_status_submit(d, msg, len, &resp, sizeof(resp)),
                      ==, sizeof(resp));
     return le32_to_cpu(resp.type);
+}
+
+/* --- migration --------------------------------------------------------- */
+
+/* The command line qos-test built for the running test. */
+static char *qdesk_cmdline;
+
+void *qdesk_remember_cmdline(GString *cmd_line, void *arg)
+{
+    g_free(qdesk_cmdline);
+    qdesk_cmdline = g_strdup(cmd_line->str);
+    return arg;
+}
+
+static void qdesk_wait_migration(QTestState *qts)
+{
+    gint64 start = g_get_monotonic_time();
+
+    for (;;) {
+        QDict *r = qtest_qmp_assert_success_ref(qts,
+                                                "{'execute': 'query-migrate'}");
+        bool done = qdict_haskey(r, "status") &&
+                    !strcmp(qdict_get_str(r, "status"), "completed");
+
+        g_assert(!qdict_haskey(r, "status") ||
+                 strcmp(qdict_get_str(r, "status"), "failed"));
+        qobject_unref(r);
+        if (done) {
+            return;
+        }
+        g_assert(g_get_monotonic_time() - start <= TIMEOUT_US);
+        g_usleep(10 * 1000);
+    }
+}
+
+QTestState *qdesk_migrate(QTestState *src)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *uri = NULL;
+    int fd = g_file_open_tmp("virtio-desk-migrate-XXXXXX", &path, NULL);
+    QTestState *dst;
+
+    g_assert(fd >= 0 && qdesk_cmdline);
+    close(fd);
+    uri = g_strdup_printf("file:%s", path);
+    dst = qtest_initf("%s -incoming defer", qdesk_cmdline);
+    qobject_unref(qtest_qmp_assert_success_ref(src,
+        "{'execute': 'migrate', 'arguments': {'uri': %s}}", uri));
+    qdesk_wait_migration(src);
+    qobject_unref(qtest_qmp_assert_success_ref(dst,
+        "{'execute': 'migrate-incoming', 'arguments': {'uri': %s}}", uri));
+    qdesk_wait_migration(dst);
+    unlink(path);
+    /* the source stays stopped after migrating: the next test needs anew */
+    qos_invalidate_command_line();
+    return dst;
 }

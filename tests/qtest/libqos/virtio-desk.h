@@ -82,4 +82,12 @@ uint32_t qdesk_status_submit(QDesk *d, const void *msg, size_t len,
 /* ... with a full result buffer; returns the response type. */
 uint32_t qdesk_status_send(QDesk *d, const void *msg, size_t len);
 
+/*
+ * Migration: give qdesk_remember_cmdline as the test's QOSGraphTestOptions
+ * .before; qdesk_migrate() then moves the machine to a new QEMU and returns
+ * it, running.  The source stays stopped.
+ */
+void *qdesk_remember_cmdline(GString *cmd_line, void *arg);
+QTestState *qdesk_migrate(QTestState *src);
+
 #endif
