@@ -39,6 +39,17 @@ static const uint16_t virtio_desk_buttons[INPUT_BUTTON__MAX] = {
     [INPUT_BUTTON_EXTRA]  = BTN_EXTRA,
 };
 
+/* Wheels are buttons to QEMU and relative axes to evdev: a step a press. */
+static const struct {
+    uint16_t code;
+    int8_t step;
+} virtio_desk_wheels[INPUT_BUTTON__MAX] = {
+    [INPUT_BUTTON_WHEEL_UP]    = { REL_WHEEL, 1 },
+    [INPUT_BUTTON_WHEEL_DOWN]  = { REL_WHEEL, -1 },
+    [INPUT_BUTTON_WHEEL_LEFT]  = { REL_HWHEEL, -1 },
+    [INPUT_BUTTON_WHEEL_RIGHT] = { REL_HWHEEL, 1 },
+};
+
 /* ------------------------------------------------------------------ */
 /* the pending ring                                                   */
 
@@ -151,33 +162,16 @@ static void virtio_desk_input_event(DeviceState *dev, QemuConsole *src,
         break;
     case INPUT_EVENT_KIND_BTN:
         btn = evt->u.btn.data;
-        switch (btn->button) {
-        case INPUT_BUTTON_WHEEL_UP:
-        case INPUT_BUTTON_WHEEL_DOWN:
+        if (virtio_desk_wheels[btn->button].step) {
             if (btn->down) {
                 virtio_desk_input_push(s, VIRTIO_DESK_INPUT_POINTER, out,
-                                       EV_REL, REL_WHEEL,
-                                       btn->button == INPUT_BUTTON_WHEEL_UP ?
-                                       1 : -1);
+                                       EV_REL,
+                                       virtio_desk_wheels[btn->button].code,
+                                       virtio_desk_wheels[btn->button].step);
             }
-            break;
-        case INPUT_BUTTON_WHEEL_LEFT:
-        case INPUT_BUTTON_WHEEL_RIGHT:
-            if (btn->down) {
-                virtio_desk_input_push(s, VIRTIO_DESK_INPUT_POINTER, out,
-                                       EV_REL, REL_HWHEEL,
-                                       btn->button == INPUT_BUTTON_WHEEL_RIGHT ?
-                                       1 : -1);
-            }
-            break;
-        default:
-            if (virtio_desk_buttons[btn->button]) {
-                virtio_desk_input_push(s, VIRTIO_DESK_INPUT_POINTER, out,
-                                       EV_KEY,
-                                       virtio_desk_buttons[btn->button],
-                                       btn->down);
-            }
-            break;
+        } else if (virtio_desk_buttons[btn->button]) {
+            virtio_desk_input_push(s, VIRTIO_DESK_INPUT_POINTER, out, EV_KEY,
+                                   virtio_desk_buttons[btn->button], btn->down);
         }
         break;
     case INPUT_EVENT_KIND_ABS:
