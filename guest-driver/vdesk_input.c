@@ -132,8 +132,9 @@ static void vdesk_input_send_leds(struct vdesk_input *vi)
 		ret = virtqueue_add_sgs(vi->vd->stq, sgs, 1, 1, sb, GFP_ATOMIC);
 		if (ret) {
 			/* the ring is full: send when a buffer comes back */
-			dev_warn_ratelimited(&vi->vd->vdev->dev,
-					     "cannot queue LED status: %d\n", ret);
+			if (!virtqueue_is_broken(vi->vd->stq))
+				dev_warn_ratelimited(&vi->vd->vdev->dev,
+						     "cannot queue LED status: %d\n", ret);
 			break;
 		}
 		__clear_bit(led, &vi->led_dirty);

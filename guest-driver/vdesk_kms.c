@@ -6,6 +6,7 @@
  * clip as its own rect, all clips of a commit in one request.
  */
 
+#include <linux/module.h>
 #include <linux/slab.h>
 
 #include <drm/drm_atomic.h>
@@ -79,6 +80,11 @@ static int vdesk_fb_map_pages(struct vdesk_fb *vfb)
 	return 0;
 }
 
+/* For tests: false leaves refusing resources to the device (its errors are logged). */
+static bool check_limits = true;
+module_param(check_limits, bool, 0644);
+MODULE_PARM_DESC(check_limits, "refuse resources beyond max_resources/max_hostmem before asking the device (default Y; N: for tests)");
+
 /* Reserve a resource within max_resources and max_hostmem (cost as the device counts it). */
 static int vdesk_hostmem_get(struct vdesk_device *vd, struct vdesk_fb *vfb)
 {
@@ -87,8 +93,9 @@ static int vdesk_hostmem_get(struct vdesk_device *vd, struct vdesk_fb *vfb)
 	int ret = 0;
 
 	spin_lock(&vd->res_lock);
-	if (vd->res_count >= vd->max_resources ||
-	    cost > vd->max_hostmem - vd->hostmem_used) {
+	if (READ_ONCE(check_limits) &&
+	    (vd->res_count >= vd->max_resources ||
+	     vd->hostmem_used + cost > vd->max_hostmem)) {
 		ret = -ENOMEM;
 	} else {
 		vd->res_count++;

@@ -112,6 +112,13 @@ static int vdesk_submit(struct vdesk_device *vd, size_t cmd_len,
 	if (npay)
 		sg_unmark_end(&vd->payload[npay - 1]);
 	if (ret) {
+		/*
+		 * The virtio core stops the queue when the device goes away
+		 * (system shutdown, surprise removal) and logs it when it
+		 * stops it for a ring error: nothing to add then.
+		 */
+		if (virtqueue_is_broken(vd->vq))
+			return -ENODEV;
 		drm_err_ratelimited(dev, "cannot queue command %#x: %d\n",
 				    cmd_type, ret);
 		return ret;
@@ -127,9 +134,14 @@ static int vdesk_submit(struct vdesk_device *vd, size_t cmd_len,
 			buf = virtqueue_get_buf(vd->vq, &len);
 			if (buf)
 				break;
-			drm_err(dev, "device does not answer command %#x, giving up on it\n",
-				cmd_type);
 			vd->broken = true;
+			if (virtqueue_is_broken(vd->vq))
+				return -ENODEV;
+			/* e.g. a function level reset behind our back */
+			drm_err(dev, "device does not answer command %#x%s, giving up on it\n",
+				cmd_type,
+				vd->vdev->config->get_status(vd->vdev) &
+				VIRTIO_CONFIG_S_DRIVER_OK ? "" : " (it was reset)");
 			return -ETIMEDOUT;
 		}
 	}

@@ -13,7 +13,7 @@ packages=(
     libglib2.0-dev zlib1g-dev libpixman-1-dev libepoxy-dev libpng-dev libslirp-dev libfdt-dev
     libspice-server-dev libspice-protocol-dev gcc-multilib seabios ipxe-qemu
     # guest kernel, module and initramfs
-    gcc-12 dwarves kmod busybox-static cpio
+    gcc-12 dwarves kmod busybox-static cpio dkms
     # real clients used by the tests
     gvncviewer spice-client-gtk
     # fuzzing and sanitizers (scripts/fuzz.sh)

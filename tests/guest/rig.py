@@ -142,6 +142,10 @@ def build_initramfs(kdir, krel, ko, progs):
         if (mods / f).exists():
             shutil.copy(mods / f, root / "lib/modules" / krel / f)
     run(["depmod", "-b", str(root), krel])
+    if DKMS.get("ko"):
+        dst = root / DKMS_KO.lstrip("/")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(DKMS["ko"], dst)
     (root / "etc/preload").write_text("\n".join(PRELOAD) + "\n")
     (root / "init").write_text(INIT)
     (root / "init").chmod(0o755)
@@ -152,13 +156,60 @@ def build_initramfs(kdir, krel, ko, progs):
     return cpio
 
 
-def build_all():
+# What build_dkms() gave: {"ko": Path} or {"error": str}.
+DKMS = {}
+DKMS_KO = "/root/dkms/virtio_desk.ko"  # where the initramfs carries it
+
+
+def build_dkms(kdir, krel):
+    """The distro path: `dkms add` and `dkms build` of a `make dkms-src` tree
+    with guest-driver/dkms.conf, for the extracted kernel headers
+    (--kernelsourcedir), in a private DKMS tree: nothing on the host changes.
+    Returns the module DKMS built."""
+    top = OUT / "build/dkms"
+    if top.exists():
+        shutil.rmtree(top)
+    src = top / "src"
+    for d in ("src", "tree", "install"):
+        (top / d).mkdir(parents=True)
+    run(["make", "-s", "-C", str(REPO / "guest-driver"), "dkms-src",
+         "DESTDIR=" + str(src / "virtio-desk-1.0")], stdout=subprocess.DEVNULL)
+    trees = ["--dkmstree", str(top / "tree"), "--sourcetree", str(src),
+             "--installtree", str(top / "install")]
+    hdr = kdir / "root/usr/src" / ("linux-headers-" + krel)
+    out = ""
+    for cmd in (["add", "-m", "virtio-desk", "-v", "1.0"],
+                ["build", "-m", "virtio-desk", "-v", "1.0", "-k", krel, "--kernelsourcedir", str(hdr)]):
+        r = run(["dkms"] + cmd + trees, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        out += "$ dkms %s\n%s" % (" ".join(cmd), r.stdout)
+        if r.returncode:
+            raise RuntimeError("dkms %s failed (%d):\n%s" % (cmd[0], r.returncode, out[-3000:]))
+    (top / "dkms.log").write_text(out)
+    kos = list((top / "tree/virtio-desk/1.0" / krel).glob("*/module/virtio_desk.ko*"))
+    if len(kos) != 1:
+        raise RuntimeError("dkms built %s:\n%s" % (kos, out[-3000:]))
+    return kos[0]
+
+
+def build_all(dkms=False):
+    """dkms: also build the module with DKMS (result in DKMS), carried in the
+    initramfs as DKMS_KO."""
     (OUT / "build").mkdir(parents=True, exist_ok=True)
     t = time.time()
     kdir, krel = fetch_kernel()
     log("kernel", krel)
     ko = build_module(kdir, krel)
     log("module", ko)
+    DKMS.clear()
+    if dkms:
+        try:
+            if not shutil.which("dkms"):
+                raise RuntimeError("dkms is not installed (apt-get install --no-install-recommends dkms)")
+            DKMS["ko"] = build_dkms(kdir, krel)
+            log("dkms module", DKMS["ko"])
+        except Exception as e:  # noqa: BLE001  the dkms test reports it
+            DKMS["error"] = str(e)
+            log("dkms build failed:", e)
     progs = build_programs(kdir, krel)
     cpio = build_initramfs(kdir, krel, ko, progs)
     log("initramfs %s (%d KiB), build %.1f s" % (cpio, cpio.stat().st_size // 1024, time.time() - t))
@@ -557,7 +608,7 @@ class Guest:
 
     def oopses(self):
         pat = re.compile(r"(Oops|BUG:|WARNING:|Call Trace|general protection fault|Kernel panic|KASAN|"
-                         r"UBSAN|refcount_t:|list_(add|del) corruption)")
+                         r"UBSAN|refcount_t:|list_(add|del) corruption|blocked for more than)")
         return [l for l in self.text().splitlines() if pat.search(l)]
 
     def stop(self):

@@ -354,8 +354,154 @@ def test_hot_unplug(g):
     assert not oops, "guest log: " + " | ".join(oops[:10])
 
 
+def dmesg(g, word):
+    """The kernel log lines with word (not the console copies on the serial line)."""
+    out = sh_ok(g, "dmesg | grep '%s' | sed 's/^/@DM@/'" % word)
+    return "\n".join(l[4:] for l in out.splitlines() if l.startswith("@DM@"))
+
+
+def no_stuck_tasks(g):
+    """No task left in uninterruptible sleep (what the hung-task detector would report later)."""
+    out = sh_ok(g, "sleep 1; for f in /proc/[0-9]*/status; do grep -q '^State:.*D' $f && "
+                   "echo STUCK $(grep Name: $f) $f; done; true")
+    assert "STUCK" not in out, "tasks in D state: " + out
+    oops = g.oopses()
+    assert not oops, "guest log: " + " | ".join(oops[:10])
+
+
+def test_device_errors(g):
+    """The device really answers errors: with check_limits=0 the driver asks
+    for 1920x1080 framebuffers beyond max_hostmem itself; the device answers
+    RESOURCE_CREATE with OUT_OF_MEMORY (QEMU logs the guest error), the
+    driver logs each answer, the commit fails with ENOMEM, and the driver
+    keeps working: the display is exact again, nothing oopses or hangs."""
+    param = "/sys/module/virtio_desk/parameters/check_limits"
+    mark = g.log_mark()
+    sh_ok(g, "dmesg -c >/dev/null; echo N > " + param)
+    try:
+        for i in range(3):
+            rc, out = g.sh("kmstest pattern 1920 1080 strict </dev/null")
+            assert rc != 0 and "Cannot allocate memory" in out, \
+                "attempt %d: the commit should fail with ENOMEM: %s" % (i, out)
+    finally:
+        sh_ok(g, "echo Y > " + param)
+    out = dmesg(g, "virtio_desk")
+    n = out.count("command 0x101 failed: 0x1201 (OUT_OF_MEMORY)")
+    assert n == 3, "expected 3 logged OUT_OF_MEMORY answers to RESOURCE_CREATE, got %d: %s" % (n, out)
+    assert "no host memory" not in out, "the driver refused by itself: " + out
+    with open(g.qemu_log, "rb") as f:
+        f.seek(mark)
+        qlog = f.read().decode(errors="replace")
+    n = len(re.findall(r"virtio-desk: \S+: resource \d+ format 0x34325258 1920x1080: max_hostmem exceeded", qlog))
+    assert n == 3, "QEMU answered %d of 3 RESOURCE_CREATE with max_hostmem exceeded: %s" % (n, qlog[-1500:])
+    st = Staged(g, "kmstest pattern 1024 768 strict")
+    st.stage("base")
+    all_clients(g, "deverr-base", rig.expected_pattern(1024, 768, "base"))
+    st.next()
+    st.stage("clips")
+    all_clients(g, "deverr-clips", rig.expected_pattern(1024, 768, "clips"))
+    st.next()
+    st.stage("partial")
+    why = rig.capture_until(lambda: g.screendump("deverr-partial"), rig.expected_pattern(1024, 768, "partial"))
+    assert why is None, why
+    st.finish()
+    out = dmesg(g, "virtio_desk")
+    assert out.count("ERROR") == 3, "more driver errors: " + out
+    no_stuck_tasks(g)
+
+
+def test_poweroff(g):
+    """poweroff -f while fbcon draws (kernel messages on tty0, a writer on
+    tty1): device_shutdown stops the control queue before the last console
+    updates; the driver does not log them as errors ("cannot queue command
+    0x104: -5" before), nothing oopses, QEMU exits."""
+    with g.lock:
+        start = len(g.buf)
+    g.send("(while :; do echo powering off; done > /dev/tty1 &); sleep 1; poweroff -f")
+    try:
+        g.proc.wait(90)
+    except Exception:  # noqa: BLE001
+        raise AssertionError("QEMU did not exit after poweroff -f")
+    time.sleep(1)  # the serial reader drains
+    with g.lock:
+        tail = g.buf[start:].decode(errors="replace")
+    assert "reboot: Power down" in tail, "no power down in the log: " + tail[-1500:]
+    errs = [l for l in tail.splitlines() if "virtio_desk" in l or "virtio-desk" in l]
+    assert not errs, "driver messages at poweroff: " + " | ".join(errs[:10])
+    oops = g.oopses()
+    assert not oops, "guest log: " + " | ".join(oops[:10])
+
+
+def test_pci_reset(g):
+    """A function level reset (sysfs reset) while a KMS client animates: the
+    device forgets its queues and resources behind the driver's back.  The
+    driver logs it once (a request that is never answered), the client
+    finishes, no task stays blocked (hung-task detector at 20 s, no D
+    state), no oops; unbind/bind brings display and keyboard back."""
+    out = sh_ok(g, "basename $(readlink -f /sys/bus/virtio/devices/virtio*/..)")
+    pci = re.findall(r"[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]", out)[-1]
+    sh_ok(g, "echo 20 > /proc/sys/kernel/hung_task_timeout_secs; dmesg -c >/dev/null")
+    sh_ok(g, "kmstest anim 1024 768 16 >/tmp/anim.log 2>&1 & sleep 3")
+    out = sh_ok(g, "cat /sys/bus/pci/devices/%s/reset_method; echo 1 > /sys/bus/pci/devices/%s/reset" % (pci, pci))
+    assert "flr" in out, "no FLR: " + out
+    sh_ok(g, "for i in $(seq 60); do dmesg | grep -q 'does not answer' && break; sleep 1; done", timeout=180)
+    out = dmesg(g, "virtio_desk")
+    lines = [l for l in out.splitlines() if "ERROR" in l]
+    assert len(lines) == 1 and "device does not answer command 0x104 (it was reset), giving up on it" in lines[0], \
+        "expected one logged error: " + out
+    out = sh_ok(g, "wait $!; cat /tmp/anim.log", timeout=180)
+    assert re.search(r"anim: \d+ frames", out), "the KMS client did not finish: " + out
+    no_stuck_tasks(g)
+    drv = "/sys/bus/virtio/drivers/virtio_desk"
+    sh_ok(g, "d=$(basename $(readlink %s/virtio*)); echo $d > %s/unbind && echo $d > %s/bind && "
+             "[ -e /dev/dri/card0 ]" % (drv, drv, drv))
+    st = Staged(g, "kmstest pattern 1024 768 strict")
+    st.stage("base")
+    st.next()
+    st.stage("clips")
+    all_clients(g, "reset-clips", rig.expected_pattern(1024, 768, "clips"))
+    st.next()
+    st.stage("partial")
+    st.finish()
+    key_arrives(g)
+    no_stuck_tasks(g)
+
+
+def test_dkms(g):
+    """guest-driver/dkms.conf: `dkms add` and `dkms build -k <release>
+    --kernelsourcedir <the extracted headers>` (rig.build_dkms) built a
+    module whose vermagic is the kernel's; it loads in place of the
+    make-built one, binds, and shows the pattern exactly."""
+    assert rig.DKMS.get("ko"), "no DKMS build: %s" % rig.DKMS.get("error")
+    ko = rig.DKMS_KO
+    out = sh_ok(g, "echo REL $(uname -r); echo VM $(modinfo -F vermagic %s); echo KVM $(modinfo -F vermagic drm)" % ko)
+    f = dict(re.findall(r"^(REL|VM|KVM) (.*?)\s*$", out, re.M))
+    assert f.get("VM") and f["VM"] == f.get("KVM") and f["VM"].split()[0] == f.get("REL"), \
+        "vermagic of the DKMS module vs the kernel: " + out
+    try:
+        # the make-built module is gone, so what is loaded is the DKMS one
+        out = sh_ok(g, "rmmod virtio_desk && [ ! -e /sys/module/virtio_desk ] && insmod %s && "
+                       "for i in $(seq 50); do [ -e /dev/dri/card0 ] && break; sleep 0.2; done; "
+                       "ls /dev/dri /sys/bus/virtio/drivers/virtio_desk" % ko)
+        assert "card0" in out and "virtio0" in out, "DKMS module not bound: " + out
+        st = Staged(g, "kmstest pattern 1024 768 strict")
+        st.stage("base")
+        why = rig.capture_until(lambda: g.screendump("dkms-base"), rig.expected_pattern(1024, 768, "base"))
+        assert why is None, why
+        st.next()
+        st.stage("clips")
+        why = rig.capture_until(lambda: g.vnc_capture("dkms-clips"), rig.expected_pattern(1024, 768, "clips"))
+        assert why is None, why
+        st.next()
+        st.stage("partial")
+        st.finish()
+    finally:
+        Staged.recover()
+        sh_ok(g, "rmmod virtio_desk; modprobe virtio_desk && [ -e /dev/dri/card0 ]")
+
+
 def test_no_oops(g):
-    out = sh_ok(g, "dmesg | grep -E 'virtio_desk|virtio-desk' | tail -n 20")
+    out = sh_ok(g, "dmesg | grep -E 'virtio_desk|virtio-desk' | grep -v 'module verification failed' | tail -n 20")
     oops = g.oopses()
     assert not oops, "guest log: " + " | ".join(oops[:10])
     assert "failed" not in out.lower(), "device errors in dmesg: " + out
@@ -803,7 +949,7 @@ INPUT_TESTS = {
 def main():
     t0 = time.time()
     try:
-        kernel, initrd = rig.build_all()
+        kernel, initrd = rig.build_all(dkms=selected("dkms"))
     except Exception:
         traceback.print_exc()
         print("0 passed, 1 failed")
@@ -832,6 +978,8 @@ def main():
             check("differential_program_and_fbcon_on_desk", run_differential_program, g, desk_shots, "desk")
         check("reload_20_times", test_reload, g)
         check("no_oops_no_device_errors", test_no_oops, g)
+        check("dkms_build_loads_in_guest", test_dkms, g)
+        check("pci_reset_during_animation", test_pci_reset, g)
         check("hot_unplug_device_del_and_replug", test_hot_unplug, g)
     except Exception as e:  # noqa: BLE001
         traceback.print_exc()
@@ -860,14 +1008,18 @@ def main():
                 g.stop()
 
     # guest 3: virtio-desk with little host memory: device errors
-    if selected("hostmem"):
+    # (kernel messages on fbcon too, QEMU's guest-error log; ends with a poweroff)
+    if any(selected(n) for n in ("hostmem", "device_answers", "poweroff")):
         g = None
         try:
-            g = rig.Guest("hostmem", kernel, initrd, "virtio-desk-pci,max_hostmem=8M,max_outputs=2,input=off")
+            g = rig.Guest("hostmem", kernel, initrd, "virtio-desk-pci,max_hostmem=8M,max_outputs=2,input=off",
+                          append="console=tty0", extra=["-d", "guest_errors"])
             g.boot()
             check("two_outputs_two_connectors", test_two_outputs, g)
             check("no_input_devices_without_f_input", test_no_input, g)
             check("hostmem_exhausted_error_path", test_hostmem_exhausted, g)
+            check("device_answers_errors_driver_recovers", test_device_errors, g)
+            check("poweroff_no_driver_errors", test_poweroff, g)
         except Exception as e:  # noqa: BLE001
             traceback.print_exc()
             RESULTS.append(("hostmem_guest", False))
