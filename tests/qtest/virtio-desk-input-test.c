@@ -555,6 +555,7 @@ static void test_input_migrate(void *obj, void *data, QGuestAllocator *alloc)
 
     /* the guest (its memory, its rings) is now on the destination */
     d.qts = bus->qts = qdesk_migrate(src);
+    qos_invalidate_command_line();
     qdesk_event_post(&d, ARRAY_SIZE(want),
                      sizeof(struct virtio_desk_input_event));
     expect_events(&d, want, ARRAY_SIZE(want));

@@ -508,6 +508,7 @@ static void test_migrate(void *obj, void *data, QGuestAllocator *alloc)
                     VIRTIO_DESK_RESP_OK_NODATA);
 
     dst = qdesk_migrate(d.qts);
+    qos_invalidate_command_line();
     d.qts = dst;
     assert_screen(&d, &fb, 8, 4, 48, 40);
     qtest_quit(dst);

@@ -14,12 +14,14 @@
  *
  * A chain is kicked and the main loop run after every record, so valid
  * request streams (tests/qtest/fuzz/virtio-desk-corpus.py writes some) lead
- * the fuzzer deep into the command handlers.
+ * the fuzzer deep into the command handlers.  Runs are separated by a
+ * device reset.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
+#include "qemu/bswap.h"
 
 #include "tests/qtest/libqtest.h"
 #include "tests/qtest/libqos/virtio-desk.h"
@@ -132,9 +134,16 @@ static void virtio_desk_fuzz(QTestState *s, const unsigned char *data,
     QVirtioDesk *desk = fuzz_qos_obj;
     QVirtioDevice *dev = desk->vdev;
     QVirtQueue *vq[3];
-    uint64_t features = qvirtio_get_features(dev);
+    uint64_t features;
     uint8_t queue, ndesc;
 
+    /*
+     * Each run starts from a device reset (which frees every resource and
+     * clears a broken state), not a machine reset: the latter would also
+     * unmap the PCI BARs that libqos mapped once in pre_fuzz.
+     */
+    qvirtio_start_device(dev);
+    features = qvirtio_get_features(dev);
     features &= ~(QVIRTIO_F_BAD_FEATURE | (1ull << VIRTIO_RING_F_EVENT_IDX));
     qvirtio_set_features(dev, features);
     for (int i = 0; i < 3; i++) {
@@ -151,7 +160,10 @@ static void virtio_desk_fuzz(QTestState *s, const unsigned char *data,
         }
         virtio_desk_fuzz_chain(s, dev, vq[queue], ndesc, &data, &size);
     }
-    fuzz_reset(s);
+    flush_events(s);
+    for (int i = 0; i < 3; i++) {
+        qvirtqueue_cleanup(dev->bus, vq[i], fuzz_qos_alloc);
+    }
 }
 
 static void virtio_desk_pre_fuzz(QTestState *s)

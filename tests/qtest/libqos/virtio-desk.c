@@ -415,7 +415,5 @@ QTestState *qdesk_migrate(QTestState *src)
         "{'execute': 'migrate-incoming', 'arguments': {'uri': %s}}", uri));
     qdesk_wait_migration(dst);
     unlink(path);
-    /* the source stays stopped after migrating: the next test needs anew */
-    qos_invalidate_command_line();
     return dst;
 }

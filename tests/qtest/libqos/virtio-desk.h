@@ -85,7 +85,8 @@ uint32_t qdesk_status_send(QDesk *d, const void *msg, size_t len);
 /*
  * Migration: give qdesk_remember_cmdline as the test's QOSGraphTestOptions
  * .before; qdesk_migrate() then moves the machine to a new QEMU and returns
- * it, running.  The source stays stopped.
+ * it, running.  The source stays stopped: the test must then call
+ * qos_invalidate_command_line() so that the next test gets a new QEMU.
  */
 void *qdesk_remember_cmdline(GString *cmd_line, void *arg);
 QTestState *qdesk_migrate(QTestState *src);
