@@ -345,6 +345,14 @@ static void virtio_desk_cmd_transfer_rects(VirtIODesk *s, VirtIODeskCmd *cmd)
         uint64_t src = payload_start + le64_to_cpu(rects[i].offset);
 
         trace_virtio_desk_transfer_rect(id, x, y, w, h);
+        if (x == 0 && (uint64_t)w * bpp == img_stride && stride == img_stride) {
+            /* whole rows, packed on both sides: one copy, not one a row */
+            virtio_desk_copy_from_chain(cmd->elem->out_sg, &idx, &base, src,
+                                        img + (uint64_t)y * img_stride,
+                                        (size_t)h * img_stride);
+            virtio_desk_outputs_update(s, res, x, y, w, h);
+            continue;
+        }
         for (uint32_t row = 0; row < h; row++) {
             virtio_desk_copy_from_chain(cmd->elem->out_sg, &idx, &base,
                                         src + (uint64_t)row * stride,
@@ -448,9 +456,16 @@ static void virtio_desk_handle_cmd(VirtIODesk *s, VirtIODeskCmd *cmd)
     }
 }
 
-static void virtio_desk_handle_ctrl(VirtIODevice *vdev, VirtQueue *vq)
+/*
+ * Requests are handled in a bottom half, in the main loop, like
+ * virtio-gpu's: the vCPU that kicked goes on running the guest while the
+ * pixels are copied, instead of waiting for the copy.
+ */
+static void virtio_desk_process_ctrl(void *opaque)
 {
-    VirtIODesk *s = VIRTIO_DESK(vdev);
+    VirtIODesk *s = opaque;
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    VirtQueue *vq = s->ctrl_vq;
     VirtQueueElement *elem;
     bool pushed = false;
 
@@ -474,6 +489,11 @@ static void virtio_desk_handle_ctrl(VirtIODevice *vdev, VirtQueue *vq)
     if (pushed) {
         virtio_notify(vdev, vq);
     }
+}
+
+static void virtio_desk_handle_ctrl(VirtIODevice *vdev, VirtQueue *vq)
+{
+    qemu_bh_schedule(VIRTIO_DESK(vdev)->ctrl_bh);
 }
 
 /* ------------------------------------------------------------------ */
@@ -547,6 +567,13 @@ static uint64_t virtio_desk_get_features(VirtIODevice *vdev, uint64_t features,
     return features;
 }
 
+/* Requests the source had not handled yet are still in the ring. */
+static int virtio_desk_post_load(VirtIODevice *vdev)
+{
+    qemu_bh_schedule(VIRTIO_DESK(vdev)->ctrl_bh);
+    return 0;
+}
+
 static void virtio_desk_set_status(VirtIODevice *vdev, uint8_t status)
 {
     virtio_desk_input_set_status(VIRTIO_DESK(vdev), status);
@@ -580,6 +607,7 @@ static void virtio_desk_realize(DeviceState *dev, Error **errp)
     virtio_init(vdev, VIRTIO_ID_DESK, sizeof(struct virtio_desk_config));
     s->ctrl_vq = virtio_add_queue(vdev, VIRTIO_DESK_CTRL_QUEUE_SIZE,
                                   virtio_desk_handle_ctrl);
+    s->ctrl_bh = virtio_bh_io_new_guarded(dev, virtio_desk_process_ctrl, s);
     virtio_desk_input_realize(s);
     s->resources = g_hash_table_new_full(NULL, NULL, NULL,
                                          virtio_desk_resource_free);
@@ -605,6 +633,7 @@ static void virtio_desk_unrealize(DeviceState *dev)
     }
     g_hash_table_destroy(s->resources);
     virtio_desk_input_unrealize(s);
+    g_clear_pointer(&s->ctrl_bh, qemu_bh_delete);
     virtio_delete_queue(s->ctrl_vq);
     virtio_cleanup(vdev);
 }
@@ -666,6 +695,7 @@ static void virtio_desk_class_init(ObjectClass *klass, void *data)
     vdc->set_config = virtio_desk_set_config;
     vdc->get_features = virtio_desk_get_features;
     vdc->set_status = virtio_desk_set_status;
+    vdc->post_load = virtio_desk_post_load;
     vdc->reset = virtio_desk_reset;
 }
 
