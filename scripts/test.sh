@@ -120,6 +120,9 @@ if [ "${1:-}" != --qtest-only ]; then
     # --- libvirt: the example domain under a real libvirtd ---------------------------
     stage libvirt-example-domain env QEMU="$qemu" bash "$repo/tests/libvirt/run.sh"
 
+    # --- the benchmark harness, short: it must not rot (speed never fails CI) --------
+    stage bench-harness-short bash "$repo/bench/run.sh" --short
+
     # --- hardening: sanitizers and fuzzing, each in its own QEMU build ---------------
     within_budget "sanitizer run" &&
         stage qtests-under-asan-ubsan bash "$repo/scripts/sanitizers.sh"

@@ -518,38 +518,6 @@ static int try_dirty(struct fb *f, const struct rect *r, unsigned int n)
 	return xioctl(DRM_IOCTL_MODE_DIRTYFB, &d) ? -errno : 0;
 }
 
-/*
- * Physically contiguous runs of the framebuffer's pages (from
- * /proc/self/pagemap, root only): how many descriptors a driver needs to
- * describe the whole framebuffer.  0 if unknown (VRAM, no permission).
- */
-static unsigned int fb_page_runs(struct fb *f, unsigned int *pages)
-{
-	long psz = sysconf(_SC_PAGESIZE);
-	uint64_t prev = 0, e;
-	unsigned int runs = 0;
-	int pm = open("/proc/self/pagemap", O_RDONLY);
-
-	*pages = (f->size + psz - 1) / psz;
-	if (pm < 0)
-		return 0;
-	for (unsigned int i = 0; i < *pages; i++) {
-		off_t off = ((uintptr_t)f->map / psz + i) * sizeof(e);
-
-		if (pread(pm, &e, sizeof(e), off) != sizeof(e) || !(e >> 63) ||
-		    !(e & ((1ULL << 55) - 1))) {
-			runs = 0;
-			break;
-		}
-		e &= (1ULL << 55) - 1;
-		if (!i || e != prev + 1)
-			runs++;
-		prev = e;
-	}
-	close(pm);
-	return runs;
-}
-
 static int cmd_perf(uint32_t w, uint32_t h, const char *wl, double secs)
 {
 	struct rect full = { 0, 0, w, h }, r64 = { 0, 0, 64, 64 };
@@ -558,7 +526,6 @@ static int cmd_perf(uint32_t w, uint32_t h, const char *wl, double secs)
 	unsigned int n = 0;
 	int has_dirty, redraw = !strcmp(wl, "redraw");
 	double t0, t, sync;
-	unsigned int pages, runs;
 	struct fb f;
 
 	if (strcmp(wl, "full") && !redraw && strcmp(wl, "rect64") && strcmp(wl, "corners")) {
@@ -571,7 +538,6 @@ static int cmd_perf(uint32_t w, uint32_t h, const char *wl, double secs)
 	set_crtc(&f, find_mode(w, h));
 	has_dirty = try_dirty(&f, &full, 1) == 0;
 	host_sync();
-	runs = fb_page_runs(&f, &pages);
 	if (!has_dirty && !redraw) {
 		printf("@@RESULT driver=%s n=0 secs=0 sync=0 dirtyfb=unsupported@@\n", drv_name);
 		fb_destroy(&f);
@@ -600,8 +566,8 @@ static int cmd_perf(uint32_t w, uint32_t h, const char *wl, double secs)
 	sync = host_sync();
 	t = now() - t0;
 	stage("end");
-	printf("@@RESULT driver=%s n=%u secs=%.6f sync=%.6f dirtyfb=%s pages=%u page_runs=%u@@\n",
-	       drv_name, n, t, sync, has_dirty ? "yes" : "unsupported", pages, runs);
+	printf("@@RESULT driver=%s n=%u secs=%.6f sync=%.6f dirtyfb=%s@@\n",
+	       drv_name, n, t, sync, has_dirty ? "yes" : "unsupported");
 	fb_destroy(&f);
 	return 0;
 }
