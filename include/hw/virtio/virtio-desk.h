@@ -57,7 +57,6 @@ struct VirtIODesk {
 
     /* virtqueues */
     VirtQueue *ctrl_vq;
-    QEMUBH *ctrl_bh;              /* handles ctrl_vq in the main loop */
     VirtQueue *event_vq;          /* NULL without input */
     VirtQueue *status_vq;
 
