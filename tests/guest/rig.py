@@ -410,7 +410,74 @@ def free_port(base):
     raise RuntimeError("no free port")
 
 
-class Guest:
+class SerialConsole:
+    """The initramfs /init shell on a serial socket.  A thread keeps all it
+    printed; expect() and sh() consume it in order.  Used for rig guests and
+    for the libvirt test's domain."""
+
+    def __init__(self, sock, logfile):
+        self.ser = sock
+        self.serial_log = logfile
+        self.buf = b""
+        self.pos = 0
+        self.lock = threading.Lock()
+        self.reader = threading.Thread(target=self._read_serial, daemon=True)
+        self.reader.start()
+
+    def alive(self):
+        """Can the other end still print?  Overridden where that is known."""
+        return True
+
+    def _read_serial(self):
+        with open(self.serial_log, "ab") as lf:
+            while True:
+                try:
+                    d = self.ser.recv(65536)
+                except OSError:
+                    return
+                if not d:
+                    return
+                lf.write(d)
+                lf.flush()
+                with self.lock:
+                    self.buf += d
+
+    def text(self):
+        with self.lock:
+            return self.buf.decode(errors="replace")
+
+    def expect(self, pattern, timeout=60):
+        """Wait for regex in serial output after the current position."""
+        rx = re.compile(pattern)
+        end = time.time() + timeout
+        while True:
+            with self.lock:
+                s = self.buf[self.pos:].decode(errors="replace")
+            m = rx.search(s)
+            if m:
+                with self.lock:
+                    self.pos += len(s[:m.end()].encode())
+                return m
+            if not self.alive():
+                raise RuntimeError("guest went away while waiting for %r" % pattern)
+            if time.time() > end:
+                raise TimeoutError("timeout waiting for %r; serial tail: %s" % (pattern, s[-1500:]))
+            time.sleep(0.05)
+
+    def send(self, line):
+        self.ser.sendall(line.encode() + b"\n")
+
+    def sh(self, line, timeout=120):
+        """Run a shell line in the guest; returns (rc, output)."""
+        start = self.pos
+        self.send(line)
+        m = self.expect(r"@@DONE (\d+)@@", timeout)
+        with self.lock:
+            out = self.buf[start:self.pos].decode(errors="replace")
+        return int(m.group(1)), out[:out.rfind("@@DONE")]
+
+
+class Guest(SerialConsole):
     def __init__(self, name, kernel, initrd, device, append="", extra=(), trace=False):
         self.name = name
         self.dir = OUT / name
@@ -448,17 +515,12 @@ class Guest:
         cmd += list(extra)
         (self.dir / "cmdline").write_text(" ".join(cmd) + "\n")
         self.proc = subprocess.Popen(cmd, stdout=open(self.dir / "qemu.out", "wb"), stderr=subprocess.STDOUT)
-        self.buf = b""
-        self.lock = threading.Lock()
-        self.ser = self._connect(ser)
+        SerialConsole.__init__(self, self._connect(ser), self.serial_log)
         self.events = []
         self.qmp_buf = b""
         self.qmp = self._connect(qmp)
         self._qmp_read()
         self.qmp_cmd("qmp_capabilities")
-        self.reader = threading.Thread(target=self._read_serial, daemon=True)
-        self.reader.start()
-        self.pos = 0
         self.cmdno = 0
 
     def _connect(self, path):
@@ -475,19 +537,8 @@ class Guest:
                     raise
                 time.sleep(0.05)
 
-    def _read_serial(self):
-        with open(self.serial_log, "ab") as lf:
-            while True:
-                try:
-                    d = self.ser.recv(65536)
-                except OSError:
-                    return
-                if not d:
-                    return
-                lf.write(d)
-                lf.flush()
-                with self.lock:
-                    self.buf += d
+    def alive(self):
+        return self.proc.poll() is None
 
     def _qmp_read(self):
         while b"\n" not in self.qmp_buf:
@@ -529,42 +580,8 @@ class Guest:
                 self.qmp.settimeout(None)
         return None
 
-    def text(self):
-        with self.lock:
-            return self.buf.decode(errors="replace")
-
-    def expect(self, pattern, timeout=60):
-        """Wait for regex in serial output after the current position."""
-        rx = re.compile(pattern)
-        end = time.time() + timeout
-        while True:
-            with self.lock:
-                s = self.buf[self.pos:].decode(errors="replace")
-            m = rx.search(s)
-            if m:
-                with self.lock:
-                    self.pos += len(s[:m.end()].encode())
-                return m
-            if self.proc.poll() is not None:
-                raise RuntimeError("QEMU exited while waiting for %r" % pattern)
-            if time.time() > end:
-                raise TimeoutError("timeout waiting for %r; serial tail: %s" % (pattern, s[-1500:]))
-            time.sleep(0.05)
-
     def boot(self, timeout=120):
         self.expect(r"@@READY@@", timeout)
-
-    def send(self, line):
-        self.ser.sendall(line.encode() + b"\n")
-
-    def sh(self, line, timeout=120):
-        """Run a shell line in the guest; returns (rc, output)."""
-        start = self.pos
-        self.send(line)
-        m = self.expect(r"@@DONE (\d+)@@", timeout)
-        with self.lock:
-            out = self.buf[start:self.pos].decode(errors="replace")
-        return int(m.group(1)), out[:out.rfind("@@DONE")]
 
     def log_mark(self):
         return self.qemu_log.stat().st_size if self.qemu_log.exists() else 0

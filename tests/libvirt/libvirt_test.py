@@ -29,7 +29,6 @@ import socket
 import struct
 import subprocess
 import sys
-import threading
 import time
 import traceback
 import xml.etree.ElementTree as ET
@@ -237,70 +236,22 @@ class Daemons:
 # --- the guest's serial shell --------------------------------------------------------
 
 
-class Serial:
+class Serial(rig.SerialConsole):
     """The rig's /init shell over the serial unix socket libvirt's QEMU listens on."""
 
     def __init__(self, path, logfile, timeout=60):
         end = time.time() + timeout
         while True:
+            sock = socket.socket(socket.AF_UNIX)
             try:
-                self.sock = socket.socket(socket.AF_UNIX)
-                self.sock.connect(str(path))
+                sock.connect(str(path))
                 break
             except OSError:
-                self.sock.close()
+                sock.close()
                 if time.time() > end:
                     raise
                 time.sleep(0.05)
-        self.buf = b""
-        self.pos = 0
-        self.lock = threading.Lock()
-        self.logfile = logfile
-        threading.Thread(target=self._reader, daemon=True).start()
-
-    def _reader(self):
-        with open(self.logfile, "ab") as lf:
-            while True:
-                try:
-                    d = self.sock.recv(65536)
-                except OSError:
-                    return
-                if not d:
-                    return
-                lf.write(d)
-                lf.flush()
-                with self.lock:
-                    self.buf += d
-
-    def text(self):
-        with self.lock:
-            return self.buf.decode(errors="replace")
-
-    def expect(self, pattern, timeout=120):
-        rx = re.compile(pattern)
-        end = time.time() + timeout
-        while True:
-            with self.lock:
-                s = self.buf[self.pos:].decode(errors="replace")
-            m = rx.search(s)
-            if m:
-                with self.lock:
-                    self.pos += len(s[:m.end()].encode())
-                return m
-            if time.time() > end:
-                raise TimeoutError("timeout waiting for %r; serial tail: %s" % (pattern, s[-1500:]))
-            time.sleep(0.05)
-
-    def send(self, line):
-        self.sock.sendall(line.encode() + b"\n")
-
-    def sh(self, line, timeout=120):
-        start = self.pos
-        self.send(line)
-        m = self.expect(r"@@DONE (\d+)@@", timeout)
-        with self.lock:
-            out = self.buf[start:self.pos].decode(errors="replace")
-        return int(m.group(1)), out[:out.rfind("@@DONE")]
+        super().__init__(sock, logfile)
 
     def sh_ok(self, line, timeout=120):
         rc, out = self.sh(line, timeout)
@@ -309,7 +260,7 @@ class Serial:
 
     def close(self):
         try:
-            self.sock.close()
+            self.ser.close()
         except OSError:
             pass
 
