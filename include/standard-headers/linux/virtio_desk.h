@@ -158,7 +158,10 @@ struct virtio_desk_resp_display_info {
 	struct virtio_desk_output_info outputs[VIRTIO_DESK_MAX_OUTPUTS];  /* past num_outputs: 0 */
 };
 
-/* VIRTIO_DESK_CMD_RESOURCE_CREATE: a host-side 2D image, initially black. */
+/*
+ * VIRTIO_DESK_CMD_RESOURCE_CREATE: a host-side 2D image, initially black.
+ * A device reset destroys every resource and disables every output.
+ */
 struct virtio_desk_resource_create {
 	struct virtio_desk_ctrl_hdr hdr;
 	__le32 resource_id;  /* chosen by the driver, not 0, not in use */
@@ -194,7 +197,9 @@ struct virtio_desk_set_scanout {
  *   [r.offset + i * r.stride, r.offset + i * r.stride + r.width * bpp)
  * so a driver may send its whole framebuffer once and point every rect at
  * y * pitch + x * bpp, or send only the pages a rect covers.  Either all
- * rects are valid and copied, or nothing is.  Each rect is reported to every
+ * rects are valid and copied, or nothing is.  The rects' areas add up to at
+ * most the resource's (else ERR_INVALID_PARAMETER: send one full rect then),
+ * which bounds the host's work per request.  Each rect is reported to every
  * output showing the resource, clipped to the output's src rectangle: the
  * display is told about exactly the pixels that changed.
  */
