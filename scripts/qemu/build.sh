@@ -44,6 +44,8 @@ overlay=(
     tests/qtest/virtio-desk-test.c
     tests/qtest/virtio-desk-validation-test.c
     tests/qtest/virtio-desk-input-test.c
+    tests/qtest/virtio-desk-transport-test.c
+    tests/qtest/virtio-desk-migration-test.c
     tests/qtest/libqos/virtio-desk.c
     tests/qtest/libqos/virtio-desk.h
     tests/qtest/fuzz/virtio_desk_fuzz.c
