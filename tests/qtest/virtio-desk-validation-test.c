@@ -7,6 +7,7 @@
  */
 
 #include "qemu/osdep.h"
+#include <sys/resource.h>
 #include "libqtest.h"
 #include "qemu/bswap.h"
 #include "qemu/module.h"
@@ -51,13 +52,83 @@ static void test_bad_command(void *obj, void *data, QGuestAllocator *alloc)
     /* shorter than the header */
     g_assert_cmphex(qdesk_cmd(&d, tiny, sizeof(tiny)), ==,
                     VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
-    /* a command shorter than its struct */
-    hdr = (struct virtio_desk_ctrl_hdr) {
-        .type = cpu_to_le32(VIRTIO_DESK_CMD_RESOURCE_CREATE),
-    };
-    g_assert_cmphex(qdesk_cmd(&d, &hdr, sizeof(hdr)), ==,
-                    VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
     qdesk_assert_alive(&d);
+    qdesk_stop(&d);
+}
+
+/*
+ * Every command's struct must be readable whole (one byte short is refused
+ * before any field is used); bytes after it are ignored, except for
+ * TRANSFER_RECTS, whose rects and payload follow.
+ */
+static void test_command_lengths(void *obj, void *data, QGuestAllocator *alloc)
+{
+    static const struct {
+        uint32_t type;
+        size_t len;
+    } cmds[] = {
+        { VIRTIO_DESK_CMD_RESOURCE_CREATE,
+          sizeof(struct virtio_desk_resource_create) },
+        { VIRTIO_DESK_CMD_RESOURCE_DESTROY,
+          sizeof(struct virtio_desk_resource_destroy) },
+        { VIRTIO_DESK_CMD_SET_SCANOUT, sizeof(struct virtio_desk_set_scanout) },
+        { VIRTIO_DESK_CMD_TRANSFER_RECTS,
+          sizeof(struct virtio_desk_transfer_rects) },
+    };
+    QDesk d = qdesk_start(obj, alloc);
+    uint8_t req[64] = { 0 };
+    struct virtio_desk_resource_create *create = (void *)req;
+    struct virtio_desk_resource_destroy *destroy = (void *)req;
+    struct virtio_desk_set_scanout *scanout = (void *)req;
+    struct virtio_desk_resp_display_info info;
+    QDeskSeg seg = { req, sizeof(req) };
+
+    for (int i = 0; i < ARRAY_SIZE(cmds); i++) {
+        memset(req, 0, sizeof(req));
+        stl_le_p(req, cmds[i].type);
+        /* with every field 0, a whole struct would be a different error */
+        g_assert_cmphex(qdesk_cmd(&d, req, cmds[i].len - 1), ==,
+                        VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
+        g_assert_cmphex(qdesk_cmd(&d, req, sizeof(struct virtio_desk_ctrl_hdr)),
+                        ==, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
+    }
+
+    /* 64 bytes for each command: the tail is ignored, filled or not */
+    memset(req, 0xa5, sizeof(req));
+    *create = (struct virtio_desk_resource_create) {
+        .hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_RESOURCE_CREATE),
+        .resource_id = cpu_to_le32(7),
+        .format = cpu_to_le32(VIRTIO_DESK_FORMAT_XRGB8888),
+        .width = cpu_to_le32(32),
+        .height = cpu_to_le32(16),
+    };
+    g_assert_cmphex(qdesk_cmd(&d, req, sizeof(req)), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    *scanout = (struct virtio_desk_set_scanout) {
+        .hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_SET_SCANOUT),
+        .resource_id = cpu_to_le32(7),
+        .src = { .width = cpu_to_le32(32), .height = cpu_to_le32(16) },
+    };
+    g_assert_cmphex(qdesk_cmd(&d, req, sizeof(req)), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    memset(req, 0xa5, sizeof(req));
+    stl_le_p(req, VIRTIO_DESK_CMD_GET_DISPLAY_INFO);
+    stl_le_p(req + 4, 0);
+    g_assert_cmpuint(qdesk_submit(&d, &seg, 1, &info, sizeof(info), false),
+                     ==, sizeof(info));
+    g_assert_cmphex(le32_to_cpu(info.hdr.type), ==,
+                    VIRTIO_DESK_RESP_OK_DISPLAY_INFO);
+    g_assert_cmpuint(le32_to_cpu(info.outputs[0].width), ==, 1280);
+    g_assert_cmpuint(le32_to_cpu(info.outputs[0].enabled), ==, 1);
+    memset(req, 0xa5, sizeof(req));
+    *destroy = (struct virtio_desk_resource_destroy) {
+        .hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_RESOURCE_DESTROY),
+        .resource_id = cpu_to_le32(7),
+    };
+    g_assert_cmphex(qdesk_cmd(&d, req, sizeof(req)), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(qdesk_destroy(&d, 7), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID);
     qdesk_stop(&d);
 }
 
@@ -185,17 +256,22 @@ static void test_create_limits(void *obj, void *data, QGuestAllocator *alloc)
     qdesk_stop(&d);
 }
 
-static uint64_t qemu_rss_kib(QDesk *d)
+static uint64_t qemu_status_kib(QDesk *d, const char *field)
 {
     g_autofree char *path = g_strdup_printf("/proc/%d/status",
                                             (int)qtest_pid(d->qts));
     g_autofree char *status = NULL;
-    const char *rss;
+    const char *line;
 
     g_assert(g_file_get_contents(path, &status, NULL, NULL));
-    rss = strstr(status, "VmRSS:");
-    g_assert(rss);
-    return g_ascii_strtoull(rss + strlen("VmRSS:"), NULL, 10);
+    line = strstr(status, field);
+    g_assert(line);
+    return g_ascii_strtoull(line + strlen(field), NULL, 10);
+}
+
+static uint64_t qemu_rss_kib(QDesk *d)
+{
+    return qemu_status_kib(d, "VmRSS:");
 }
 
 /* Fill all of a 4096x4096 resource from a 1 MiB payload: 64 bands. */
@@ -259,6 +335,50 @@ static void test_hostmem_rss(void *obj, void *data, QGuestAllocator *alloc)
     qdesk_stop(&d);
 }
 
+/*
+ * The host may fail to allocate a resource that fits max_hostmem: here
+ * QEMU's address space is capped just above what it uses (a soft
+ * RLIMIT_AS set from outside with prlimit), so pixman's allocation of
+ * 64 MiB fails.  The guest gets OUT_OF_MEMORY, the failed create consumes
+ * nothing, and the same create succeeds once the cap is lifted.
+ */
+static void test_host_alloc_failure(void *obj, void *data,
+                                    QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start(obj, alloc);
+    const uint32_t xrgb = VIRTIO_DESK_FORMAT_XRGB8888;
+    struct rlimit cap, old;
+
+#ifdef QEMU_SANITIZE_ADDRESS
+    /* ASan's allocator aborts instead of returning NULL */
+    g_test_skip("allocation failure cannot be provoked under AddressSanitizer");
+    qdesk_stop(&d);
+    return;
+#endif
+    g_assert_cmpint(prlimit(qtest_pid(d.qts), RLIMIT_AS, NULL, &old), ==, 0);
+    cap.rlim_cur = (qemu_status_kib(&d, "VmSize:") + 32 * 1024) * KiB;
+    cap.rlim_max = old.rlim_max;
+    g_assert_cmpint(prlimit(qtest_pid(d.qts), RLIMIT_AS, &cap, NULL), ==, 0);
+
+    g_assert_cmphex(qdesk_create(&d, 1, xrgb, 4096, 4096), ==,
+                    VIRTIO_DESK_RESP_ERR_OUT_OF_MEMORY);
+    g_assert_cmphex(qdesk_create(&d, 2, xrgb, 16, 16), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+
+    g_assert_cmpint(prlimit(qtest_pid(d.qts), RLIMIT_AS, &old, NULL), ==, 0);
+    /*
+     * Nothing of the failed create was kept: id 1 is free, and three
+     * 64 MiB resources plus one a row short still fit beside the 1 KiB one.
+     */
+    for (uint32_t id = 1; id <= 4; id++) {
+        g_assert_cmphex(qdesk_create(&d, id == 2 ? 5 : id, xrgb, 4096,
+                                     id == 4 ? 4095 : 4096),
+                        ==, VIRTIO_DESK_RESP_OK_NODATA);
+    }
+    qdesk_assert_alive(&d);
+    qdesk_stop(&d);
+}
+
 static void test_scanout_invalid(void *obj, void *data, QGuestAllocator *alloc)
 {
     QDesk d = qdesk_start(obj, alloc);
@@ -268,6 +388,11 @@ static void test_scanout_invalid(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmphex(qdesk_scanout(&d, 1, 1, 0, 0, 64, 32), ==,
                     VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID);
     g_assert_cmphex(qdesk_scanout(&d, 0xffffffff, 1, 0, 0, 64, 32), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID);
+    /* the output is checked first, also when disabling */
+    g_assert_cmphex(qdesk_scanout(&d, 1, 0, 0, 0, 0, 0), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID);
+    g_assert_cmphex(qdesk_scanout(&d, 0xffffffff, 0, 0, 0, 0, 0), ==,
                     VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID);
     g_assert_cmphex(qdesk_scanout(&d, 0, 2, 0, 0, 64, 32), ==,
                     VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID);
@@ -379,12 +504,16 @@ static void register_virtio_desk_validation_test(void)
     qos_add_test("config-readonly", "virtio-desk-pci", test_config_readonly,
                  NULL);
     qos_add_test("bad-command", "virtio-desk-pci", test_bad_command, NULL);
+    qos_add_test("command-lengths", "virtio-desk-pci", test_command_lengths,
+                 NULL);
     qos_add_test("bad-response-buffer", "virtio-desk-pci",
                  test_bad_response_buffer, NULL);
     qos_add_test("create-invalid", "virtio-desk-pci", test_create_invalid,
                  NULL);
     qos_add_test("create-limits", "virtio-desk-pci", test_create_limits, NULL);
     qos_add_test("hostmem-rss", "virtio-desk-pci", test_hostmem_rss, NULL);
+    qos_add_test("host-alloc-failure", "virtio-desk-pci",
+                 test_host_alloc_failure, NULL);
     qos_add_test("scanout-invalid", "virtio-desk-pci", test_scanout_invalid,
                  NULL);
     qos_add_test("transfer-invalid", "virtio-desk-pci", test_transfer_invalid,
