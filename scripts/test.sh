@@ -71,7 +71,8 @@ log=$(mktemp)
 # QTEST_TRACE is pasted into QEMU's command line: it also turns on the
 # guest-error log, so that every rejected request can be counted twice.
 error_events='virtio_desk_cmd_error -trace virtio_desk_bad_response_buffer
-    -trace virtio_desk_input_status_error -trace virtio_desk_input_bad_buffer'
+    -trace virtio_desk_input_status_error -trace virtio_desk_input_bad_buffer
+    -trace virtio_desk_input_frame_dropped'
 error_events=$(echo $error_events)
 (cd "$build" && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
     QTEST_TRACE="$error_events -d guest_errors" \
@@ -94,6 +95,10 @@ traced=$(grep -cE '^virtio_desk_(cmd_error|bad_response_buffer|input_status_erro
 echo "  guest errors logged: $logged, traced: $traced"
 [ "$logged" -ge 40 ] && [ "$logged" -eq "$traced" ]
 result "guest-errors-logged-and-traced" $?
+# A dropped input frame is traced (input-queue-overflow drops exactly one).
+grep -q '^virtio_desk_input_frame_dropped input queue full, 1 frames dropped' "$log" &&
+    [ "$(grep -c '^virtio_desk_input_frame_dropped ' "$log")" -eq 1 ]
+result "input-frame-dropped-traced" $?
 rm -f "$log"
 
 # --- guest tests ------------------------------------------------------------------

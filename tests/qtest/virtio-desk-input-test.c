@@ -163,6 +163,10 @@ static void test_input_not_negotiated(void *obj, void *data,
 {
     QDesk d = qdesk_start_features(obj, alloc, 0);
     struct virtio_desk_resp_input_info info;
+    struct virtio_desk_get_input_info req = {
+        .hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_GET_INPUT_INFO),
+    };
+    QDeskSeg seg = { &req, sizeof(req) };
 
     struct virtio_desk_input_event caps = {
         .device = cpu_to_le16(KBD), .type = cpu_to_le16(EV_LED),
@@ -170,6 +174,13 @@ static void test_input_not_negotiated(void *obj, void *data,
     };
 
     g_assert_cmphex(get_input_info(&d, KBD, &info), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_COMMAND);
+    /* an unknown command, whatever room the answer has */
+    g_assert_cmpuint(qdesk_submit(&d, &seg, 1, &info, sizeof(info.hdr), false),
+                     ==, sizeof(info.hdr));
+    g_assert_cmphex(le32_to_cpu(info.hdr.type), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_COMMAND);
+    g_assert_cmphex(qdesk_cmd(&d, &req, sizeof(req.hdr)), ==,
                     VIRTIO_DESK_RESP_ERR_INVALID_COMMAND);
     g_assert_cmphex(qdesk_status_send(&d, &caps, sizeof(caps)), ==,
                     VIRTIO_DESK_RESP_ERR_INVALID_COMMAND);
