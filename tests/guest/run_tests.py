@@ -868,7 +868,8 @@ def test_abs_pixel(g):
 def test_caps_lock_led_to_vnc(g):
     """(e) Caps Lock set in the guest reaches a VNC client as the LED state
     pseudo-encoding: written to the keyboard's event node (the input core
-    hands it to the driver), and toggled by the VT's Caps Lock key."""
+    hands it to the driver), and toggled by the VT's Caps Lock key; a device
+    reset (rmmod) turns the LEDs off."""
     c = rfb.Client(5900 + g.vnc, leds=True)
     try:
         c.wait_leds(0)  # the state when the client connects
@@ -891,6 +892,20 @@ def test_caps_lock_led_to_vnc(g):
             c.wait_leds(want)
             out = sh_ok(g, "evread -i '%s'" % KBD)
             assert "EVLED num 0 caps %d scroll 0" % bool(want) in out, out
+        # a keyboard that is reset turns its LEDs off: rmmod resets the device
+        sh_ok(g, "evread -l %d=1 '%s'" % (LED_CAPSL, KBD))
+        c.wait_leds(rfb.LED_CAPS)
+        mark = g.log_mark()
+        sh_ok(g, "rmmod virtio_desk")
+        c.wait_leds(0)
+        with open(g.qemu_log, "rb") as f:
+            f.seek(mark)
+            trace = f.read().decode(errors="replace")
+        assert not re.search(r"virtio_desk_input_status device 0 type 17 code 1 value 0\b", trace), \
+            "the driver turned Caps Lock off, not the reset: " + trace[-500:]
+        sh_ok(g, "modprobe virtio_desk")
+        names, out = input_devices(g)
+        assert sorted(names) == [KBD, PTR], "after modprobe: " + out
     finally:
         c.close()
     out = sh_ok(g, "dmesg | grep -c 'status: device answered'; true")
