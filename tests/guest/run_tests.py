@@ -11,6 +11,7 @@ Prints "N passed, N failed" last; exits non-zero on any failure.
 Select tests with: run_tests.py [-k SUBSTRING]...
 """
 
+import contextlib
 import re
 import signal
 import struct
@@ -961,6 +962,25 @@ INPUT_TESTS = {
 # --- main --------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def booted(name, kernel, initrd, device, **kw):
+    """A booted guest for a block of checks.  A failure outside the checks
+    (the boot, or the guest dying between them) is one failed result,
+    NAME_guest, and ends the block; the guest is stopped in any case."""
+    g = None
+    try:
+        g = rig.Guest(name, kernel, initrd, device, **kw)
+        g.boot()
+        yield g
+    except Exception as e:  # noqa: BLE001
+        traceback.print_exc()
+        RESULTS.append((name + "_guest", False))
+        print("FAIL %s_guest: %s" % (name, e))
+    finally:
+        if g:
+            g.stop()
+
+
 def main():
     t0 = time.time()
     try:
@@ -977,10 +997,7 @@ def main():
     desk_shots, gpu_shots = {}, {}
 
     # guest 1: virtio-desk
-    g = None
-    try:
-        g = rig.Guest("desk", kernel, initrd, "virtio-desk-pci", trace=True)
-        g.boot()
+    with booted("desk", kernel, initrd, "virtio-desk-pci", trace=True) as g:
         check("autoload_and_fbdev", test_autoload, g)
         check("pattern_clips_partial_vnc_spice", test_pattern_and_partial, g, desk_shots)
         check("rect64_after_modeset_trace", test_rect64_after_modeset, g)
@@ -996,66 +1013,30 @@ def main():
         check("dkms_build_loads_in_guest", test_dkms, g)
         check("pci_reset_during_animation", test_pci_reset, g)
         check("hot_unplug_device_del_and_replug", test_hot_unplug, g)
-    except Exception as e:  # noqa: BLE001
-        traceback.print_exc()
-        RESULTS.append(("desk_guest", False))
-        print("FAIL desk_guest: %s" % e)
-    finally:
-        if g:
-            g.stop()
 
     # guest 2: virtio-desk input
     if any(selected(n) for n in INPUT_TESTS):
-        g = None
-        try:
-            g = rig.Guest("input", kernel, initrd, "virtio-desk-pci",
-                          extra=["-trace", "virtio_desk_input_status"])
-            g.boot()
+        with booted("input", kernel, initrd, "virtio-desk-pci",
+                    extra=["-trace", "virtio_desk_input_status"]) as g:
             for name, fn in INPUT_TESTS.items():
                 check(name, fn, g)
             check("input_no_oops", test_no_oops, g)
-        except Exception as e:  # noqa: BLE001
-            traceback.print_exc()
-            RESULTS.append(("input_guest", False))
-            print("FAIL input_guest: %s" % e)
-        finally:
-            if g:
-                g.stop()
 
     # guest 3: virtio-desk with little host memory: device errors
     # (kernel messages on fbcon too, QEMU's guest-error log; ends with a poweroff)
     if any(selected(n) for n in ("hostmem", "device_answers", "poweroff")):
-        g = None
-        try:
-            g = rig.Guest("hostmem", kernel, initrd, "virtio-desk-pci,max_hostmem=8M,max_outputs=2,input=off",
-                          append="console=tty0", extra=["-d", "guest_errors"])
-            g.boot()
+        with booted("hostmem", kernel, initrd, "virtio-desk-pci,max_hostmem=8M,max_outputs=2,input=off",
+                    append="console=tty0", extra=["-d", "guest_errors"]) as g:
             check("two_outputs_two_connectors", test_two_outputs, g)
             check("no_input_devices_without_f_input", test_no_input, g)
             check("hostmem_exhausted_error_path", test_hostmem_exhausted, g)
             check("device_answers_errors_driver_recovers", test_device_errors, g)
             check("poweroff_no_driver_errors", test_poweroff, g)
-        except Exception as e:  # noqa: BLE001
-            traceback.print_exc()
-            RESULTS.append(("hostmem_guest", False))
-            print("FAIL hostmem_guest: %s" % e)
-        finally:
-            if g:
-                g.stop()
 
     # guest 4: virtio-gpu, for the differential checks
     if selected("differential"):
-        g = None
-        try:
-            g = rig.Guest("gpu", kernel, initrd, "virtio-gpu-pci")
-            g.boot()
+        with booted("gpu", kernel, initrd, "virtio-gpu-pci") as g:
             check("differential_program_and_fbcon_on_gpu", run_differential_program, g, gpu_shots, "gpu")
-        except Exception as e:  # noqa: BLE001
-            traceback.print_exc()
-            print("virtio-gpu guest failed: %s" % e)
-        finally:
-            if g:
-                g.stop()
 
         def differential(key):
             assert key in desk_shots, "no virtio-desk screendump"
