@@ -272,6 +272,10 @@ static int virtio_desk_resources_load(QEMUFile *f, void *opaque, size_t size,
         uint32_t height = qemu_get_be32(f);
         VirtIODeskResource *res;
 
+        if (qemu_file_get_error(f)) {
+            /* a short stream, not a bad resource */
+            return qemu_file_get_error(f);
+        }
         if (virtio_desk_resource_new(s, id, format, width, height, &why)) {
             error_report("virtio-desk: bad resource %u in migration: %s",
                          id, why);
@@ -291,6 +295,9 @@ static int virtio_desk_resources_load(QEMUFile *f, void *opaque, size_t size,
         y = qemu_get_be32(f);
         w = qemu_get_be32(f);
         h = qemu_get_be32(f);
+        if (qemu_file_get_error(f)) {
+            return qemu_file_get_error(f);
+        }
         if (!id) {
             continue;
         }

@@ -566,6 +566,18 @@ static void virtio_desk_set_status(VirtIODevice *vdev, uint8_t status)
     virtio_desk_input_set_status(VIRTIO_DESK(vdev), status);
 }
 
+/*
+ * virtio_load() calls this last, once the driver's status and features are
+ * in place: the input focus follows them as at a status write, not the
+ * stream's "focus taken", so that no stream gives the focus to a driver
+ * that did not negotiate VIRTIO_DESK_F_INPUT.
+ */
+static int virtio_desk_post_load(VirtIODevice *vdev)
+{
+    virtio_desk_input_set_status(VIRTIO_DESK(vdev), vdev->status);
+    return 0;
+}
+
 static void virtio_desk_reset(VirtIODevice *vdev)
 {
     VirtIODesk *s = VIRTIO_DESK(vdev);
@@ -680,6 +692,7 @@ static void virtio_desk_class_init(ObjectClass *klass, void *data)
     vdc->set_config = virtio_desk_set_config;
     vdc->get_features = virtio_desk_get_features;
     vdc->set_status = virtio_desk_set_status;
+    vdc->post_load = virtio_desk_post_load;
     vdc->reset = virtio_desk_reset;
 }
 

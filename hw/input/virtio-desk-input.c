@@ -31,6 +31,10 @@ QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_input_absinfo) != 24);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_resp_input_info) != 216);
 QEMU_BUILD_BUG_ON(VIRTIO_DESK_INPUT_DEVICES > 32);
 
+/* the LEDs a keyboard has, as QEMU's UI knows them */
+#define VIRTIO_DESK_LEDS \
+    (QEMU_NUM_LOCK_LED | QEMU_CAPS_LOCK_LED | QEMU_SCROLL_LOCK_LED)
+
 static const uint16_t virtio_desk_buttons[INPUT_BUTTON__MAX] = {
     [INPUT_BUTTON_LEFT]   = BTN_LEFT,
     [INPUT_BUTTON_RIGHT]  = BTN_RIGHT,
@@ -480,14 +484,23 @@ static int virtio_desk_input_load(QEMUFile *f, void *opaque, size_t size,
                                   const VMStateField *field)
 {
     VirtIODesk *s = opaque;
-    bool active = qemu_get_be32(f);
-    uint32_t count;
+    /* not trusted: virtio_desk_post_load() derives the focus */
+    uint32_t active = qemu_get_be32(f);
+    uint32_t ledstate = qemu_get_be32(f);
+    uint32_t dropped_frames = qemu_get_be32(f);
+    uint32_t count = qemu_get_be32(f);
+    int ret = qemu_file_get_error(f);
 
-    s->ledstate = qemu_get_be32(f);
-    s->dropped_frames = qemu_get_be32(f);
-    count = qemu_get_be32(f);
-    if ((active || count) && !s->input) {
+    if (ret) {
+        return ret;
+    }
+    if (!s->input && (active || ledstate || dropped_frames || count)) {
         error_report("virtio-desk: input state for a device without input");
+        return -EINVAL;
+    }
+    if (active > 1 || ledstate & ~VIRTIO_DESK_LEDS) {
+        error_report("virtio-desk: input focus %u, LED state 0x%x "
+                     "in migration", active, ledstate);
         return -EINVAL;
     }
     if (count > VIRTIO_DESK_INPUT_PENDING_MAX) {
@@ -495,6 +508,8 @@ static int virtio_desk_input_load(QEMUFile *f, void *opaque, size_t size,
                      count);
         return -EINVAL;
     }
+    s->ledstate = ledstate;
+    s->dropped_frames = dropped_frames;
     s->pending_head = 0;
     s->pending_count = s->frame_start = count;
     s->frame_devices = 0;
@@ -503,18 +518,11 @@ static int virtio_desk_input_load(QEMUFile *f, void *opaque, size_t size,
         qemu_get_buffer(f, (uint8_t *)s->pending,
                         count * sizeof(struct virtio_desk_input_event));
     }
-    if (s->input && active != s->input_active) {
-        s->input_active = active;
-        if (active) {
-            qemu_input_handler_activate(s->input_handler);
-        } else {
-            qemu_input_handler_deactivate(s->input_handler);
-        }
-    }
-    if (s->input) {
+    ret = qemu_file_get_error(f);
+    if (!ret && s->input) {
         kbd_put_ledstate(s->ledstate);
     }
-    return qemu_file_get_error(f);
+    return ret;
 }
 
 const VMStateInfo virtio_desk_vmstate_info_input = {

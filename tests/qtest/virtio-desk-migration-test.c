@@ -2,17 +2,470 @@
  * QTest for virtio-desk-pci: hostile migration streams, each rejected by the
  * destination without a crash, and the state a good stream restores.
  *
+ * Every test builds the same source state, saves it to a file, changes one
+ * field of the device's section in the file's bytes (docs/specs/
+ * virtio-desk.rst, "Migration" and "Input migration", give the layout) and
+ * loads the result into a new destination QEMU that must survive a failure.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
 #include "libqtest.h"
+#include "qemu/bswap.h"
 #include "qemu/module.h"
+#include "qobject/qdict.h"
+#include "qobject/qlist.h"
 #include "libqos/qgraph.h"
+#include "libqos/pci.h"
 #include "libqos/virtio-desk.h"
+#include "standard-headers/linux/input-event-codes.h"
+
+#define KBD VIRTIO_DESK_INPUT_KEYBOARD
+#define PTR VIRTIO_DESK_INPUT_POINTER
+
+/*
+ * The source state.  Ids and sizes are distinctive: each record's
+ * big-endian encoding occurs once in the stream (the guest's RAM, migrated
+ * too, still holds the requests that made them, but little-endian).
+ */
+#define RES_A       0x5a17      /* XRGB8888, painted, shown on output 0 */
+#define RES_A_W     48
+#define RES_A_H     40
+#define RES_B       0x5b29      /* ABGR8888, black */
+#define RES_B_W     24
+#define RES_B_H     20
+#define OUT_X       4           /* output 0 shows this rect of RES_A */
+#define OUT_Y       6
+#define OUT_W       40          /* 40 * 3 bytes: PPM rows need no padding */
+#define OUT_H       30
+#define NO_RES      0x5c3b      /* no such resource */
+#define LEDS        6           /* QEMU_NUM_LOCK_LED | QEMU_CAPS_LOCK_LED */
+
+typedef struct Ev {
+    uint16_t device, type, code;
+    int32_t value;
+} Ev;
+
+/* The events the source has waiting when it is saved, oldest first. */
+static const Ev pending[] = {
+    { KBD, EV_KEY, KEY_M, 1 }, { KBD, EV_SYN, SYN_REPORT, 0 },
+    { KBD, EV_KEY, KEY_M, 0 }, { KBD, EV_SYN, SYN_REPORT, 0 },
+    { PTR, EV_KEY, BTN_RIGHT, 1 }, { PTR, EV_SYN, SYN_REPORT, 0 },
+};
+
+/* Records of the device's section, each found by its distinctive values. */
+typedef enum Rec {
+    REC_NONE,
+    REC_RES_A,      /* id, format, width, height, then the pixels */
+    REC_RES_B,
+    REC_OUTPUT,     /* output 0: resource id, src x, y, width, height */
+    REC_INPUT,      /* focus, LEDs, dropped frames, count, then the events */
+} Rec;
+
+typedef struct MigCase {
+    const char *name;
+    bool no_input;          /* the source's driver does not take F_INPUT */
+    const char *dst_opts;   /* more options for the destination */
+    Rec rec;                /* in this record ... */
+    unsigned int word;      /* ... the be32 at this index becomes ... */
+    uint32_t value;         /* ... this value, or, with @cut, ... */
+    bool cut;               /* ... the stream ends @value bytes after it */
+    int error;              /* the errno the load fails with; 0: it loads */
+    const char *why;        /* ... and what the destination reports */
+} MigCase;
+
+static const MigCase cases[] = {
+    /* the control: the state arrives whole */
+    { "migration-good" },
+    /* resources: the RESOURCE_CREATE rules, against the destination */
+    { "migration-width-zero", .rec = REC_RES_A, .word = 2, .value = 0,
+      .error = EINVAL, .why = "size out of range" },
+    { "migration-width-too-big", .rec = REC_RES_A, .word = 2,
+      .value = 16385, .error = EINVAL, .why = "size out of range" },
+    { "migration-format-unknown", .rec = REC_RES_A, .word = 1,
+      .value = 0x20203859 /* 'Y8  ' */, .error = EINVAL,
+      .why = "unknown format" },
+    { "migration-id-duplicate", .rec = REC_RES_B, .word = 0, .value = RES_A,
+      .error = EINVAL, .why = "resource id 0 or in use" },
+    /* a budget smaller than RES_A's 7680 bytes */
+    { "migration-hostmem",
+      .dst_opts = "-global virtio-desk-device.max_hostmem=4K",
+      .error = EINVAL, .why = "max_hostmem exceeded" },
+    /* outputs: the SET_SCANOUT rules */
+    { "migration-scanout-no-resource", .rec = REC_OUTPUT, .word = 0,
+      .value = NO_RES, .error = EINVAL, .why = "bad scanout 0" },
+    { "migration-scanout-outside", .rec = REC_OUTPUT, .word = 3,
+      .value = RES_A_W - OUT_X + 1, .error = EINVAL, .why = "bad scanout 0" },
+    /* the stream ends 1000 bytes into RES_A's pixels */
+    { "migration-truncated", .rec = REC_RES_A, .word = 4, .value = 1000,
+      .cut = true, .error = EIO,
+      .why = "Failed to load virtio-desk-device:resources" },
+    /* input */
+    { "migration-events-too-many", .rec = REC_INPUT, .word = 3,
+      .value = 65537, .error = EINVAL,
+      .why = "65537 pending input events" },
+    { "migration-leds-unknown", .rec = REC_INPUT, .word = 1,
+      .value = LEDS | 8, .error = EINVAL, .why = "LED state 0xe" },
+    { "migration-focus-not-bool", .rec = REC_INPUT, .word = 0, .value = 2,
+      .error = EINVAL, .why = "input focus 2" },
+    { "migration-input-off",
+      .dst_opts = "-global virtio-desk-device.input=off", .error = EINVAL,
+      .why = "input state for a device without input" },
+    /*
+     * The focus follows the driver's status and features, not the stream:
+     * taken though the stream says not, not taken though it says so.
+     */
+    { "migration-focus-from-driver", .rec = REC_INPUT, .word = 0,
+      .value = 0 },
+    { "migration-no-focus-without-input", .no_input = true,
+      .rec = REC_INPUT, .word = 0, .value = 1 },
+};
+
+/* --- source ------------------------------------------------------------- */
+
+/* The pixel the source puts at x, y of RES_A, as XRGB. */
+static uint32_t pattern(uint32_t x, uint32_t y)
+{
+    return (x * 5) << 16 | (y * 6) << 8 | (((x + y) * 3) & 0xff);
+}
+
+static void send_key(QTestState *qts, const char *qcode, bool down)
+{
+    qtest_qmp_assert_success(qts, "{'execute': 'input-send-event', "
+                             "'arguments': {'events': [{'type': 'key', "
+                             "'data': {'down': %i, 'key': {'type': 'qcode', "
+                             "'data': %s}}}]}}", down, qcode);
+}
+
+static void set_led(QDesk *d, uint16_t code)
+{
+    struct virtio_desk_input_event ev = {
+        .device = cpu_to_le16(KBD), .type = cpu_to_le16(EV_LED),
+        .code = cpu_to_le16(code), .value = cpu_to_le32(1),
+    };
+
+    g_assert_cmphex(qdesk_status_send(d, &ev, sizeof(ev)), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+}
+
+static bool has_input(QDesk *d)
+{
+    return d->vdev->features & (1ull << VIRTIO_DESK_F_INPUT);
+}
+
+static void build_source(QDesk *d)
+{
+    g_autofree uint32_t *px = g_new(uint32_t, RES_A_W * RES_A_H);
+    struct virtio_desk_xfer_rect r = qdesk_xrect(0, 0, RES_A_W, RES_A_H,
+                                                 RES_A_W * 4, 0);
+
+    for (uint32_t y = 0; y < RES_A_H; y++) {
+        for (uint32_t x = 0; x < RES_A_W; x++) {
+            px[y * RES_A_W + x] = cpu_to_le32(pattern(x, y));
+        }
+    }
+    g_assert_cmphex(qdesk_create(d, RES_A, VIRTIO_DESK_FORMAT_XRGB8888,
+                                 RES_A_W, RES_A_H), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(qdesk_create(d, RES_B, VIRTIO_DESK_FORMAT_ABGR8888,
+                                 RES_B_W, RES_B_H), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(qdesk_transfer(d, RES_A, 1, &r, sizeof(r), px,
+                                   RES_A_W * RES_A_H * 4, 0), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(qdesk_scanout(d, 0, RES_A, OUT_X, OUT_Y, OUT_W, OUT_H),
+                    ==, VIRTIO_DESK_RESP_OK_NODATA);
+    if (!has_input(d)) {
+        return;
+    }
+    set_led(d, LED_NUML);
+    set_led(d, LED_CAPSL);
+    /* the driver has posted no event buffer: these wait in the device */
+    send_key(d->qts, "m", true);
+    send_key(d->qts, "m", false);
+    qtest_qmp_assert_success(d->qts, "{'execute': 'input-send-event', "
+                             "'arguments': {'events': [{'type': 'btn', "
+                             "'data': {'down': true, 'button': 'right'}}]}}");
+    g_assert_false(qdesk_event_pending(d));
+}
+
+/* Stop @src and return its migration stream, as a file holds it. */
+static GByteArray *save_stream(QTestState *src)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *uri = NULL;
+    g_autofree char *error = NULL;
+    gchar *data;
+    gsize len;
+    int fd = g_file_open_tmp("virtio-desk-migration-XXXXXX", &path, NULL);
+
+    g_assert(fd >= 0);
+    close(fd);
+    uri = g_strdup_printf("file:%s", path);
+    qtest_qmp_assert_success(src, "{'execute': 'stop'}");
+    qtest_qmp_assert_success(src, "{'execute': 'migrate', "
+                             "'arguments': {'uri': %s}}", uri);
+    error = qdesk_migration_end(src);
+    g_assert_cmpstr(error, ==, NULL);
+    g_assert(g_file_get_contents(path, &data, &len, NULL));
+    unlink(path);
+    return g_byte_array_new_take((guint8 *)data, len);
+}
+
+/* --- the stream --------------------------------------------------------- */
+
+/* Where the only occurrence of @n big-endian values is in @stream. */
+static size_t find_be32(GByteArray *stream, const uint32_t *v, int n)
+{
+    uint8_t pat[5 * 4];
+    size_t at = SIZE_MAX;
+
+    g_assert(n <= ARRAY_SIZE(pat) / 4);
+    for (int i = 0; i < n; i++) {
+        stl_be_p(pat + i * 4, v[i]);
+    }
+    for (size_t i = 0; i + n * 4 <= stream->len; i++) {
+        if (!memcmp(stream->data + i, pat, n * 4)) {
+            g_assert_cmpuint(at, ==, SIZE_MAX);
+            at = i;
+        }
+    }
+    g_assert_cmpuint(at, !=, SIZE_MAX);
+    return at;
+}
+
+static size_t record_offset(GByteArray *stream, Rec rec)
+{
+    static const uint32_t res_a[] = {
+        RES_A, VIRTIO_DESK_FORMAT_XRGB8888, RES_A_W, RES_A_H,
+    };
+    static const uint32_t res_b[] = {
+        RES_B, VIRTIO_DESK_FORMAT_ABGR8888, RES_B_W, RES_B_H,
+    };
+    static const uint32_t output[] = { RES_A, OUT_X, OUT_Y, OUT_W, OUT_H };
+
+    switch (rec) {
+    case REC_RES_A:
+        return find_be32(stream, res_a, ARRAY_SIZE(res_a));
+    case REC_RES_B:
+        return find_be32(stream, res_b, ARRAY_SIZE(res_b));
+    case REC_OUTPUT:
+        return find_be32(stream, output, ARRAY_SIZE(output));
+    case REC_INPUT:
+        /* with max_outputs=1 the input state follows output 0 */
+        return find_be32(stream, output, ARRAY_SIZE(output)) +
+               sizeof(output);
+    default:
+        g_assert_not_reached();
+    }
+}
+
+static void patch_stream(GByteArray *stream, const MigCase *c)
+{
+    size_t at;
+
+    if (c->rec == REC_NONE) {
+        return;
+    }
+    at = record_offset(stream, c->rec) + c->word * 4;
+    if (c->cut) {
+        g_assert_cmpuint(at + c->value, <, stream->len);
+        g_byte_array_set_size(stream, at + c->value);
+    } else {
+        g_assert_cmpuint(at + 4, <=, stream->len);
+        stl_be_p(stream->data + at, c->value);
+    }
+}
+
+/*
+ * Load @stream into a new destination started with @opts, which stays
+ * alive if the load fails.  Returns it once the migration has ended, with
+ * *error NULL or why it failed, and *log what it wrote on stderr.
+ */
+static QTestState *load_stream(const char *opts, GByteArray *stream,
+                               char **error, char **log)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *log_path = NULL;
+    g_autofree char *uri = NULL;
+    g_autofree char *args = NULL;
+    int fd = g_file_open_tmp("virtio-desk-migration-XXXXXX", &path, NULL);
+    int log_fd = g_file_open_tmp("virtio-desk-migration-XXXXXX.log",
+                                 &log_path, NULL);
+    QTestState *dst;
+
+    g_assert(fd >= 0 && log_fd >= 0);
+    close(fd);
+    close(log_fd);
+    g_assert(g_file_set_contents(path, (const gchar *)stream->data,
+                                 stream->len, NULL));
+    uri = g_strdup_printf("file:%s", path);
+    /* libqtest starts QEMU through the shell, as tests/qtest/migration do */
+    args = g_strdup_printf("%s 2>%s", opts ? opts : "", log_path);
+    dst = qdesk_incoming(args);
+    qtest_qmp_assert_success(dst, "{'execute': 'migrate-incoming', "
+                             "'arguments': {'uri': %s, "
+                             "'exit-on-error': false}}", uri);
+    *error = qdesk_migration_end(dst);
+    g_assert(g_file_get_contents(log_path, log, NULL, NULL));
+    unlink(log_path);
+    unlink(path);
+    return dst;
+}
+
+/* --- the destination ---------------------------------------------------- */
+
+/* Output 0 shows the source's rect of RES_A, pixel by pixel. */
+static void assert_screen(QTestState *qts)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *data = NULL;
+    int fd = g_file_open_tmp("virtio-desk-migration-XXXXXX.ppm", &path, NULL);
+    unsigned int w, h;
+    int consumed = 0;
+    const uint8_t *rgb;
+    size_t len;
+
+    g_assert(fd >= 0);
+    close(fd);
+    qtest_qmp_assert_success(qts, "{'execute': 'screendump', 'arguments': "
+                             "{'filename': %s, 'device': %s, 'head': 0, "
+                             "'format': 'ppm'}}", path, QVIRTIO_DESK_ID);
+    g_assert(g_file_get_contents(path, &data, &len, NULL));
+    unlink(path);
+    g_assert_cmpint(sscanf(data, "P6 %u %u 255%n", &w, &h, &consumed), ==, 2);
+    g_assert_cmpuint(w, ==, OUT_W);
+    g_assert_cmpuint(h, ==, OUT_H);
+    g_assert_cmpuint(len, ==, consumed + 1 + OUT_W * OUT_H * 3);
+    rgb = (const uint8_t *)data + consumed + 1;
+    for (uint32_t y = 0; y < OUT_H; y++) {
+        for (uint32_t x = 0; x < OUT_W; x++, rgb += 3) {
+            uint32_t v = pattern(OUT_X + x, OUT_Y + y);
+
+            g_assert_cmphex(rgb[0] << 16 | rgb[1] << 8 | rgb[2], ==, v);
+        }
+    }
+}
+
+/*
+ * Has the device QEMU's input focus?  The most recently activated handler
+ * is the current mouse; the PS/2 mouse is the other one.
+ */
+static bool has_focus(QTestState *qts)
+{
+    QDict *resp = qtest_qmp(qts, "{'execute': 'query-mice'}");
+    QList *mice = qdict_get_qlist(resp, "return");
+    const QListEntry *e;
+    int found = 0;
+    bool current = false;
+
+    g_assert_cmpuint(qlist_size(mice), >=, 2);
+    QLIST_FOREACH_ENTRY(mice, e) {
+        QDict *mouse = qobject_to(QDict, qlist_entry_obj(e));
+
+        if (!strcmp(qdict_get_str(mouse, "name"), "virtio-desk")) {
+            current = qdict_get_bool(mouse, "current");
+            found++;
+        }
+    }
+    g_assert_cmpint(found, ==, 1);
+    qobject_unref(resp);
+    return current;
+}
+
+static void expect_events(QDesk *d, const Ev *want, unsigned int n)
+{
+    g_autofree struct virtio_desk_input_event *ev =
+        g_new(struct virtio_desk_input_event, n);
+
+    qdesk_event_read(d, n, ev, NULL);
+    for (unsigned int i = 0; i < n; i++) {
+        g_assert_cmpuint(le16_to_cpu(ev[i].device), ==, want[i].device);
+        g_assert_cmpuint(le16_to_cpu(ev[i].output), ==, 0);
+        g_assert_cmpuint(le16_to_cpu(ev[i].type), ==, want[i].type);
+        g_assert_cmpuint(le16_to_cpu(ev[i].code), ==, want[i].code);
+        g_assert_cmpint((int32_t)le32_to_cpu(ev[i].value), ==, want[i].value);
+        g_assert_cmpuint(ev[i].padding, ==, 0);
+    }
+    g_assert_false(qdesk_event_pending(d));
+}
+
+/*
+ * The destination @d->qts, paused as the source was, has the source's
+ * screen, and the focus exactly if the source's driver had input running;
+ * once it runs, the waiting events arrive and then a new key, or none.
+ */
+static void check_loaded(QDesk *d)
+{
+    Ev want[ARRAY_SIZE(pending) + 2];
+
+    assert_screen(d->qts);
+    g_assert(has_focus(d->qts) == has_input(d));
+    qtest_qmp_assert_success(d->qts, "{'execute': 'cont'}");
+    g_assert(has_focus(d->qts) == has_input(d));
+
+    qdesk_event_post(d, ARRAY_SIZE(want),
+                     sizeof(struct virtio_desk_input_event));
+    send_key(d->qts, "f", true);
+    if (!has_input(d)) {
+        /* the key went to the PS/2 keyboard */
+        g_assert_false(qdesk_event_pending(d));
+        return;
+    }
+    memcpy(want, pending, sizeof(pending));
+    want[ARRAY_SIZE(pending)] = (Ev) { KBD, EV_KEY, KEY_F, 1 };
+    want[ARRAY_SIZE(pending) + 1] = (Ev) { KBD, EV_SYN, SYN_REPORT, 0 };
+    expect_events(d, want, ARRAY_SIZE(want));
+}
+
+static void test_migration(void *obj, void *data, QGuestAllocator *alloc)
+{
+    const MigCase *c = data;
+    QDesk d = qdesk_start_features(obj, alloc, c->no_input ? 0 : ~0ull);
+    QPCIBus *bus = d.pci->pci_vdev.pdev->bus;
+    QTestState *src = d.qts, *dst;
+    g_autoptr(GByteArray) stream = NULL;
+    g_autofree char *error = NULL;
+    g_autofree char *log = NULL;
+
+    build_source(&d);
+    stream = save_stream(src);
+    patch_stream(stream, c);
+    dst = load_stream(c->dst_opts, stream, &error, &log);
+    if (c->error) {
+        g_autofree char *want = g_strdup_printf("load of migration failed: %s",
+                                                g_strerror(c->error));
+        QDict *r;
+
+        g_assert_cmpstr(error, ==, want);
+        /* on a mismatch, show all the destination said */
+        g_assert_cmpstr(strstr(log, c->why) ? c->why : log, ==, c->why);
+        /* it still answers */
+        r = qtest_qmp_assert_success_ref(dst, "{'execute': 'query-status'}");
+        g_assert_cmpstr(qdict_get_str(r, "status"), ==, "inmigrate");
+        qobject_unref(r);
+    } else {
+        g_assert_cmpstr(error, ==, NULL);
+        /* the guest (its memory, its rings) is now on the destination */
+        d.qts = bus->qts = dst;
+        check_loaded(&d);
+        d.qts = bus->qts = src;
+    }
+    qtest_quit(dst);
+    qos_invalidate_command_line();
+    qdesk_stop(&d);
+}
 
 static void register_virtio_desk_migration_test(void)
 {
+    for (int i = 0; i < ARRAY_SIZE(cases); i++) {
+        qos_add_test(cases[i].name, "virtio-desk-pci", test_migration,
+                     &(QOSGraphTestOptions) {
+                         .before = qdesk_remember_cmdline,
+                         .arg = (void *)&cases[i],
+                     });
+    }
 }
 
 libqos_init(register_virtio_desk_migration_test);

@@ -376,25 +376,40 @@ void *qdesk_remember_cmdline(GString *cmd_line, void *arg)
     return arg;
 }
 
-static void qdesk_wait_migration(QTestState *qts)
+char *qdesk_migration_end(QTestState *qts)
 {
     gint64 start = g_get_monotonic_time();
 
     for (;;) {
         QDict *r = qtest_qmp_assert_success_ref(qts,
                                                 "{'execute': 'query-migrate'}");
-        bool done = qdict_haskey(r, "status") &&
-                    !strcmp(qdict_get_str(r, "status"), "completed");
+        const char *status = qdict_get_try_str(r, "status");
+        bool completed = !g_strcmp0(status, "completed");
+        char *error = NULL;
 
-        g_assert(!qdict_haskey(r, "status") ||
-                 strcmp(qdict_get_str(r, "status"), "failed"));
+        if (!g_strcmp0(status, "failed")) {
+            error = g_strdup(qdict_get_try_str(r, "error-desc") ?: status);
+        }
         qobject_unref(r);
-        if (done) {
-            return;
+        if (completed || error) {
+            return error;
         }
         g_assert(g_get_monotonic_time() - start <= TIMEOUT_US);
         g_usleep(10 * 1000);
     }
+}
+
+static void qdesk_wait_migration(QTestState *qts)
+{
+    g_autofree char *error = qdesk_migration_end(qts);
+
+    g_assert_cmpstr(error, ==, NULL);
+}
+
+QTestState *qdesk_incoming(const char *extra)
+{
+    g_assert(qdesk_cmdline);
+    return qtest_initf("%s %s -incoming defer", qdesk_cmdline, extra);
 }
 
 QTestState *qdesk_migrate(QTestState *src)
@@ -404,10 +419,10 @@ QTestState *qdesk_migrate(QTestState *src)
     int fd = g_file_open_tmp("virtio-desk-migrate-XXXXXX", &path, NULL);
     QTestState *dst;
 
-    g_assert(fd >= 0 && qdesk_cmdline);
+    g_assert(fd >= 0);
     close(fd);
     uri = g_strdup_printf("file:%s", path);
-    dst = qtest_initf("%s -incoming defer", qdesk_cmdline);
+    dst = qdesk_incoming("");
     qobject_unref(qtest_qmp_assert_success_ref(src,
         "{'execute': 'migrate', 'arguments': {'uri': %s}}", uri));
     qdesk_wait_migration(src);

@@ -90,5 +90,9 @@ uint32_t qdesk_status_send(QDesk *d, const void *msg, size_t len);
  */
 void *qdesk_remember_cmdline(GString *cmd_line, void *arg);
 QTestState *qdesk_migrate(QTestState *src);
+/* Start a QEMU like the test's, plus @extra options, -incoming defer. */
+QTestState *qdesk_incoming(const char *extra);
+/* Wait for the migration on @qts to end: NULL if it completed, else why not. */
+char *qdesk_migration_end(QTestState *qts);
 
 #endif
