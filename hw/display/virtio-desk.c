@@ -545,11 +545,16 @@ static void virtio_desk_get_config(VirtIODevice *vdev, uint8_t *config)
 static void virtio_desk_set_config(VirtIODevice *vdev, const uint8_t *config)
 {
     VirtIODesk *s = VIRTIO_DESK(vdev);
-    struct virtio_desk_config cfg;
+    const size_t clear = offsetof(struct virtio_desk_config, events_clear);
 
     /* Every field but events_clear is read-only: ignore writes to them. */
-    memcpy(&cfg, config, sizeof(cfg));
-    s->events_read &= ~le32_to_cpu(cfg.events_clear);
+    s->events_read &= ~ldl_le_p(config + clear);
+    /*
+     * The core calls this after each config write, with what was written
+     * still in vdev->config until the next config read: forget the 1s now,
+     * or the next write to any field would clear a newer event again.
+     */
+    stl_le_p(vdev->config + clear, 0);
 }
 
 static uint64_t virtio_desk_get_features(VirtIODevice *vdev, uint64_t features,

@@ -37,7 +37,7 @@
 #define RES_B_H     20
 #define OUT_X       4           /* output 0 shows this rect of RES_A */
 #define OUT_Y       6
-#define OUT_W       40          /* 40 * 3 bytes: PPM rows need no padding */
+#define OUT_W       40
 #define OUT_H       30
 #define NO_RES      0x5c3b      /* no such resource */
 #define LEDS        6           /* QEMU_NUM_LOCK_LED | QEMU_CAPS_LOCK_LED */
@@ -319,26 +319,11 @@ static QTestState *load_stream(const char *opts, GByteArray *stream,
 /* Output 0 shows the source's rect of RES_A, pixel by pixel. */
 static void assert_screen(QTestState *qts)
 {
-    g_autofree char *path = NULL;
-    g_autofree char *data = NULL;
-    int fd = g_file_open_tmp("virtio-desk-migration-XXXXXX.ppm", &path, NULL);
-    unsigned int w, h;
-    int consumed = 0;
-    const uint8_t *rgb;
-    size_t len;
+    QDeskImage img = qdesk_screendump(qts, 0);
+    const uint8_t *rgb = img.rgb;
 
-    g_assert(fd >= 0);
-    close(fd);
-    qtest_qmp_assert_success(qts, "{'execute': 'screendump', 'arguments': "
-                             "{'filename': %s, 'device': %s, 'head': 0, "
-                             "'format': 'ppm'}}", path, QVIRTIO_DESK_ID);
-    g_assert(g_file_get_contents(path, &data, &len, NULL));
-    unlink(path);
-    g_assert_cmpint(sscanf(data, "P6 %u %u 255%n", &w, &h, &consumed), ==, 2);
-    g_assert_cmpuint(w, ==, OUT_W);
-    g_assert_cmpuint(h, ==, OUT_H);
-    g_assert_cmpuint(len, ==, consumed + 1 + OUT_W * OUT_H * 3);
-    rgb = (const uint8_t *)data + consumed + 1;
+    g_assert_cmpuint(img.width, ==, OUT_W);
+    g_assert_cmpuint(img.height, ==, OUT_H);
     for (uint32_t y = 0; y < OUT_H; y++) {
         for (uint32_t x = 0; x < OUT_W; x++, rgb += 3) {
             uint32_t v = pattern(OUT_X + x, OUT_Y + y);
@@ -346,6 +331,7 @@ static void assert_screen(QTestState *qts)
             g_assert_cmphex(rgb[0] << 16 | rgb[1] << 8 | rgb[2], ==, v);
         }
     }
+    g_free(img.rgb);
 }
 
 /*

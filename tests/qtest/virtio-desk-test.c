@@ -21,50 +21,6 @@
 
 /* --- screen checks ----------------------------------------------------------- */
 
-typedef struct Image {
-    uint32_t width, height;
-    uint8_t *rgb;         /* 3 bytes a pixel, as screendump writes PPM */
-} Image;
-
-static Image screendump_head(QDesk *d, int head)
-{
-    g_autofree char *path = NULL;
-    g_autofree char *data = NULL;
-    size_t len;
-    int fd = g_file_open_tmp("virtio-desk-test-XXXXXX.ppm", &path, NULL);
-    Image img;
-    int consumed = 0;
-    size_t row;
-
-    g_assert(fd >= 0);
-    close(fd);
-    qobject_unref(qtest_qmp_assert_success_ref(d->qts,
-        "{'execute': 'screendump', 'arguments': "
-        "{'filename': %s, 'device': %s, 'head': %d, 'format': 'ppm'}}",
-        path, QVIRTIO_DESK_ID, head));
-    g_assert(g_file_get_contents(path, &data, &len, NULL));
-    unlink(path);
-    g_assert_cmpint(sscanf(data, "P6 %u %u 255%n", &img.width, &img.height,
-                           &consumed), ==, 2);
-    /*
-     * QEMU 10.0's ppm_save() writes pixman's line stride, padded to 4 bytes,
-     * rather than width * 3: accept exactly that and drop the padding.
-     */
-    row = ROUND_UP(img.width * 3, 4);
-    g_assert_cmpuint(len, ==, consumed + 1 + row * img.height);
-    img.rgb = g_malloc(img.width * img.height * 3);
-    for (uint32_t y = 0; y < img.height; y++) {
-        memcpy(img.rgb + y * img.width * 3, data + consumed + 1 + y * row,
-               img.width * 3);
-    }
-    return img;
-}
-
-static Image screendump(QDesk *d)
-{
-    return screendump_head(d, 0);
-}
-
 /* Expected RGB of one pixel stored in @format at @p. */
 static void pixel_to_rgb(uint32_t format, const uint8_t *p, uint8_t *rgb)
 {
@@ -145,7 +101,7 @@ static uint32_t fb_send(QDesk *d, Fb *fb, uint32_t id, const uint32_t (*r)[4],
 static void assert_screen_head(QDesk *d, int head, const Fb *shown, uint32_t sx,
                                uint32_t sy, uint32_t w, uint32_t h)
 {
-    Image img = screendump_head(d, head);
+    QDeskImage img = qdesk_screendump(d->qts, head);
 
     g_assert_cmpuint(img.width, ==, w);
     g_assert_cmpuint(img.height, ==, h);
@@ -367,7 +323,7 @@ static void test_destroy(void *obj, void *data, QGuestAllocator *alloc)
     Fb fb = fb_new(VIRTIO_DESK_FORMAT_XRGB8888, 320, 64, 320 * 4);
     static const uint32_t r[][4] = { { 0, 0, 320, 64 } };
     uint32_t black = 0, text = 0;
-    Image img;
+    QDeskImage img;
 
     memset(fb.data, 0x40, 320 * 64 * 4);
     g_assert_cmphex(qdesk_create(&d, 5, fb.format, 320, 64), ==,
@@ -379,7 +335,7 @@ static void test_destroy(void *obj, void *data, QGuestAllocator *alloc)
     assert_screen(&d, &fb, 0, 0, 320, 64);
     g_assert_cmphex(qdesk_destroy(&d, 5), ==, VIRTIO_DESK_RESP_OK_NODATA);
 
-    img = screendump(&d);
+    img = qdesk_screendump(d.qts, 0);
     for (size_t i = 0; i < (size_t)img.width * img.height; i++) {
         const uint8_t *p = img.rgb + i * 3;
 

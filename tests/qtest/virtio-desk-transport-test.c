@@ -7,12 +7,682 @@
 
 #include "qemu/osdep.h"
 #include "libqtest.h"
+#include "qemu/bswap.h"
 #include "qemu/module.h"
+#include "qemu/range.h"
+#include "qemu/sockets.h"
+#include "qemu/units.h"
+#include "qapi/error.h"
+#include "qobject/qdict.h"
 #include "libqos/qgraph.h"
+#include "libqos/pci.h"
 #include "libqos/virtio-desk.h"
+#include "standard-headers/linux/input-event-codes.h"
+#include "standard-headers/linux/virtio_config.h"
+#include "standard-headers/linux/virtio_pci.h"
+#include "standard-headers/linux/virtio_ring.h"
+
+#define CFG(field) offsetof(struct virtio_desk_config, field)
+#define CFG_WORDS (sizeof(struct virtio_desk_config) / 4)
+#define INFO_LEN sizeof(struct virtio_desk_resp_display_info)
+#define TIMEOUT_US (30 * G_USEC_PER_SEC)
+
+/* --- device state as the guest and QMP see it ----------------------------- */
+
+static uint8_t status(QDesk *d)
+{
+    return d->vdev->bus->get_status(d->vdev);
+}
+
+/* Read, and so clear, the ISR (qdesk does not enable MSI-X). */
+static uint8_t isr(QDesk *d)
+{
+    QVirtioPCIDevice *v = &d->pci->pci_vdev;
+
+    return qpci_io_readb(v->pdev, v->bar, v->isr_cfg_offset);
+}
+
+/* Also a QMP round trip: QEMU is alive and its main loop has run. */
+static bool broken(QDesk *d)
+{
+    QDict *resp = qtest_qmp_assert_success_ref(d->qts,
+        "{'execute': 'x-query-virtio-status', 'arguments': {'path': %s}}",
+        "/machine/peripheral/" QVIRTIO_DESK_ID "/virtio-backend");
+    bool ret = qdict_get_bool(resp, "broken");
+
+    qobject_unref(resp);
+    return ret;
+}
+
+static uint16_t used_idx(QDesk *d, QVirtQueue *vq)
+{
+    return qtest_readw(d->qts, vq->used + offsetof(struct vring_used, idx));
+}
+
+static void send_key(QDesk *d, const char *qcode)
+{
+    qobject_unref(qtest_qmp_assert_success_ref(d->qts,
+        "{'execute': 'input-send-event', 'arguments': {'events': [{'type': "
+        "'key', 'data': {'down': true, 'key': {'type': 'qcode', "
+        "'data': %s}}}]}}", qcode));
+}
+
+/* Virtio reset, then the driver's initialization again. */
+static void restart(QDesk *d, void *obj)
+{
+    QGuestAllocator *alloc = d->alloc;
+
+    qdesk_stop(d);
+    qvirtio_start_device(d->vdev);
+    *d = qdesk_start(obj, alloc);
+    g_assert_cmphex(status(d), ==, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+                    VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
+                    VIRTIO_CONFIG_S_DRIVER_OK);
+    g_assert_false(broken(d));
+}
+
+/* Each of the three queues serves a valid request. */
+static void assert_queues_work(QDesk *d)
+{
+    struct virtio_desk_input_event led = {
+        .device = cpu_to_le16(VIRTIO_DESK_INPUT_KEYBOARD),
+        .type = cpu_to_le16(EV_LED),
+        .code = cpu_to_le16(LED_NUML),
+    };
+    struct virtio_desk_input_event ev[2];
+
+    qdesk_assert_alive(d);
+    g_assert_cmphex(qdesk_create(d, 1, VIRTIO_DESK_FORMAT_XRGB8888, 8, 8), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(qdesk_destroy(d, 1), ==, VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(qdesk_status_send(d, &led, sizeof(led)), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    qdesk_event_post(d, 2, sizeof(ev[0]));
+    send_key(d, "b");
+    qdesk_event_read(d, 2, ev, NULL);
+    g_assert_cmpuint(le16_to_cpu(ev[0].type), ==, EV_KEY);
+    g_assert_cmpuint(le16_to_cpu(ev[0].code), ==, KEY_B);
+    g_assert_cmpuint(le16_to_cpu(ev[1].type), ==, EV_SYN);
+}
+
+/* --- what QEMU prints ----------------------------------------------------- */
+
+/* QEMU's stderr, where virtio_error() reports a broken chain. */
+static char *qemu_stderr;
+
+static void release_stderr(gpointer path)
+{
+    g_autofree char *log = NULL;
+
+    /* pass it on, as if it had not been captured */
+    if (g_file_get_contents(path, &log, NULL, NULL)) {
+        fputs(log, stderr);
+    }
+    unlink(path);
+    g_free(path);
+}
+
+/* QOSGraphTestOptions.before: send QEMU's stderr to a file. */
+static void *capture_stderr(GString *cmd_line, void *arg)
+{
+    int fd = g_file_open_tmp("virtio-desk-stderr-XXXXXX", &qemu_stderr, NULL);
+
+    g_assert(fd >= 0);
+    close(fd);
+    /* libqtest starts QEMU through the shell */
+    g_string_append_printf(cmd_line, " 2>%s", qemu_stderr);
+    g_test_queue_destroy(release_stderr, qemu_stderr);
+    return arg;
+}
+
+/* QEMU has printed error_report(@msg). */
+static void assert_reported(const char *msg)
+{
+    g_autofree char *log = NULL;
+    g_autofree char *line = g_strdup_printf("%s\n", msg);
+
+    g_assert(g_file_get_contents(qemu_stderr, &log, NULL, NULL));
+    /*
+     * The program name prefixes it, except during a QMP command (queue 1
+     * is popped when input-send-event delivers an event).  On failure,
+     * show all of it.
+     */
+    g_assert_cmpstr(strstr(log, line) ? line : log, ==, line);
+}
+
+/* --- descriptor chains ---------------------------------------------------- */
+
+/* Addresses in case tables, resolved when the descriptors are written. */
+enum {
+    REQ = 1,    /* GET_DISPLAY_INFO, 8 bytes, then 8 zero bytes */
+    RESP,       /* INFO_LEN bytes */
+    TABLE,      /* room for an indirect table of 1025 entries */
+    HOLE,       /* the first byte after guest RAM: nothing is mapped there */
+    RAM_TAIL,   /* 16 bytes before HOLE */
+};
+
+#define N VRING_DESC_F_NEXT
+#define W VRING_DESC_F_WRITE
+#define I VRING_DESC_F_INDIRECT
+
+typedef struct Desc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags, next;
+} Desc;
+
+typedef struct ChainCase {
+    const char *name;
+    int queue;
+    uint16_t head;          /* what the avail ring offers */
+    Desc ring[2];           /* descriptors 0 and 1 of the queue */
+    Desc table[2];          /* the indirect table at TABLE */
+    unsigned segments;      /* or a table of REQ, 1-byte pads, RESP */
+    const char *error;      /* what virtio_error() says; NULL: accepted */
+    uint32_t resp;          /* if accepted: the response type */
+} ChainCase;
+
+typedef struct Bufs {
+    uint64_t req, resp, table, ram_end;
+} Bufs;
+
+static Bufs bufs_new(QDesk *d)
+{
+    struct virtio_desk_ctrl_hdr req[2] = {
+        { .type = cpu_to_le32(VIRTIO_DESK_CMD_GET_DISPLAY_INFO) },
+    };
+    QDict *mem = qtest_qmp_assert_success_ref(d->qts,
+        "{'execute': 'query-memory-size-summary'}");
+    Bufs b = {
+        .req = guest_alloc(d->alloc, sizeof(req)),
+        .resp = guest_alloc(d->alloc, INFO_LEN),
+        .table = guest_alloc(d->alloc, 1025 * sizeof(struct vring_desc)),
+        .ram_end = qdict_get_int(mem, "base-memory"),
+    };
+
+    qobject_unref(mem);
+    /* pc: all of it below the PCI hole, so RAM is [0, ram_end) */
+    g_assert_cmphex(b.ram_end, <, 0xb0000000);
+    qtest_memwrite(d->qts, b.req, req, sizeof(req));
+    return b;
+}
+
+static void bufs_free(QDesk *d, Bufs *b)
+{
+    guest_free(d->alloc, b->req);
+    guest_free(d->alloc, b->resp);
+    guest_free(d->alloc, b->table);
+}
+
+/*
+ * Write descriptors @first.. of the table at @at.  Those without NEXT link
+ * to the following one all the same, as qvring_init() left them: libqos
+ * relies on that when it reuses the ring.
+ */
+static void write_descs(QDesk *d, uint64_t at, unsigned first, const Bufs *b,
+                        const Desc *desc, unsigned n)
+{
+    const uint64_t addr[] = {
+        [REQ] = b->req, [RESP] = b->resp, [TABLE] = b->table,
+        [HOLE] = b->ram_end, [RAM_TAIL] = b->ram_end - 16,
+    };
+    g_autofree struct vring_desc *v = g_new(struct vring_desc, n);
+
+    for (unsigned i = 0; i < n; i++) {
+        v[i] = (struct vring_desc) {
+            .addr = cpu_to_le64(addr[desc[i].addr]),
+            .len = cpu_to_le32(desc[i].len),
+            .flags = cpu_to_le16(desc[i].flags),
+            .next = cpu_to_le16(desc[i].flags & N ? desc[i].next :
+                                first + i + 1),
+        };
+    }
+    qtest_memwrite(d->qts, at + first * sizeof(*v), v, n * sizeof(*v));
+}
+
+static void write_case(QDesk *d, QVirtQueue *vq, const Bufs *b,
+                       const ChainCase *c)
+{
+    write_descs(d, vq->desc, 0, b, c->ring, 2);
+    if (c->segments) {
+        g_autofree Desc *segs = g_new(Desc, c->segments);
+
+        for (unsigned i = 0; i < c->segments; i++) {
+            segs[i] = (Desc) { REQ, i ? 1 : 8, N, i + 1 };
+        }
+        segs[c->segments - 1] = (Desc) { RESP, INFO_LEN, W };
+        write_descs(d, b->table, 0, b, segs, c->segments);
+    } else {
+        write_descs(d, b->table, 0, b, c->table, 2);
+    }
+}
+
+/* A valid GET_DISPLAY_INFO on the control queue, descriptors 8 and 9. */
+static void offer_valid_request(QDesk *d, const Bufs *b)
+{
+    static const Desc valid[] = { { REQ, 8, N, 9 }, { RESP, INFO_LEN, W } };
+
+    write_descs(d, d->vq->desc, 8, b, valid, 2);
+    qvirtqueue_kick(d->qts, d->vdev, d->vq, 8);
+}
+
+static void expect_rejected(QDesk *d, QVirtQueue *vq, const Bufs *b,
+                            const ChainCase *c)
+{
+    uint16_t used = used_idx(d, vq);
+
+    isr(d);                             /* clear it */
+    qvirtqueue_kick(d->qts, d->vdev, vq, c->head);
+    if (vq == d->event_vq) {
+        /* the device looks at event buffers only to deliver an event */
+        g_assert_cmphex(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET, ==, 0);
+        send_key(d, "a");
+    }
+    g_assert_cmphex(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET, ==,
+                    VIRTIO_CONFIG_S_NEEDS_RESET);
+    g_assert_cmphex(isr(d) & VIRTIO_PCI_ISR_CONFIG, ==, VIRTIO_PCI_ISR_CONFIG);
+    assert_reported(c->error);
+
+    /* until a reset the device serves nothing, not even a valid request */
+    offer_valid_request(d, b);
+    qtest_clock_step(d->qts, 100 * 1000 * 1000);
+    g_assert_true(broken(d));
+    g_assert_cmpuint(used_idx(d, vq), ==, used);
+    g_assert_cmpuint(used_idx(d, d->vq), ==, 0);
+}
+
+static void expect_accepted(QDesk *d, QVirtQueue *vq, const Bufs *b,
+                            const ChainCase *c)
+{
+    uint32_t len;
+
+    qvirtqueue_kick(d->qts, d->vdev, vq, c->head);
+    qvirtio_wait_used_elem(d->qts, d->vdev, vq, c->head, &len, TIMEOUT_US);
+    g_assert_cmphex(qtest_readl(d->qts, b->resp), ==, c->resp);
+    g_assert_cmpuint(len, ==,
+                     c->resp == VIRTIO_DESK_RESP_OK_DISPLAY_INFO ? INFO_LEN :
+                     sizeof(struct virtio_desk_ctrl_hdr));
+    g_assert_cmphex(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET, ==, 0);
+    g_assert_false(broken(d));
+}
+
+/*
+ * The chain is rejected by the virtio core, with exactly the spec's message,
+ * or accepted; either way the device works afterwards (after a reset if the
+ * core flagged it).
+ */
+static void test_chain(void *obj, void *data, QGuestAllocator *alloc)
+{
+    const ChainCase *c = data;
+    QDesk d = qdesk_start(obj, alloc);
+    QVirtQueue *vqs[] = { d.vq, d.event_vq, d.status_vq };
+    Bufs b = bufs_new(&d);
+
+    write_case(&d, vqs[c->queue], &b, c);
+    if (c->error) {
+        expect_rejected(&d, vqs[c->queue], &b, c);
+        restart(&d, obj);
+    } else {
+        expect_accepted(&d, vqs[c->queue], &b, c);
+    }
+    assert_queues_work(&d);
+    bufs_free(&d, &b);
+    qdesk_stop(&d);
+}
+
+#define CTRL VIRTIO_DESK_QUEUE_CONTROL
+#define TOO_MANY "virtio: too many write descriptors in indirect table"
+
+static const ChainCase chain_cases[] = {
+    { "write-then-read", CTRL,
+      .ring = { { RESP, INFO_LEN, W | N, 1 }, { REQ, 8 } },
+      .error = "Incorrect order for descriptors" },
+    { "event-write-then-read", VIRTIO_DESK_QUEUE_EVENT,
+      .ring = { { RESP, 16, W | N, 1 }, { REQ, 8 } },
+      .error = "Incorrect order for descriptors" },
+    { "status-write-then-read", VIRTIO_DESK_QUEUE_STATUS,
+      .ring = { { RESP, 8, W | N, 1 }, { REQ, 16 } },
+      .error = "Incorrect order for descriptors" },
+    /*
+     * A 1024-entry ring (QEMU 10.0.13 makes every ring that size) fills
+     * the 1024 iovecs before the loop check (more entries than the ring
+     * has) can trigger: the message is misleading.
+     */
+    { "loop", CTRL,
+      .ring = { { REQ, 8, N, 1 }, { REQ, 8, N, 0 } },
+      .error = TOO_MANY },
+    { "indirect-loop", CTRL,
+      .ring = { { TABLE, 32, I } },
+      .table = { { REQ, 8, N, 1 }, { REQ, 8, N, 0 } },
+      .error = "Looped descriptor" },
+    { "next-out-of-ring", CTRL,
+      .ring = { { REQ, 8, N, 1024 } },
+      .error = "Desc next is 1024" },
+    { "indirect-next-out-of-table", CTRL,
+      .ring = { { TABLE, 32, I } },
+      .table = { { REQ, 8, N, 2 }, { RESP, INFO_LEN, W } },
+      .error = "Desc next is 2" },
+    { "avail-head-out-of-ring", CTRL, .head = 1024,
+      .error = "Guest says index 1024 is available" },
+    { "zero-length", CTRL,
+      .ring = { { REQ, 0, N, 1 }, { RESP, INFO_LEN, W } },
+      .error = "virtio: zero sized buffers are not allowed" },
+    /* not RAM: bounced, and the bounce buffer holds 4 KiB */
+    { "outside-ram", CTRL,
+      .ring = { { HOLE, 4097, N, 1 }, { RESP, INFO_LEN, W } },
+      .error = "virtio: bogus descriptor or out of resources" },
+    /* ... so 4 KiB of nothing are accepted: they read as zeros */
+    { "outside-ram-bounced", CTRL,
+      .ring = { { HOLE, 4096, N, 1 }, { RESP, INFO_LEN, W } },
+      .resp = VIRTIO_DESK_RESP_ERR_INVALID_COMMAND },
+    { "indirect-empty", CTRL,
+      .ring = { { TABLE, 0, I } },
+      .error = "Invalid size for indirect buffer table" },
+    { "indirect-misaligned", CTRL,
+      .ring = { { TABLE, 24, I } },
+      .error = "Invalid size for indirect buffer table" },
+    { "indirect-off-ram-end", CTRL,
+      .ring = { { RAM_TAIL, 32, I } },
+      .error = "Cannot map indirect buffer" },
+    /* mappable all the same (it reads as zeros): entry 0 has length 0 */
+    { "indirect-outside-ram", CTRL,
+      .ring = { { HOLE, 32, I } },
+      .error = "virtio: zero sized buffers are not allowed" },
+    /* the split ring ignores INDIRECT inside a table: a plain buffer */
+    { "indirect-nested", CTRL,
+      .ring = { { TABLE, 32, I } },
+      .table = { { REQ, 16, I | N, 1 }, { RESP, INFO_LEN, W } },
+      .resp = VIRTIO_DESK_RESP_OK_DISPLAY_INFO },
+    /* max_segments, the response included */
+    { "max-segments", CTRL,
+      .ring = { { TABLE, 1024 * 16, I } }, .segments = 1024,
+      .resp = VIRTIO_DESK_RESP_OK_DISPLAY_INFO },
+    /* the 1025th is the (writable) response */
+    { "too-many-segments", CTRL,
+      .ring = { { TABLE, 1025 * 16, I } }, .segments = 1025,
+      .error = TOO_MANY },
+};
+
+/* --- configuration space -------------------------------------------------- */
+
+static void read_config(QDesk *d, uint32_t *words)
+{
+    for (int i = 0; i < CFG_WORDS; i++) {
+        words[i] = qvirtio_config_readl(d->vdev, i * 4);
+    }
+}
+
+/* Write @byte to every byte of every RO field, with each access size. */
+static void write_ro_fields(QDesk *d, uint8_t byte)
+{
+    QVirtioPCIDevice *v = &d->pci->pci_vdev;
+    uint64_t val = byte * 0x0101010101010101ull;
+
+    for (unsigned size = 1; size <= 8; size *= 2) {
+        for (unsigned off = 0; off < sizeof(struct virtio_desk_config);
+             off += size) {
+            uint64_t at = v->device_cfg_offset + off;
+
+            if (ranges_overlap(off, size, CFG(events_clear), 4)) {
+                continue;
+            }
+            switch (size) {
+            case 1:
+                qpci_io_writeb(v->pdev, v->bar, at, val);
+                break;
+            case 2:
+                qpci_io_writew(v->pdev, v->bar, at, val);
+                break;
+            case 4:
+                qpci_io_writel(v->pdev, v->bar, at, val);
+                break;
+            default:
+                /* the region takes 4 bytes at most: QEMU splits it */
+                qpci_io_writeq(v->pdev, v->bar, at, val);
+                break;
+            }
+        }
+    }
+}
+
+/* Every byte of the RO fields ignores 8-, 16-, 32- and 64-bit writes. */
+static void test_config_readonly_all(void *obj, void *data,
+                                     QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start(obj, alloc);
+    uint32_t before[CFG_WORDS], after[CFG_WORDS];
+
+    read_config(&d, before);
+    write_ro_fields(&d, 0x00);
+    write_ro_fields(&d, 0xff);
+    read_config(&d, after);
+    for (int i = 0; i < CFG_WORDS; i++) {
+        g_assert_cmphex(after[i], ==, before[i]);
+    }
+    g_assert_cmphex(qvirtio_config_readq(d.vdev, CFG(max_hostmem)), ==,
+                    256 * MiB);
+    qdesk_assert_alive(&d);
+    qdesk_stop(&d);
+}
+
+#ifdef CONFIG_VNC
+
+/* --- a VNC client that asks for a new desktop size ------------------------ */
+
+static void vnc_cleanup(gpointer sock)
+{
+    g_autofree char *dir = g_path_get_dirname(sock);
+
+    unlink(sock);
+    rmdir(dir);
+    g_free(sock);
+}
+
+/* QOSGraphTestOptions.before: a VNC server showing the device's output 0. */
+static void *add_vnc(GString *cmd_line, void *arg)
+{
+    g_autofree char *dir = g_dir_make_tmp("virtio-desk-vnc-XXXXXX", NULL);
+    char *sock;
+
+    g_assert(dir);
+    sock = g_build_filename(dir, "vnc.sock", NULL);
+    g_string_append_printf(cmd_line, " -vnc unix:%s,display=%s", sock,
+                           QVIRTIO_DESK_ID);
+    g_test_queue_destroy(vnc_cleanup, sock);
+    return sock;
+}
+
+static void vnc_read(int fd, void *buf, size_t len)
+{
+    g_assert_cmpint(recv(fd, buf, len, MSG_WAITALL), ==, len);
+}
+
+static void vnc_write(int fd, const void *buf, size_t len)
+{
+    g_assert_cmpint(qemu_send_full(fd, buf, len), ==, len);
+}
+
+/* RFB 3.8 up to ServerInit, then announce ExtendedDesktopSize. */
+static int vnc_connect(const char *sock)
+{
+    static const uint8_t set_encodings[] = {
+        2, 0, 0, 1,                 /* SetEncodings, one: */
+        0xff, 0xff, 0xfe, 0xcc,     /* -308, ExtendedDesktopSize */
+    };
+    int fd = unix_connect(sock, &error_abort);
+    char version[12];
+    uint8_t ntypes, types[255], init[24];
+    g_autofree char *name = NULL;
+
+    vnc_read(fd, version, sizeof(version));
+    g_assert(!memcmp(version, "RFB 003.008\n", sizeof(version)));
+    vnc_write(fd, version, sizeof(version));
+    vnc_read(fd, &ntypes, 1);
+    vnc_read(fd, types, ntypes);
+    g_assert(memchr(types, 1, ntypes));
+    vnc_write(fd, "\x01", 1);                 /* security type None */
+    vnc_read(fd, init, 4);                    /* SecurityResult */
+    g_assert_cmpuint(ldl_be_p(init), ==, 0);
+    vnc_write(fd, "\x01", 1);                 /* ClientInit: shared */
+    vnc_read(fd, init, sizeof(init));         /* ServerInit, w/o the name */
+    name = g_malloc(ldl_be_p(init + 20));
+    vnc_read(fd, name, ldl_be_p(init + 20));
+    vnc_write(fd, set_encodings, sizeof(set_encodings));
+    return fd;
+}
+
+/* SetDesktopSize with one screen: QEMU calls the console's ui_info. */
+static void vnc_set_desktop_size(int fd, uint16_t width, uint16_t height)
+{
+    uint8_t msg[8 + 16] = { 251 };
+
+    stw_be_p(msg + 2, width);
+    stw_be_p(msg + 4, height);
+    msg[6] = 1;
+    stw_be_p(msg + 8 + 8, width);
+    stw_be_p(msg + 8 + 10, height);
+    vnc_write(fd, msg, sizeof(msg));
+}
+
+/* Screendump of output 0: its size, and whether a pixel has colour @rgb. */
+static bool screen_shows(QDesk *d, const uint8_t *rgb, uint32_t *width,
+                         uint32_t *height)
+{
+    QDeskImage img = qdesk_screendump(d->qts, 0);
+    bool found = false;
+
+    *width = img.width;
+    *height = img.height;
+    for (size_t i = 0; i < (size_t)img.width * img.height && !found; i++) {
+        found = !memcmp(img.rgb + i * 3, rgb, 3);
+    }
+    g_free(img.rgb);
+    return found;
+}
+
+/* GET_DISPLAY_INFO: output 0 is connected, with this preferred size. */
+static void assert_preferred(QDesk *d, uint32_t width, uint32_t height)
+{
+    struct virtio_desk_ctrl_hdr req = {
+        .type = cpu_to_le32(VIRTIO_DESK_CMD_GET_DISPLAY_INFO),
+    };
+    struct virtio_desk_resp_display_info info;
+    QDeskSeg seg = { &req, sizeof(req) };
+
+    g_assert_cmpuint(qdesk_submit(d, &seg, 1, &info, sizeof(info), false), ==,
+                     sizeof(info));
+    g_assert_cmphex(le32_to_cpu(info.hdr.type), ==,
+                    VIRTIO_DESK_RESP_OK_DISPLAY_INFO);
+    g_assert_cmpuint(le32_to_cpu(info.outputs[0].width), ==, width);
+    g_assert_cmpuint(le32_to_cpu(info.outputs[0].height), ==, height);
+    g_assert_cmpuint(le32_to_cpu(info.outputs[0].enabled), ==, 1);
+}
+
+/* Output 0 shows a 64x32 resource of one colour. */
+static void show_colour(QDesk *d, const uint8_t *rgb)
+{
+    g_autofree uint32_t *pixels = g_new(uint32_t, 64 * 32);
+    struct virtio_desk_xfer_rect r = qdesk_xrect(0, 0, 64, 32, 64 * 4, 0);
+
+    for (int i = 0; i < 64 * 32; i++) {
+        pixels[i] = cpu_to_le32(rgb[0] << 16 | rgb[1] << 8 | rgb[2]);
+    }
+    g_assert_cmphex(qdesk_create(d, 1, VIRTIO_DESK_FORMAT_XRGB8888, 64, 32),
+                    ==, VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(qdesk_transfer(d, 1, 1, &r, sizeof(r), pixels,
+                                   64 * 32 * 4, 0), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(qdesk_scanout(d, 0, 1, 0, 0, 64, 32), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+}
+
+/*
+ * events_read and events_clear, with the display event a VNC client's
+ * SetDesktopSize raises; then what a virtio reset does to them.
+ */
+static void test_config_events(void *obj, void *data, QGuestAllocator *alloc)
+{
+    static const uint8_t rgb[3] = { 0x12, 0x34, 0x56 };
+    QDesk d = qdesk_start(obj, alloc);
+    QVirtioPCIDevice *v = &d.pci->pci_vdev;
+    uint64_t clear = v->device_cfg_offset + CFG(events_clear);
+    int vnc = vnc_connect(data);
+    uint32_t width, height;
+
+    /* a client that said nothing about its size changes nothing */
+    g_assert_cmphex(qvirtio_config_readl(d.vdev, CFG(events_read)), ==, 0);
+    assert_preferred(&d, 1280, 800);
+
+    isr(&d);
+    vnc_set_desktop_size(vnc, 1024, 768);
+    qvirtio_wait_config_isr(d.vdev, TIMEOUT_US);
+    g_assert_cmphex(qvirtio_config_readl(d.vdev, CFG(events_read)), ==,
+                    VIRTIO_DESK_EVENT_DISPLAY);
+    assert_preferred(&d, 1024, 768);
+
+    /* RO fields, and 0 bits of events_clear, leave a pending event alone */
+    write_ro_fields(&d, 0x00);
+    write_ro_fields(&d, 0xff);
+    qpci_io_writel(v->pdev, v->bar, clear, ~VIRTIO_DESK_EVENT_DISPLAY);
+    g_assert_cmphex(qvirtio_config_readl(d.vdev, CFG(events_read)), ==,
+                    VIRTIO_DESK_EVENT_DISPLAY);
+    g_assert_cmphex(qvirtio_config_readl(d.vdev, CFG(events_clear)), ==, 0);
+    qpci_io_writeb(v->pdev, v->bar, clear, VIRTIO_DESK_EVENT_DISPLAY);
+    g_assert_cmphex(qvirtio_config_readl(d.vdev, CFG(events_read)), ==, 0);
+
+    /*
+     * A write to events_clear acts once: a new event, then a write to
+     * another field with no config read in between, keeps the event.
+     */
+    qpci_io_writel(v->pdev, v->bar, clear, VIRTIO_DESK_EVENT_DISPLAY);
+    isr(&d);
+    vnc_set_desktop_size(vnc, 800, 600);
+    qvirtio_wait_config_isr(d.vdev, TIMEOUT_US);
+    qpci_io_writeb(v->pdev, v->bar, v->device_cfg_offset + CFG(num_outputs),
+                   1);
+    qpci_io_writeb(v->pdev, v->bar, clear + 1, 0);
+    g_assert_cmphex(qvirtio_config_readl(d.vdev, CFG(events_read)), ==,
+                    VIRTIO_DESK_EVENT_DISPLAY);
+
+    /*
+     * Reset clears the event and disables the output: QEMU's placeholder
+     * (of the last mode's size) replaces the resource.  The preferred size
+     * is the host's and stays.
+     */
+    show_colour(&d, rgb);
+    g_assert_true(screen_shows(&d, rgb, &width, &height));
+    g_assert_cmpuint(width, ==, 64);
+    g_assert_cmpuint(height, ==, 32);
+    restart(&d, obj);
+    g_assert_cmphex(qvirtio_config_readl(d.vdev, CFG(events_read)), ==, 0);
+    g_assert_false(screen_shows(&d, rgb, &width, &height));
+    g_assert_cmpuint(width, ==, 64);
+    g_assert_cmpuint(height, ==, 32);
+    assert_preferred(&d, 800, 600);
+    close(vnc);
+    qdesk_stop(&d);
+}
+
+#endif /* CONFIG_VNC */
 
 static void register_virtio_desk_transport_test(void)
 {
+    for (int i = 0; i < ARRAY_SIZE(chain_cases); i++) {
+        g_autofree char *name = g_strdup_printf("transport-%s",
+                                                chain_cases[i].name);
+
+        qos_add_test(name, "virtio-desk-pci", test_chain,
+                     &(QOSGraphTestOptions) {
+                         .before = capture_stderr,
+                         .arg = (void *)&chain_cases[i],
+                     });
+    }
+    qos_add_test("config-readonly-all", "virtio-desk-pci",
+                 test_config_readonly_all, NULL);
+#ifdef CONFIG_VNC
+    qos_add_test("config-events", "virtio-desk-pci", test_config_events,
+                 &(QOSGraphTestOptions) { .before = add_vnc });
+#endif
 }
 
 libqos_init(register_virtio_desk_transport_test);

@@ -364,6 +364,41 @@ uint32_t qdesk_status_send(QDesk *d, const void *msg, size_t len)
     return le32_to_cpu(resp.type);
 }
 
+/* --- screen ------------------------------------------------------------ */
+
+QDeskImage qdesk_screendump(QTestState *qts, int head)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *data = NULL;
+    int fd = g_file_open_tmp("virtio-desk-XXXXXX.ppm", &path, NULL);
+    QDeskImage img;
+    int consumed = 0;
+    size_t len, row;
+
+    g_assert(fd >= 0);
+    close(fd);
+    qtest_qmp_assert_success(qts,
+        "{'execute': 'screendump', 'arguments': "
+        "{'filename': %s, 'device': %s, 'head': %d, 'format': 'ppm'}}",
+        path, QVIRTIO_DESK_ID, head);
+    g_assert(g_file_get_contents(path, &data, &len, NULL));
+    unlink(path);
+    g_assert_cmpint(sscanf(data, "P6 %u %u 255%n", &img.width, &img.height,
+                           &consumed), ==, 2);
+    /*
+     * QEMU 10.0's ppm_save() writes pixman's line stride, padded to 4 bytes,
+     * rather than width * 3: accept exactly that and drop the padding.
+     */
+    row = ROUND_UP(img.width * 3, 4);
+    g_assert_cmpuint(len, ==, consumed + 1 + row * img.height);
+    img.rgb = g_malloc(img.width * img.height * 3);
+    for (uint32_t y = 0; y < img.height; y++) {
+        memcpy(img.rgb + y * img.width * 3, data + consumed + 1 + y * row,
+               img.width * 3);
+    }
+    return img;
+}
+
 /* --- migration --------------------------------------------------------- */
 
 /* The command line qos-test built for the running test. */

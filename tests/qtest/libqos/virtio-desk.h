@@ -82,6 +82,15 @@ uint32_t qdesk_status_submit(QDesk *d, const void *msg, size_t len,
 /* ... with a full result buffer; returns the response type. */
 uint32_t qdesk_status_send(QDesk *d, const void *msg, size_t len);
 
+/* What QMP screendump shows of one output: 3 bytes a pixel, R G B. */
+typedef struct QDeskImage {
+    uint32_t width, height;
+    uint8_t *rgb;           /* g_free() it */
+} QDeskImage;
+
+/* Screendump of output @head of the device with id QVIRTIO_DESK_ID. */
+QDeskImage qdesk_screendump(QTestState *qts, int head);
+
 /*
  * Migration: give qdesk_remember_cmdline as the test's QOSGraphTestOptions
  * .before; qdesk_migrate() then moves the machine to a new QEMU and returns
