@@ -22,11 +22,6 @@
 #define KBD VIRTIO_DESK_INPUT_KEYBOARD
 #define PTR VIRTIO_DESK_INPUT_POINTER
 
-typedef struct Ev {
-    uint16_t device, type, code;
-    int32_t value;
-} Ev;
-
 /* Inject a list of input events (JSON objects) as one QMP command. */
 static void send_events(QDesk *d, const char *events)
 {
@@ -49,24 +44,6 @@ static void send_key(QDesk *d, const char *qcode, bool down)
     g_autofree char *ev = key_json(qcode, down);
 
     send_events(d, ev);
-}
-
-/* Read @n events and compare them with @want. */
-static void expect_events(QDesk *d, const Ev *want, unsigned int n)
-{
-    g_autofree struct virtio_desk_input_event *ev =
-        g_new(struct virtio_desk_input_event, n);
-
-    qdesk_event_read(d, n, ev, NULL);
-    for (unsigned int i = 0; i < n; i++) {
-        g_assert_cmpuint(le16_to_cpu(ev[i].device), ==, want[i].device);
-        g_assert_cmpuint(le16_to_cpu(ev[i].output), ==, 0);
-        g_assert_cmpuint(le16_to_cpu(ev[i].type), ==, want[i].type);
-        g_assert_cmpuint(le16_to_cpu(ev[i].code), ==, want[i].code);
-        g_assert_cmpint((int32_t)le32_to_cpu(ev[i].value), ==, want[i].value);
-        g_assert_cmpuint(ev[i].padding, ==, 0);
-    }
-    g_assert_false(qdesk_event_pending(d));
 }
 
 static uint32_t get_input_info(QDesk *d, uint32_t device,
@@ -198,7 +175,7 @@ static void test_input_not_negotiated(void *obj, void *data,
 static void test_input_reset(void *obj, void *data, QGuestAllocator *alloc)
 {
     QDesk d = qdesk_start(obj, alloc);
-    Ev want[] = {
+    QDeskEv want[] = {
         { KBD, EV_KEY, KEY_C, 1 }, { KBD, EV_SYN, SYN_REPORT, 0 },
     };
 
@@ -215,7 +192,7 @@ static void test_input_reset(void *obj, void *data, QGuestAllocator *alloc)
     d = qdesk_start(obj, alloc);
     qdesk_event_post(&d, 4, sizeof(struct virtio_desk_input_event));
     send_key(&d, "c", true);
-    expect_events(&d, want, 2);
+    qdesk_expect_events(&d, want, 2);
     qdesk_stop(&d);
 }
 
@@ -235,7 +212,7 @@ static void test_keys(void *obj, void *data, QGuestAllocator *alloc)
     };
 
     for (int i = 0; i < ARRAY_SIZE(keys); i++) {
-        Ev want[] = {
+        QDeskEv want[] = {
             { KBD, EV_KEY, keys[i].code, 1 }, { KBD, EV_SYN, SYN_REPORT, 0 },
             { KBD, EV_KEY, keys[i].code, 0 }, { KBD, EV_SYN, SYN_REPORT, 0 },
         };
@@ -243,7 +220,7 @@ static void test_keys(void *obj, void *data, QGuestAllocator *alloc)
         qdesk_event_post(&d, 4, sizeof(struct virtio_desk_input_event));
         send_key(&d, keys[i].qcode, true);
         send_key(&d, keys[i].qcode, false);
-        expect_events(&d, want, 4);
+        qdesk_expect_events(&d, want, 4);
     }
     qdesk_stop(&d);
 }
@@ -266,7 +243,7 @@ static void test_pointer(void *obj, void *data, QGuestAllocator *alloc)
         { "wheel-left", EV_REL, REL_HWHEEL, -1, -1 },
         { "wheel-right", EV_REL, REL_HWHEEL, 1, -1 },
     };
-    Ev move[] = {
+    QDeskEv move[] = {
         { PTR, EV_ABS, ABS_X, 1234 }, { PTR, EV_ABS, ABS_Y, 32767 },
         { PTR, EV_SYN, SYN_REPORT, 0 },
     };
@@ -274,7 +251,7 @@ static void test_pointer(void *obj, void *data, QGuestAllocator *alloc)
     qdesk_event_post(&d, 3, sizeof(struct virtio_desk_input_event));
     send_events(&d, "{'type': 'abs', 'data': {'axis': 'x', 'value': 1234}},"
                     "{'type': 'abs', 'data': {'axis': 'y', 'value': 32767}}");
-    expect_events(&d, move, 3);
+    qdesk_expect_events(&d, move, 3);
 
     for (int i = 0; i < ARRAY_SIZE(buttons); i++) {
         g_autofree char *down = g_strdup_printf(
@@ -283,7 +260,7 @@ static void test_pointer(void *obj, void *data, QGuestAllocator *alloc)
         g_autofree char *up = g_strdup_printf(
             "{'type': 'btn', 'data': {'down': false, 'button': '%s'}}",
             buttons[i].button);
-        Ev want[] = {
+        QDeskEv want[] = {
             { PTR, buttons[i].type, buttons[i].code, buttons[i].down },
             { PTR, EV_SYN, SYN_REPORT, 0 },
             { PTR, buttons[i].type, buttons[i].code, buttons[i].up },
@@ -294,7 +271,7 @@ static void test_pointer(void *obj, void *data, QGuestAllocator *alloc)
         qdesk_event_post(&d, 4, sizeof(struct virtio_desk_input_event));
         send_events(&d, down);
         send_events(&d, up);
-        expect_events(&d, want, n);
+        qdesk_expect_events(&d, want, n);
     }
     qdesk_stop(&d);
 }
@@ -306,14 +283,14 @@ static void test_mixed_frame(void *obj, void *data, QGuestAllocator *alloc)
     g_autofree char *key = key_json("b", true);
     g_autofree char *events = g_strdup_printf(
         "%s, {'type': 'btn', 'data': {'down': true, 'button': 'left'}}", key);
-    Ev want[] = {
+    QDeskEv want[] = {
         { KBD, EV_KEY, KEY_B, 1 }, { PTR, EV_KEY, BTN_LEFT, 1 },
         { KBD, EV_SYN, SYN_REPORT, 0 }, { PTR, EV_SYN, SYN_REPORT, 0 },
     };
 
     qdesk_event_post(&d, 4, sizeof(struct virtio_desk_input_event));
     send_events(&d, events);
-    expect_events(&d, want, 4);
+    qdesk_expect_events(&d, want, 4);
     qdesk_stop(&d);
 }
 
@@ -328,7 +305,7 @@ static void test_queue_full(void *obj, void *data, QGuestAllocator *alloc)
                                           "8", "9", "0" };
     static const uint16_t codes[] = { KEY_1, KEY_2, KEY_3, KEY_4, KEY_5,
                                       KEY_6, KEY_7, KEY_8, KEY_9, KEY_0 };
-    g_autofree Ev *want = g_new(Ev, 4 * 10 * 20);
+    g_autofree QDeskEv *want = g_new(QDeskEv, 4 * 10 * 20);
     unsigned int n = 0;
 
     /* 200 presses and releases, 800 events, with no buffer at all */
@@ -336,10 +313,10 @@ static void test_queue_full(void *obj, void *data, QGuestAllocator *alloc)
         for (int k = 0; k < 10; k++) {
             send_key(&d, qcodes[k], true);
             send_key(&d, qcodes[k], false);
-            want[n++] = (Ev) { KBD, EV_KEY, codes[k], 1 };
-            want[n++] = (Ev) { KBD, EV_SYN, SYN_REPORT, 0 };
-            want[n++] = (Ev) { KBD, EV_KEY, codes[k], 0 };
-            want[n++] = (Ev) { KBD, EV_SYN, SYN_REPORT, 0 };
+            want[n++] = (QDeskEv) { KBD, EV_KEY, codes[k], 1 };
+            want[n++] = (QDeskEv) { KBD, EV_SYN, SYN_REPORT, 0 };
+            want[n++] = (QDeskEv) { KBD, EV_KEY, codes[k], 0 };
+            want[n++] = (QDeskEv) { KBD, EV_SYN, SYN_REPORT, 0 };
         }
     }
     g_assert_false(qdesk_event_pending(&d));
@@ -348,7 +325,7 @@ static void test_queue_full(void *obj, void *data, QGuestAllocator *alloc)
         unsigned int batch = MIN(7, n - i);
 
         qdesk_event_post(&d, batch, sizeof(struct virtio_desk_input_event));
-        expect_events(&d, want + i, batch);
+        qdesk_expect_events(&d, want + i, batch);
     }
     qdesk_stop(&d);
 }
@@ -514,7 +491,7 @@ static void test_relative(void *obj, void *data, QGuestAllocator *alloc)
 {
     QDesk d = qdesk_start(obj, alloc);
     struct virtio_desk_resp_input_info info;
-    Ev want[] = {
+    QDeskEv want[] = {
         { PTR, EV_REL, REL_X, -5 }, { PTR, EV_REL, REL_Y, 7 },
         { PTR, EV_SYN, SYN_REPORT, 0 },
     };
@@ -529,7 +506,7 @@ static void test_relative(void *obj, void *data, QGuestAllocator *alloc)
     qdesk_event_post(&d, 3, sizeof(struct virtio_desk_input_event));
     send_events(&d, "{'type': 'rel', 'data': {'axis': 'x', 'value': -5}},"
                     "{'type': 'rel', 'data': {'axis': 'y', 'value': 7}}");
-    expect_events(&d, want, 3);
+    qdesk_expect_events(&d, want, 3);
     qdesk_stop(&d);
 }
 
@@ -553,7 +530,7 @@ static void test_input_migrate(void *obj, void *data, QGuestAllocator *alloc)
     QDesk d = qdesk_start(obj, alloc);
     QPCIBus *bus = d.pci->pci_vdev.pdev->bus;
     QTestState *src = d.qts;
-    Ev want[] = {
+    QDeskEv want[] = {
         { KBD, EV_KEY, KEY_M, 1 }, { KBD, EV_SYN, SYN_REPORT, 0 },
         { KBD, EV_KEY, KEY_M, 0 }, { KBD, EV_SYN, SYN_REPORT, 0 },
         { PTR, EV_KEY, BTN_RIGHT, 1 }, { PTR, EV_SYN, SYN_REPORT, 0 },
@@ -569,7 +546,7 @@ static void test_input_migrate(void *obj, void *data, QGuestAllocator *alloc)
     qos_invalidate_command_line();
     qdesk_event_post(&d, ARRAY_SIZE(want),
                      sizeof(struct virtio_desk_input_event));
-    expect_events(&d, want, ARRAY_SIZE(want));
+    qdesk_expect_events(&d, want, ARRAY_SIZE(want));
     qtest_quit(d.qts);
     d.qts = bus->qts = src;
     qdesk_stop(&d);

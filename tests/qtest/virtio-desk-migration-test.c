@@ -42,13 +42,8 @@
 #define NO_RES      0x5c3b      /* no such resource */
 #define LEDS        6           /* QEMU_NUM_LOCK_LED | QEMU_CAPS_LOCK_LED */
 
-typedef struct Ev {
-    uint16_t device, type, code;
-    int32_t value;
-} Ev;
-
 /* The events the source has waiting when it is saved, oldest first. */
-static const Ev pending[] = {
+static const QDeskEv pending[] = {
     { KBD, EV_KEY, KEY_M, 1 }, { KBD, EV_SYN, SYN_REPORT, 0 },
     { KBD, EV_KEY, KEY_M, 0 }, { KBD, EV_SYN, SYN_REPORT, 0 },
     { PTR, EV_KEY, BTN_RIGHT, 1 }, { PTR, EV_SYN, SYN_REPORT, 0 },
@@ -360,23 +355,6 @@ static bool has_focus(QTestState *qts)
     return current;
 }
 
-static void expect_events(QDesk *d, const Ev *want, unsigned int n)
-{
-    g_autofree struct virtio_desk_input_event *ev =
-        g_new(struct virtio_desk_input_event, n);
-
-    qdesk_event_read(d, n, ev, NULL);
-    for (unsigned int i = 0; i < n; i++) {
-        g_assert_cmpuint(le16_to_cpu(ev[i].device), ==, want[i].device);
-        g_assert_cmpuint(le16_to_cpu(ev[i].output), ==, 0);
-        g_assert_cmpuint(le16_to_cpu(ev[i].type), ==, want[i].type);
-        g_assert_cmpuint(le16_to_cpu(ev[i].code), ==, want[i].code);
-        g_assert_cmpint((int32_t)le32_to_cpu(ev[i].value), ==, want[i].value);
-        g_assert_cmpuint(ev[i].padding, ==, 0);
-    }
-    g_assert_false(qdesk_event_pending(d));
-}
-
 /*
  * The destination @d->qts, paused as the source was, has the source's
  * screen, and the focus exactly if the source's driver had input running;
@@ -384,7 +362,7 @@ static void expect_events(QDesk *d, const Ev *want, unsigned int n)
  */
 static void check_loaded(QDesk *d)
 {
-    Ev want[ARRAY_SIZE(pending) + 2];
+    QDeskEv want[ARRAY_SIZE(pending) + 2];
 
     assert_screen(d->qts);
     g_assert(has_focus(d->qts) == has_input(d));
@@ -400,9 +378,9 @@ static void check_loaded(QDesk *d)
         return;
     }
     memcpy(want, pending, sizeof(pending));
-    want[ARRAY_SIZE(pending)] = (Ev) { KBD, EV_KEY, KEY_F, 1 };
-    want[ARRAY_SIZE(pending) + 1] = (Ev) { KBD, EV_SYN, SYN_REPORT, 0 };
-    expect_events(d, want, ARRAY_SIZE(want));
+    want[ARRAY_SIZE(pending)] = (QDeskEv) { KBD, EV_KEY, KEY_F, 1 };
+    want[ARRAY_SIZE(pending) + 1] = (QDeskEv) { KBD, EV_SYN, SYN_REPORT, 0 };
+    qdesk_expect_events(d, want, ARRAY_SIZE(want));
 }
 
 static void test_migration(void *obj, void *data, QGuestAllocator *alloc)

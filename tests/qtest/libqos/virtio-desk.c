@@ -364,6 +364,23 @@ uint32_t qdesk_status_send(QDesk *d, const void *msg, size_t len)
     return le32_to_cpu(resp.type);
 }
 
+void qdesk_expect_events(QDesk *d, const QDeskEv *want, unsigned int n)
+{
+    g_autofree struct virtio_desk_input_event *ev =
+        g_new(struct virtio_desk_input_event, n);
+
+    qdesk_event_read(d, n, ev, NULL);
+    for (unsigned int i = 0; i < n; i++) {
+        g_assert_cmpuint(le16_to_cpu(ev[i].device), ==, want[i].device);
+        g_assert_cmpuint(le16_to_cpu(ev[i].output), ==, 0);
+        g_assert_cmpuint(le16_to_cpu(ev[i].type), ==, want[i].type);
+        g_assert_cmpuint(le16_to_cpu(ev[i].code), ==, want[i].code);
+        g_assert_cmpint((int32_t)le32_to_cpu(ev[i].value), ==, want[i].value);
+        g_assert_cmpuint(ev[i].padding, ==, 0);
+    }
+    g_assert_false(qdesk_event_pending(d));
+}
+
 /* --- screen ------------------------------------------------------------ */
 
 QDeskImage qdesk_screendump(QTestState *qts, int head)

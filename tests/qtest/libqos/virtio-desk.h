@@ -76,6 +76,13 @@ void qdesk_event_read(QDesk *d, unsigned int n,
                       struct virtio_desk_input_event *ev, uint32_t *lens);
 /* Is another used event buffer there right now? */
 bool qdesk_event_pending(QDesk *d);
+/* One expected event: its device, type, code and value (output 0). */
+typedef struct QDeskEv {
+    uint16_t device, type, code;
+    int32_t value;
+} QDeskEv;
+/* Read @n events and assert they are @want, and that no more are there. */
+void qdesk_expect_events(QDesk *d, const QDeskEv *want, unsigned int n);
 /* Send @len bytes on the status queue; returns the used length. */
 uint32_t qdesk_status_submit(QDesk *d, const void *msg, size_t len,
                              void *resp, size_t resp_len);
