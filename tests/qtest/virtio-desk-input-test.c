@@ -39,13 +39,6 @@ static char *key_json(const char *qcode, bool down)
                            down ? "true" : "false", qcode);
 }
 
-static void send_key(QDesk *d, const char *qcode, bool down)
-{
-    g_autofree char *ev = key_json(qcode, down);
-
-    send_events(d, ev);
-}
-
 static uint32_t get_input_info(QDesk *d, uint32_t device,
                                struct virtio_desk_resp_input_info *info)
 {
@@ -163,8 +156,8 @@ static void test_input_not_negotiated(void *obj, void *data,
                     VIRTIO_DESK_RESP_ERR_INVALID_COMMAND);
     /* the device does not take input focus: nothing reaches its ring */
     qdesk_event_post(&d, 4, sizeof(struct virtio_desk_input_event));
-    send_key(&d, "a", true);
-    send_key(&d, "a", false);
+    qdesk_send_key(d.qts, "a", true);
+    qdesk_send_key(d.qts, "a", false);
     g_assert_false(qdesk_event_pending(&d));
     qdesk_assert_alive(&d);
     qdesk_stop(&d);
@@ -179,19 +172,19 @@ static void test_input_reset(void *obj, void *data, QGuestAllocator *alloc)
         { KBD, EV_KEY, KEY_C, 1 }, { KBD, EV_SYN, SYN_REPORT, 0 },
     };
 
-    send_key(&d, "q", true);      /* waits in the ring: no buffer yet */
+    qdesk_send_key(d.qts, "q", true);      /* waits in the ring: no buffer yet */
     qvirtio_start_device(d.vdev);  /* reset */
     qdesk_stop(&d);
     d = qdesk_start_features(obj, alloc, 0);
     qdesk_event_post(&d, 4, sizeof(struct virtio_desk_input_event));
-    send_key(&d, "b", true);
+    qdesk_send_key(d.qts, "b", true);
     g_assert_false(qdesk_event_pending(&d));
 
     qvirtio_start_device(d.vdev);
     qdesk_stop(&d);
     d = qdesk_start(obj, alloc);
     qdesk_event_post(&d, 4, sizeof(struct virtio_desk_input_event));
-    send_key(&d, "c", true);
+    qdesk_send_key(d.qts, "c", true);
     qdesk_expect_events(&d, want, 2);
     qdesk_stop(&d);
 }
@@ -218,8 +211,8 @@ static void test_keys(void *obj, void *data, QGuestAllocator *alloc)
         };
 
         qdesk_event_post(&d, 4, sizeof(struct virtio_desk_input_event));
-        send_key(&d, keys[i].qcode, true);
-        send_key(&d, keys[i].qcode, false);
+        qdesk_send_key(d.qts, keys[i].qcode, true);
+        qdesk_send_key(d.qts, keys[i].qcode, false);
         qdesk_expect_events(&d, want, 4);
     }
     qdesk_stop(&d);
@@ -311,8 +304,8 @@ static void test_queue_full(void *obj, void *data, QGuestAllocator *alloc)
     /* 200 presses and releases, 800 events, with no buffer at all */
     for (int round = 0; round < 20; round++) {
         for (int k = 0; k < 10; k++) {
-            send_key(&d, qcodes[k], true);
-            send_key(&d, qcodes[k], false);
+            qdesk_send_key(d.qts, qcodes[k], true);
+            qdesk_send_key(d.qts, qcodes[k], false);
             want[n++] = (QDeskEv) { KBD, EV_KEY, codes[k], 1 };
             want[n++] = (QDeskEv) { KBD, EV_SYN, SYN_REPORT, 0 };
             want[n++] = (QDeskEv) { KBD, EV_KEY, codes[k], 0 };
@@ -348,7 +341,7 @@ static void test_queue_overflow(void *obj, void *data, QGuestAllocator *alloc)
         send_events(&d, frame->str);
     }
     /* a small frame after the overflow still fits and keeps its place */
-    send_key(&d, "y", true);
+    qdesk_send_key(d.qts, "y", true);
     g_string_free(frame, true);
 
     for (unsigned int f = 0; f < frames - 1; f++) {
@@ -384,7 +377,7 @@ static void test_bad_event_buffer(void *obj, void *data,
     uint32_t lens[3];
 
     qdesk_event_post(&d, 3, sizeof(ev[0]) - 1);
-    send_key(&d, "z", true);
+    qdesk_send_key(d.qts, "z", true);
     qdesk_event_read(&d, 3, ev, lens);
     g_assert_cmpuint(lens[0] | lens[1] | lens[2], ==, 0);
     qdesk_event_post(&d, 2, sizeof(ev[0]));
@@ -536,8 +529,8 @@ static void test_input_migrate(void *obj, void *data, QGuestAllocator *alloc)
         { PTR, EV_KEY, BTN_RIGHT, 1 }, { PTR, EV_SYN, SYN_REPORT, 0 },
     };
 
-    send_key(&d, "m", true);
-    send_key(&d, "m", false);
+    qdesk_send_key(d.qts, "m", true);
+    qdesk_send_key(d.qts, "m", false);
     send_events(&d, "{'type': 'btn', 'data': {'down': true, 'button': 'right'}}");
     g_assert_false(qdesk_event_pending(&d));
 

@@ -125,14 +125,6 @@ static uint32_t pattern(uint32_t x, uint32_t y)
     return (x * 5) << 16 | (y * 6) << 8 | (((x + y) * 3) & 0xff);
 }
 
-static void send_key(QTestState *qts, const char *qcode, bool down)
-{
-    qtest_qmp_assert_success(qts, "{'execute': 'input-send-event', "
-                             "'arguments': {'events': [{'type': 'key', "
-                             "'data': {'down': %i, 'key': {'type': 'qcode', "
-                             "'data': %s}}}]}}", down, qcode);
-}
-
 static void set_led(QDesk *d, uint16_t code)
 {
     struct virtio_desk_input_event ev = {
@@ -177,8 +169,8 @@ static void build_source(QDesk *d)
     set_led(d, LED_NUML);
     set_led(d, LED_CAPSL);
     /* the driver has posted no event buffer: these wait in the device */
-    send_key(d->qts, "m", true);
-    send_key(d->qts, "m", false);
+    qdesk_send_key(d->qts, "m", true);
+    qdesk_send_key(d->qts, "m", false);
     qtest_qmp_assert_success(d->qts, "{'execute': 'input-send-event', "
                              "'arguments': {'events': [{'type': 'btn', "
                              "'data': {'down': true, 'button': 'right'}}]}}");
@@ -371,7 +363,7 @@ static void check_loaded(QDesk *d)
 
     qdesk_event_post(d, ARRAY_SIZE(want),
                      sizeof(struct virtio_desk_input_event));
-    send_key(d->qts, "f", true);
+    qdesk_send_key(d->qts, "f", true);
     if (!has_input(d)) {
         /* the key went to the PS/2 keyboard */
         g_assert_false(qdesk_event_pending(d));

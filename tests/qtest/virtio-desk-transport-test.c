@@ -59,14 +59,6 @@ static uint16_t used_idx(QDesk *d, QVirtQueue *vq)
     return qtest_readw(d->qts, vq->used + offsetof(struct vring_used, idx));
 }
 
-static void send_key(QDesk *d, const char *qcode)
-{
-    qobject_unref(qtest_qmp_assert_success_ref(d->qts,
-        "{'execute': 'input-send-event', 'arguments': {'events': [{'type': "
-        "'key', 'data': {'down': true, 'key': {'type': 'qcode', "
-        "'data': %s}}}]}}", qcode));
-}
-
 /* Virtio reset, then the driver's initialization again. */
 static void restart(QDesk *d, void *obj)
 {
@@ -98,7 +90,7 @@ static void assert_queues_work(QDesk *d)
     g_assert_cmphex(qdesk_status_send(d, &led, sizeof(led)), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
     qdesk_event_post(d, 2, sizeof(ev[0]));
-    send_key(d, "b");
+    qdesk_send_key(d->qts, "b", true);
     qdesk_event_read(d, 2, ev, NULL);
     g_assert_cmpuint(le16_to_cpu(ev[0].type), ==, EV_KEY);
     g_assert_cmpuint(le16_to_cpu(ev[0].code), ==, KEY_B);
@@ -276,7 +268,7 @@ static void expect_rejected(QDesk *d, QVirtQueue *vq, const Bufs *b,
     if (vq == d->event_vq) {
         /* the device looks at event buffers only to deliver an event */
         g_assert_cmphex(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET, ==, 0);
-        send_key(d, "a");
+        qdesk_send_key(d->qts, "a", true);
     }
     g_assert_cmphex(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET, ==,
                     VIRTIO_CONFIG_S_NEEDS_RESET);

@@ -364,6 +364,14 @@ uint32_t qdesk_status_send(QDesk *d, const void *msg, size_t len)
     return le32_to_cpu(resp.type);
 }
 
+void qdesk_send_key(QTestState *qts, const char *qcode, bool down)
+{
+    qtest_qmp_assert_success(qts, "{'execute': 'input-send-event', "
+                             "'arguments': {'events': [{'type': 'key', "
+                             "'data': {'down': %i, 'key': {'type': 'qcode', "
+                             "'data': %s}}}]}}", down, qcode);
+}
+
 void qdesk_expect_events(QDesk *d, const QDeskEv *want, unsigned int n)
 {
     g_autofree struct virtio_desk_input_event *ev =

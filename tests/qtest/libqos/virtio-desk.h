@@ -76,6 +76,8 @@ void qdesk_event_read(QDesk *d, unsigned int n,
                       struct virtio_desk_input_event *ev, uint32_t *lens);
 /* Is another used event buffer there right now? */
 bool qdesk_event_pending(QDesk *d);
+/* Press (@down) or release a key, by QKeyCode name, through QMP. */
+void qdesk_send_key(QTestState *qts, const char *qcode, bool down);
 /* One expected event: its device, type, code and value (output 0). */
 typedef struct QDeskEv {
     uint16_t device, type, code;
