@@ -289,6 +289,9 @@ static int vdesk_req_queue(struct vdesk_device *vd, struct vdesk_req *req,
 		} else {
 			ret = virtqueue_add_sgs(vd->vq, sgs, nout, 1, req,
 						GFP_ATOMIC);
+			/* room enough, but no memory for the indirect table */
+			if (ret == -ENOSPC && vd->vq->num_free >= need)
+				ret = -ENOMEM;
 		}
 		if (!ret) {
 			if (list_empty(&vd->inflight))
@@ -302,11 +305,6 @@ static int vdesk_req_queue(struct vdesk_device *vd, struct vdesk_req *req,
 		spin_unlock_irqrestore(&vd->vq_lock, flags);
 		if (ret != -ENOSPC || virtqueue_is_broken(vd->vq))
 			break;
-		/* room enough, but no memory for the indirect table */
-		if (vd->vq->num_free >= need) {
-			ret = -ENOMEM;
-			break;
-		}
 		wait_event_timeout(vd->vq_space, vd->vq->num_free >= need ||
 				   READ_ONCE(vd->broken) ||
 				   virtqueue_is_broken(vd->vq),
