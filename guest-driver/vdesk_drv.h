@@ -116,8 +116,9 @@ struct vdesk_device {
 	struct list_head inflight;	/* oldest first */
 	struct list_head answered;	/* waiting for answered_work */
 	u64 seq;			/* of the last queued request */
+	u64 answers;			/* answers collected so far */
 	bool broken;			/* gave up on the device */
-	wait_queue_head_t vq_space;	/* room in the ring, or broken */
+	wait_queue_head_t vq_space;	/* answers came, or broken */
 	struct work_struct answered_work;
 	struct delayed_work watchdog;
 
