@@ -755,12 +755,11 @@ static uint32_t obj_prop(uint32_t obj, uint32_t type, const char *name, uint64_t
 	die("object %u has no property %s", obj, name);
 }
 
-/* The primary plane that can show crtc_id (needs DRM_CLIENT_CAP_UNIVERSAL_PLANES). */
-static uint32_t find_primary_plane(void)
+/* Sets crtc_index: the pipe of crtc_id (possible_crtcs bits, WAIT_VBLANK). */
+static void find_crtc_index(void)
 {
 	struct drm_mode_card_res res = { 0 };
-	struct drm_mode_get_plane_res pr = { 0 };
-	uint32_t crtcs[16], planes[32];
+	uint32_t crtcs[16];
 
 	res.crtc_id_ptr = (uintptr_t)crtcs;
 	res.count_crtcs = 16;
@@ -768,6 +767,15 @@ static uint32_t find_primary_plane(void)
 		die("GETRESOURCES");
 	for (crtc_index = 0; crtc_index < res.count_crtcs && crtcs[crtc_index] != crtc_id; crtc_index++)
 		;
+}
+
+/* The primary plane that can show crtc_id (needs DRM_CLIENT_CAP_UNIVERSAL_PLANES). */
+static uint32_t find_primary_plane(void)
+{
+	struct drm_mode_get_plane_res pr = { 0 };
+	uint32_t planes[32];
+
+	find_crtc_index();
 	if (xioctl(DRM_IOCTL_MODE_GETPLANERESOURCES, &pr))
 		die("GETPLANERESOURCES");
 	if (pr.count_planes > 32)
@@ -1096,7 +1104,7 @@ static int cmd_vblank(unsigned int n)
 	double t0 = 0, tlast = 0, ts0 = 0, ts = 0, t;
 	uint32_t seq0 = 0, seq = 0;
 
-	find_primary_plane();	/* sets crtc_index */
+	find_crtc_index();
 	for (unsigned int i = 0; i < n; i++) {
 		union drm_wait_vblank v;
 		int r;

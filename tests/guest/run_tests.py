@@ -690,6 +690,8 @@ def test_flips_unpaced(g):
     """pace_flips=N (written at run time): flip events come as soon as the
     device has answered, faster than 66 flips/s; the picture stays exact."""
     param = "/sys/module/virtio_desk/parameters/pace_flips"
+    rc, out = g.sh("[ -w %s ]" % param)
+    assert rc == 0, "the driver has no writable module parameter pace_flips"
     sh_ok(g, "echo N > " + param)
     try:
         st = Staged(g, "kmstest flipclip 1024 768 240 stage")
@@ -720,10 +722,10 @@ def test_pci_reset_during_flips(g):
     out = sh_ok(g, "basename $(readlink -f /sys/bus/virtio/devices/virtio*/..)")
     pci = re.findall(r"[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]", out)[-1]
     sh_ok(g, "echo 20 > /proc/sys/kernel/hung_task_timeout_secs; dmesg -c >/dev/null")
-    sh_ok(g, "kmstest flipclip 1024 768 1000000 >/tmp/fr.log 2>&1 & echo $! >/tmp/fr.pid; sleep 3")
+    sh_ok(g, "kmstest flipclip 1024 768 1000000 >/tmp/fr.log 2>&1 & echo $! >/tmp/fr.pid; sleep 2")
     sh_ok(g, "echo 1 > /sys/bus/pci/devices/%s/reset" % pci)
-    # until the driver notices (it waits 10 s for an answer), then 2 s more of flips
-    sh_ok(g, "for i in $(seq 20); do dmesg | grep -q virtio_desk && break; sleep 1; done; sleep 2", timeout=120)
+    # until the driver notices (it waits 10 s for an answer), then 1 s more of flips
+    sh_ok(g, "for i in $(seq 20); do dmesg | grep -q virtio_desk && break; sleep 1; done; sleep 1", timeout=120)
     out = sh_ok(g, "p=$(cat /tmp/fr.pid); kill -0 $p 2>/dev/null && echo RUNNING; kill -9 $p 2>/dev/null; "
                    "for i in $(seq 20); do kill -0 $p 2>/dev/null || break; sleep 0.5; done; "
                    "kill -0 $p 2>/dev/null && echo STILL $(cat /proc/$p/wchan); wait $p; cat /tmp/fr.log", timeout=120)
