@@ -669,6 +669,8 @@ def test_flip_events_paced(g):
     assert r["flips"] == 120, r
     assert 54 <= r["fps"] <= 66, "%.1f flips/s with pacing on, expected 60 +-10 %%" % r["fps"]
     assert 15000 <= r["mean_us"] <= 18333, "flip events %.0f us apart, expected 16667 +-10 %%" % r["mean_us"]
+    assert r["vblanks"] >= r["flips"] - 1, \
+        "%d flip events within %d vblanks: not one vblank per flip" % (r["flips"], r["vblanks"] + 1)
 
 
 def test_vblank_wait(g):
