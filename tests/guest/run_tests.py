@@ -615,10 +615,11 @@ def device_view(g, mark):
 
 
 def driver_errors(g):
-    """The driver's kernel log lines that report a problem."""
-    out = dmesg(g, "virtio_desk")
-    return [l for l in out.splitlines()
-            if re.search(r"error|fail|timed out|WARN", l, re.I) and "module verification failed" not in l]
+    """Kernel log lines of the driver and of the DRM core (e.g. "[CRTC:33:crtc-0]
+    flip_done timed out") that report a problem."""
+    out = sh_ok(g, "dmesg | grep -E 'virtio_desk|\\[drm' | sed 's/^/@DM@/'")
+    return [l[4:] for l in out.splitlines() if l.startswith("@DM@")
+            and re.search(r"error|fail|timed out|WARN", l, re.I) and "module verification failed" not in l]
 
 
 def test_rmfb_close_during_flips(g):
@@ -643,7 +644,7 @@ def test_rmfb_close_during_flips(g):
     st.finish()
     r = flipclip(g, w, h, 40, "close")
     assert r["closed"] == 1 and r["flips"] == 19, r
-    out = sh_ok(g, "kmstest flipclip %d %d 1000000 >/tmp/fk.log 2>&1 & p=$!; sleep 3; kill -9 $p; "
+    out = sh_ok(g, "kmstest flipclip %d %d 1000000 >/tmp/fk.log 2>&1 & p=$!; sleep 2; kill -9 $p; "
                    "wait $p; echo rc=$?; cat /tmp/fk.log" % (w, h))
     assert "rc=137" in out, "the flipping client was not running until SIGKILL: " + out
     no_stuck_tasks(g)
@@ -726,7 +727,7 @@ def test_pci_reset_during_flips(g):
     sh_ok(g, "echo 20 > /proc/sys/kernel/hung_task_timeout_secs; dmesg -c >/dev/null")
     sh_ok(g, "kmstest flipclip 1024 768 1000000 >/tmp/fr.log 2>&1 & echo $! >/tmp/fr.pid; sleep 2")
     sh_ok(g, "echo 1 > /sys/bus/pci/devices/%s/reset" % pci)
-    # until the driver notices (it waits 10 s for an answer), then 1 s more of flips
+    # until the driver notices (it waits VDESK_TIMEOUT_MS for an answer), then 1 s more of flips
     sh_ok(g, "for i in $(seq 20); do dmesg | grep -q virtio_desk && break; sleep 1; done; sleep 1", timeout=120)
     out = sh_ok(g, "p=$(cat /tmp/fr.pid); kill -0 $p 2>/dev/null && echo RUNNING; kill -9 $p 2>/dev/null; "
                    "for i in $(seq 20); do kill -0 $p 2>/dev/null || break; sleep 0.5; done; "
@@ -736,6 +737,11 @@ def test_pci_reset_during_flips(g):
         " | ".join(dmesg(g, "virtio_desk").splitlines()[:5])), flush=True)
     assert "STILL" not in out, "the flip client does not die: " + out
     no_stuck_tasks(g)
+    errs = driver_errors(g)
+    gave_up = [l for l in errs if re.search(r"device does not answer command 0x[0-9a-f]+ \(it was reset\), "
+                                              r"giving up on it", l)]
+    assert len(gave_up) == 1 and len(errs) == 1, \
+        "expected one logged error, the driver giving up on the reset device: " + " | ".join(errs[:10])
     drv = "/sys/bus/virtio/drivers/virtio_desk"
     sh_ok(g, "d=$(basename $(readlink %s/virtio*)); echo $d > %s/unbind && echo $d > %s/bind && "
              "[ -e /dev/dri/card0 ]" % (drv, drv, drv))
