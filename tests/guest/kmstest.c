@@ -960,7 +960,7 @@ static int cmd_flipclip(uint32_t w, uint32_t h, unsigned int n, int staged, int 
 	static const char *dst_names[] = { "CRTC_X", "CRTC_Y", "CRTC_W", "CRTC_H" };
 	uint64_t src_vals[4] = { 0, 0, (uint64_t)w << 16, (uint64_t)h << 16 };
 	uint64_t dst_vals[4] = { 0, 0, w, h };
-	struct drm_event_vblank ev;
+	struct drm_event_vblank ev = { 0 };
 	struct atomic_req req = { 0 };
 	struct stats iv = { 0 };
 	struct fb f[2];
@@ -1047,9 +1047,9 @@ static int cmd_flipclip(uint32_t w, uint32_t h, unsigned int n, int staged, int 
 		if (do_close && j == n / 2) {
 			close(fd);
 			printf("@@RESULT flipclip w=%u h=%u flips=%u secs=%.6f fps=%.2f mean_us=%.0f min_us=%.0f "
-			       "max_us=%.0f vblanks=0 rmfb=%u closed=1@@\n", w, h, done, tlast - t0,
+			       "max_us=%.0f vblanks=%u rmfb=%u closed=1@@\n", w, h, done, tlast - t0,
 			       done && tlast > t0 ? done / (tlast - t0) : 0, stat_mean(&iv) * 1e6, iv.min * 1e6,
-			       iv.max * 1e6, removed);
+			       iv.max * 1e6, done ? ev.sequence - seq0 : 0, removed);
 			return 0;
 		}
 		if (rmfb && j % 10 == 0) {
