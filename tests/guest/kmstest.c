@@ -22,7 +22,7 @@
  *                         or SECS passed without one
  *   kmstest [-d ...] overlap W H     staged: overlapping clips covering more than the screen
  *   kmstest [-d ...] formats W H     staged: base pattern in each pixel format
- *   kmstest [-d ...] flipclip W H N [stage] [rmfb] [close]
+ *   kmstest [-d ...] flipclip W H N [stage] [rmfb] [rmfb-front] [close]
  *                         atomic client: N page flips between two dumb buffers,
  *                         one FB_DAMAGE_CLIPS 64x64 clip each, repainting by
  *                         buffer age (see cmd_flipclip for the picture and the
@@ -915,7 +915,7 @@ static double stat_mean(const struct stats *s)
 }
 
 /*
- * kmstest flipclip W H N [stage] [rmfb] [close]
+ * kmstest flipclip W H N [stage] [rmfb] [rmfb-front] [close]
  *
  * A compositor's frame loop on the atomic API.  Frame 0 (the initial
  * modeset, ALLOW_MODESET, blocking; fb 0) is the base pattern.  Frame j
@@ -936,9 +936,12 @@ static double stat_mean(const struct stats *s)
  * stays up until then).  rmfb: every 10th flip, right after queueing it,
  * RMFB (and destroy, unmap) the buffer that was just flipped away from,
  * which the commit in flight still references; a new buffer takes its place
- * and is painted whole.  close: at flip N/2, queue the flip and close the
- * device without waiting for its event, print the result line (closed=1)
- * and exit 0.
+ * and is painted whole.  rmfb-front: at flip N/2, right after queueing it,
+ * RMFB the buffer that flip shows, while the device may still be reading
+ * it (the kernel then turns the plane and CRTC off), read the flip's
+ * event, print the result line (flips=N/2) and exit 0.  close: at flip
+ * N/2, queue the flip and close the device without waiting for its event,
+ * print the result line (closed=1) and exit 0.
  *
  * Result line (one line, fields in this order; times in microseconds):
  *   @@RESULT flipclip w=W h=H flips=N secs=S fps=F mean_us=M min_us=A max_us=B
@@ -951,7 +954,8 @@ static double stat_mean(const struct stats *s)
  * prints "@@RESULT flipclip error=timeout frame=J@@" and exits 3; a failing
  * commit prints "@@RESULT flipclip error=<errno name> frame=J@@" and exits 1.
  */
-static int cmd_flipclip(uint32_t w, uint32_t h, unsigned int n, int staged, int rmfb, int do_close)
+static int cmd_flipclip(uint32_t w, uint32_t h, unsigned int n, int staged, int rmfb, int rmfb_front,
+			int do_close)
 {
 	const struct drm_mode_modeinfo *mode = find_mode(w, h);
 	uint32_t plane, p_fb, p_crtc, p_damage, c_mode, c_active, k_crtc;
@@ -1061,6 +1065,10 @@ static int cmd_flipclip(uint32_t w, uint32_t h, unsigned int n, int staged, int 
 			age_known[(j - 1) & 1] = 0;
 			removed++;
 		}
+		if (rmfb_front && j == n / 2) {
+			fb_destroy(b);
+			removed++;
+		}
 		if (wait_flip_event(j, &ev, 10000)) {
 			printf("@@RESULT flipclip error=timeout frame=%u@@\n", j);
 			return 3;
@@ -1072,6 +1080,8 @@ static int cmd_flipclip(uint32_t w, uint32_t h, unsigned int n, int staged, int 
 			stat_add(&iv, t - tlast);
 		tlast = t;
 		done = j;
+		if (rmfb_front && j == n / 2)
+			break;
 	}
 	printf("@@RESULT flipclip w=%u h=%u flips=%u secs=%.6f fps=%.2f mean_us=%.0f min_us=%.0f max_us=%.0f "
 	       "vblanks=%u rmfb=%u closed=0@@\n", w, h, done, tlast - t0,
@@ -1080,8 +1090,9 @@ static int cmd_flipclip(uint32_t w, uint32_t h, unsigned int n, int staged, int 
 	fflush(stdout);
 	if (staged)
 		stage("flips");
-	fb_destroy(&f[0]);
-	fb_destroy(&f[1]);
+	for (int i = 0; i < 2; i++)
+		if (!(rmfb_front && done == n / 2 && i == (done & 1)))
+			fb_destroy(&f[i]);
 	return 0;
 }
 
@@ -1181,13 +1192,15 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "anim") && argc == 5)
 		return cmd_anim(atoi(argv[2]), atoi(argv[3]), atof(argv[4]));
 	if (!strcmp(argv[1], "flipclip") && argc >= 5) {
-		int staged = 0, rmfb = 0, do_close = 0;
+		int staged = 0, rmfb = 0, rmfb_front = 0, do_close = 0;
 
 		for (int a = 5; a < argc; a++) {
 			if (!strcmp(argv[a], "stage"))
 				staged = 1;
 			else if (!strcmp(argv[a], "rmfb"))
 				rmfb = 1;
+			else if (!strcmp(argv[a], "rmfb-front"))
+				rmfb_front = 1;
 			else if (!strcmp(argv[a], "close"))
 				do_close = 1;
 			else
@@ -1195,7 +1208,8 @@ int main(int argc, char **argv)
 		}
 		if (atoi(argv[2]) < 65 || atoi(argv[3]) < 65 || atoi(argv[4]) < 1)
 			goto bad;
-		return cmd_flipclip(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), staged, rmfb, do_close);
+		return cmd_flipclip(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), staged, rmfb, rmfb_front,
+				    do_close);
 	}
 	if (!strcmp(argv[1], "vblank") && argc == 3 && atoi(argv[2]) > 0)
 		return cmd_vblank(atoi(argv[2]));

@@ -625,6 +625,7 @@ def driver_errors(g):
 def test_rmfb_close_during_flips(g):
     """Framebuffer lifetime while flips are in flight: RMFB of the buffer just
     flipped away from, every 10th flip (the commit in flight still holds it);
+    RMFB of the buffer a queued flip shows (the kernel turns the output off);
     a client closing its fd with a flip queued; a client killed (SIGKILL)
     in the middle of a stream.  No oops, no driver error, no task in D
     state, the device answered every command and got no transfer into a
@@ -642,6 +643,8 @@ def test_rmfb_close_during_flips(g):
     why = rig.capture_until(lambda: g.screendump("rmfb-60"), expected_flipclip(w, h, 60))
     assert why is None, "after 60 flips with 6 RMFBs, screendump: %s" % why
     st.finish()
+    r = flipclip(g, w, h, 40, "rmfb-front")
+    assert r["flips"] == 20 and r["rmfb"] == 1, r
     r = flipclip(g, w, h, 40, "close")
     assert r["closed"] == 1 and r["flips"] == 19, r
     out = sh_ok(g, "kmstest flipclip %d %d 1000000 >/tmp/fk.log 2>&1 & p=$!; sleep 2; kill -9 $p; "
