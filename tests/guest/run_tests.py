@@ -677,6 +677,18 @@ def test_flip_events_paced(g):
         "%d flip events within %d vblanks: not one vblank per flip" % (r["flips"], r["vblanks"] + 1)
 
 
+def test_dirtyfb_unpaced(g):
+    """Front-buffer rendering is not paced: 64x64 DIRTYFB updates (kmstest
+    perf rect64 for 0.5 s, ending when the host has finished them) run at
+    far more than 66 per second while flip events are paced."""
+    out = sh_ok(g, "printf '\\n\\n' | kmstest perf 1024 768 rect64 0.5")
+    m = re.search(r"@@RESULT driver=\S+ n=(\d+) secs=([\d.]+)", out)
+    assert m, "no perf result: " + out[-1500:]
+    rate = int(m.group(1)) / float(m.group(2))
+    print("  DIRTYFB 64x64 with pacing on: %.0f/s" % rate, flush=True)
+    assert rate > 66, "DIRTYFB at %.1f/s: paced like flips?" % rate
+
+
 def test_vblank_wait(g):
     """DRM_IOCTL_WAIT_VBLANK (relative 1) works on fbcon's CRTC and returns
     every 16.7 ms +-10 %."""
@@ -1253,6 +1265,7 @@ def main():
         check("flips_buffer_age_pixel_exact", test_flips_buffer_age, g)
         check("flip_events_paced_60hz", test_flip_events_paced, g)
         check("vblank_wait_60hz", test_vblank_wait, g)
+        check("dirtyfb_not_paced", test_dirtyfb_unpaced, g)
         check("flips_unpaced_pace_flips_N", test_flips_unpaced, g)
         check("rmfb_close_during_flips", test_rmfb_close_during_flips, g)
         check("pixel_formats", test_formats, g)
