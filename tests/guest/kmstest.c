@@ -889,6 +889,11 @@ static int wait_flip_event(uint64_t want, struct drm_event_vblank *out, int time
 	}
 }
 
+static double mode_hz(const struct drm_mode_modeinfo *m)
+{
+	return m->htotal && m->vtotal ? m->clock * 1000.0 / ((double)m->htotal * m->vtotal) : 0;
+}
+
 /* The square frame j (1..N) adds; mirrored in run_tests.py (flip_square). */
 static struct rect flip_square(uint32_t w, uint32_t h, unsigned int j)
 {
@@ -945,12 +950,13 @@ static double stat_mean(const struct stats *s)
  *
  * Result line (one line, fields in this order; times in microseconds):
  *   @@RESULT flipclip w=W h=H flips=N secs=S fps=F mean_us=M min_us=A max_us=B
- *            vblanks=V rmfb=R closed=C@@
+ *            vblanks=V rmfb=R closed=C mode_hz=Z@@
  * flips: flips completed (their events read); secs: from queueing flip 1 to
  * reading the last event; fps = flips / secs; mean/min/max_us: intervals
  * between reading consecutive flip events (N - 1 of them); vblanks: the
  * last event's vblank sequence minus the first one's (0 where the driver
- * has no vblank counter).  A flip event that does not come within 10 s
+ * has no vblank counter); mode_hz: the refresh rate of the mode used
+ * (clock / (htotal * vtotal)).  A flip event that does not come within 10 s
  * prints "@@RESULT flipclip error=timeout frame=J@@" and exits 3; a failing
  * commit prints "@@RESULT flipclip error=<errno name> frame=J@@" and exits 1.
  */
@@ -1051,9 +1057,9 @@ static int cmd_flipclip(uint32_t w, uint32_t h, unsigned int n, int staged, int 
 		if (do_close && j == n / 2) {
 			close(fd);
 			printf("@@RESULT flipclip w=%u h=%u flips=%u secs=%.6f fps=%.2f mean_us=%.0f min_us=%.0f "
-			       "max_us=%.0f vblanks=%u rmfb=%u closed=1@@\n", w, h, done, tlast - t0,
+			       "max_us=%.0f vblanks=%u rmfb=%u closed=1 mode_hz=%.3f@@\n", w, h, done, tlast - t0,
 			       done && tlast > t0 ? done / (tlast - t0) : 0, stat_mean(&iv) * 1e6, iv.min * 1e6,
-			       iv.max * 1e6, done ? ev.sequence - seq0 : 0, removed);
+			       iv.max * 1e6, done ? ev.sequence - seq0 : 0, removed, mode_hz(mode));
 			return 0;
 		}
 		if (rmfb && j % 10 == 0) {
@@ -1084,9 +1090,9 @@ static int cmd_flipclip(uint32_t w, uint32_t h, unsigned int n, int staged, int 
 			break;
 	}
 	printf("@@RESULT flipclip w=%u h=%u flips=%u secs=%.6f fps=%.2f mean_us=%.0f min_us=%.0f max_us=%.0f "
-	       "vblanks=%u rmfb=%u closed=0@@\n", w, h, done, tlast - t0,
+	       "vblanks=%u rmfb=%u closed=0 mode_hz=%.3f@@\n", w, h, done, tlast - t0,
 	       done && tlast > t0 ? done / (tlast - t0) : 0, stat_mean(&iv) * 1e6, iv.min * 1e6,
-	       iv.max * 1e6, done ? ev.sequence - seq0 : 0, removed);
+	       iv.max * 1e6, done ? ev.sequence - seq0 : 0, removed, mode_hz(mode));
 	fflush(stdout);
 	if (staged)
 		stage("flips");

@@ -671,6 +671,7 @@ def test_flip_events_paced(g):
     print("  paced: %.1f flips/s, event intervals mean %.0f us, min %.0f, max %.0f, %d vblanks"
           % (r["fps"], r["mean_us"], r["min_us"], r["max_us"], r["vblanks"]), flush=True)
     assert r["flips"] == 120, r
+    assert 59.5 <= r["mode_hz"] <= 60.5, "kmstest picked a %.3f Hz mode" % r["mode_hz"]
     assert 54 <= r["fps"] <= 66, "%.1f flips/s with pacing on, expected 60 +-10 %%" % r["fps"]
     assert 15000 <= r["mean_us"] <= 18333, "flip events %.0f us apart, expected 16667 +-10 %%" % r["mean_us"]
     assert r["vblanks"] >= r["flips"] - 1, \
