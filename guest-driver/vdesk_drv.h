@@ -140,6 +140,7 @@ struct vdesk_device {
 	u64 hostmem_used;
 
 	struct vdesk_output *outputs;
+	struct vfsmount *gemfs;		/* huge-page tmpfs for dumb buffers, or NULL */
 
 	/* input (VIRTIO_DESK_F_INPUT), NULL without it */
 	struct virtqueue *evq;

@@ -293,7 +293,8 @@ static void virtio_desk_cmd_transfer_rects(VirtIODesk *s, VirtIODeskCmd *cmd)
     }
     id = le32_to_cpu(req.resource_id);
     num_rects = le32_to_cpu(req.num_rects);
-    trace_virtio_desk_transfer_rects(id, num_rects, cmd->out_len);
+    trace_virtio_desk_transfer_rects(id, num_rects, cmd->out_len,
+                                     cmd->elem->out_num);
 
     res = virtio_desk_find_resource(s, id);
     if (!res) {
