@@ -88,7 +88,11 @@ class Staged:
         assert m.group(1) == "0", "kmstest exited with %s" % m.group(1)
 
     def stage(self, name, timeout=120):
-        self.g.expect(r"@@STAGE %s@@" % re.escape(name), timeout)
+        m = self.g.expect(r"@@STAGE %s@@|@@DONE (\d+)@@" % re.escape(name), timeout)
+        if m.group(1) is not None:  # kmstest ended (failed) before the stage
+            Staged.active = None
+            raise AssertionError("kmstest exited with %s before stage %r: %s"
+                                 % (m.group(1), name, self.output()[-1500:]))
 
     def next(self):
         self.g.send("")
