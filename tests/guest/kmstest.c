@@ -31,7 +31,8 @@
  *
  * Staged commands print "@@STAGE <name>@@" and wait for a line on stdin
  * before going on, so the host can capture the screen at each stage.  The
- * pixel formulas here are mirrored in pattern.py: keep them in sync.
+ * pixel formulas here are mirrored in rig.py (Canvas) and run_tests.py
+ * (flip_square): keep them in sync.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -76,7 +77,7 @@ struct fb {
 	uint32_t *map;
 };
 
-/* --- pixels (mirrored in pattern.py) --- */
+/* --- pixels (mirrored in rig.py, Canvas) --- */
 
 static uint32_t base_px(uint32_t x, uint32_t y)
 {
