@@ -668,6 +668,7 @@ static void virtio_desk_realize(DeviceState *dev, Error **errp)
         out->connected = i == 0;
         out->con = graphic_console_init(dev, i, &virtio_desk_hw_ops, s);
     }
+    virtio_desk_prompt_init(s);
 }
 
 static void virtio_desk_unrealize(DeviceState *dev)
@@ -676,6 +677,7 @@ static void virtio_desk_unrealize(DeviceState *dev)
     VirtIODesk *s = VIRTIO_DESK(dev);
 
     virtio_desk_destroy_all(s);
+    virtio_desk_prompt_fini(s);
     for (uint32_t i = 0; i < s->max_outputs; i++) {
         graphic_console_close(s->outputs[i].con);
     }
@@ -726,6 +728,7 @@ static const Property virtio_desk_properties[] = {
     DEFINE_PROP_SIZE("max_hostmem", VirtIODesk, max_hostmem, 256 * MiB),
     DEFINE_PROP_BOOL("input", VirtIODesk, input, true),
     DEFINE_PROP_BOOL("relative-pointer", VirtIODesk, relative_pointer, false),
+    DEFINE_PROP_UINT32("refresh-prompt-ms", VirtIODesk, refresh_prompt_ms, 4),
 };
 
 static void virtio_desk_class_init(ObjectClass *klass, void *data)
