@@ -371,6 +371,13 @@ def dmesg(g, word):
     return "\n".join(l[4:] for l in out.splitlines() if l.startswith("@DM@"))
 
 
+def rebind_driver(g):
+    """Unbind and bind virtio_desk again, as a user recovers a reset device."""
+    drv = "/sys/bus/virtio/drivers/virtio_desk"
+    sh_ok(g, "d=$(basename $(readlink %s/virtio*)); echo $d > %s/unbind && echo $d > %s/bind && "
+             "[ -e /dev/dri/card0 ]" % (drv, drv, drv))
+
+
 def no_stuck_tasks(g):
     """No task left in uninterruptible sleep (what the hung-task detector would report later)."""
     out = sh_ok(g, "sleep 1; for f in /proc/[0-9]*/status; do grep -q '^State:.*D' $f && "
@@ -463,9 +470,7 @@ def test_pci_reset(g):
     out = sh_ok(g, "wait $!; cat /tmp/anim.log", timeout=180)
     assert re.search(r"anim: \d+ frames", out), "the KMS client did not finish: " + out
     no_stuck_tasks(g)
-    drv = "/sys/bus/virtio/drivers/virtio_desk"
-    sh_ok(g, "d=$(basename $(readlink %s/virtio*)); echo $d > %s/unbind && echo $d > %s/bind && "
-             "[ -e /dev/dri/card0 ]" % (drv, drv, drv))
+    rebind_driver(g)
     st = Staged(g, "kmstest pattern 1024 768 strict")
     st.stage("base")
     st.next()
@@ -762,9 +767,7 @@ def test_pci_reset_during_flips(g):
                                               r"giving up on it", l)]
     assert len(gave_up) == 1 and len(errs) == 1, \
         "expected one logged error, the driver giving up on the reset device: " + " | ".join(errs[:10])
-    drv = "/sys/bus/virtio/drivers/virtio_desk"
-    sh_ok(g, "d=$(basename $(readlink %s/virtio*)); echo $d > %s/unbind && echo $d > %s/bind && "
-             "[ -e /dev/dri/card0 ]" % (drv, drv, drv))
+    rebind_driver(g)
     st = Staged(g, "kmstest flipclip 1024 768 30 stage")
     st.stage("modeset")
     st.next()
