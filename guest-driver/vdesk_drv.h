@@ -136,7 +136,7 @@ struct vdesk_device {
 
 	/* host resources, kept within max_resources and max_hostmem */
 	struct ida res_ida;
-	spinlock_t res_lock;
+	spinlock_t res_lock;		/* res_count, hostmem_used */
 	u32 res_count;
 	u64 hostmem_used;
 

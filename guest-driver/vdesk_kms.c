@@ -124,7 +124,7 @@ vdesk_fb_create(struct drm_device *dev, struct drm_file *file,
 	obj = drm_gem_object_lookup(file, cmd->handles[0]);
 	if (!obj)
 		return ERR_PTR(-ENOENT);
-	imported = obj->import_attach != NULL;
+	imported = obj->import_attach;
 	drm_gem_object_put(obj);
 	if (imported)
 		return ERR_PTR(-EINVAL);
@@ -668,9 +668,8 @@ static int vdesk_output_init(struct vdesk_device *vd, struct vdesk_output *out)
 	int ret;
 
 	ret = drm_universal_plane_init(dev, &out->plane, 0, &vdesk_plane_funcs,
-					vdesk_formats, ARRAY_SIZE(vdesk_formats),
-					NULL, DRM_PLANE_TYPE_PRIMARY,
-					NULL);
+				       vdesk_formats, ARRAY_SIZE(vdesk_formats),
+				       NULL, DRM_PLANE_TYPE_PRIMARY, NULL);
 	if (ret)
 		return ret;
 	drm_plane_helper_add(&out->plane, &vdesk_plane_helper_funcs);
