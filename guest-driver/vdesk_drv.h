@@ -88,6 +88,8 @@ struct vdesk_output {
 	struct hrtimer vblank_timer;
 	ktime_t period;
 
+	/* last request before the commit being applied (atomic_begin) */
+	u64 commit_seq;
 	/* the commit's event, sent once the device has answered seq (vq_lock) */
 	struct drm_pending_vblank_event *event;
 	u64 event_seq;
@@ -180,8 +182,10 @@ void vdesk_vq_done(struct virtqueue *vq);
 void vdesk_vq_reclaim(struct vdesk_device *vd);
 int vdesk_queue(struct vdesk_device *vd, const void *cmd, size_t len,
 		unsigned int npay, struct drm_framebuffer *fb);
+u64 vdesk_last_seq(struct vdesk_device *vd);
 void vdesk_output_event(struct vdesk_device *vd, struct vdesk_output *out,
-			struct drm_pending_vblank_event *event, bool paced);
+			struct drm_pending_vblank_event *event, u64 seq,
+			bool paced);
 int vdesk_get_display_info(struct vdesk_device *vd);
 int vdesk_get_input_info(struct vdesk_device *vd, u32 device,
 			 struct virtio_desk_resp_input_info *info);

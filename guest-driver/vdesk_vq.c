@@ -128,20 +128,33 @@ static void vdesk_events_send(struct vdesk_device *vd)
 	}
 }
 
+/* The sequence number of the last request queued so far. */
+u64 vdesk_last_seq(struct vdesk_device *vd)
+{
+	unsigned long flags;
+	u64 seq;
+
+	spin_lock_irqsave(&vd->vq_lock, flags);
+	seq = vd->seq;
+	spin_unlock_irqrestore(&vd->vq_lock, flags);
+	return seq;
+}
+
 /*
- * The commit's event of an output: sent once every request queued so far
- * is answered, at once or (paced) on the next vblank.  A paced event
- * carries the vblank reference its caller took.
+ * The commit's event of an output: sent once every request up to seq is
+ * answered, at once or (paced) on the next vblank.  A paced event carries
+ * the vblank reference its caller took.
  */
 void vdesk_output_event(struct vdesk_device *vd, struct vdesk_output *out,
-			struct drm_pending_vblank_event *event, bool paced)
+			struct drm_pending_vblank_event *event, u64 seq,
+			bool paced)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&vd->vq_lock, flags);
 	WARN_ON(out->event);
 	out->event = event;
-	out->event_seq = vd->seq;
+	out->event_seq = seq;
 	out->event_paced = paced;
 	vdesk_events_send(vd);
 	spin_unlock_irqrestore(&vd->vq_lock, flags);
