@@ -281,7 +281,7 @@ bool virtio_desk_rect_valid(VirtIODeskResource *res, uint32_t x,
 /*
  * The host copy of every resource is the only one, so it migrates with
  * its pixels.  Layout: per resource id, format, width, height, pixels;
- * id 0 ends the list; then per output the resource id and src rect.
+ * id 0 ends the list.  The outputs follow as VMState fields.
  */
 static int virtio_desk_resources_save(QEMUFile *f, void *opaque, size_t size,
                             const VMStateField *field, JSONWriter *vmdesc)
@@ -300,16 +300,6 @@ static int virtio_desk_resources_save(QEMUFile *f, void *opaque, size_t size,
                         res->hostmem);
     }
     qemu_put_be32(f, 0);
-
-    for (uint32_t i = 0; i < s->max_outputs; i++) {
-        VirtIODeskOutput *out = &s->outputs[i];
-
-        qemu_put_be32(f, out->res ? out->res->id : 0);
-        qemu_put_be32(f, out->src_x);
-        qemu_put_be32(f, out->src_y);
-        qemu_put_be32(f, out->src_width);
-        qemu_put_be32(f, out->src_height);
-    }
     return 0;
 }
 
@@ -339,29 +329,6 @@ static int virtio_desk_resources_load(QEMUFile *f, void *opaque, size_t size,
         res = virtio_desk_find_resource(s, id);
         qemu_get_buffer(f, (uint8_t *)pixman_image_get_data(res->image),
                         res->hostmem);
-    }
-
-    for (uint32_t i = 0; i < s->max_outputs; i++) {
-        uint32_t x, y, w, h;
-        VirtIODeskResource *res;
-
-        id = qemu_get_be32(f);
-        x = qemu_get_be32(f);
-        y = qemu_get_be32(f);
-        w = qemu_get_be32(f);
-        h = qemu_get_be32(f);
-        if (qemu_file_get_error(f)) {
-            return qemu_file_get_error(f);
-        }
-        if (!id) {
-            continue;
-        }
-        res = virtio_desk_find_resource(s, id);
-        if (!res || !virtio_desk_rect_valid(res, x, y, w, h)) {
-            error_report("virtio-desk: bad scanout %u in migration", i);
-            return -EINVAL;
-        }
-        virtio_desk_output_set(s, i, res, x, y, w, h);
     }
     return qemu_file_get_error(f);
 }

@@ -11,6 +11,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/error-report.h"
 #include "qemu/iov.h"
 #include "qemu/log.h"
 #include "qemu/module.h"
@@ -613,9 +614,9 @@ static void virtio_desk_set_status(VirtIODevice *vdev, uint8_t status)
 
 /*
  * virtio_load() calls this last, once the driver's status and features are
- * in place: the input focus follows them as at a status write, not the
- * stream's "focus taken", so that no stream gives the focus to a driver
- * that did not negotiate VIRTIO_DESK_F_INPUT.
+ * in place: the input focus, which is not migrated, follows them as at a
+ * status write, so that no stream gives the focus to a driver that did not
+ * negotiate VIRTIO_DESK_F_INPUT.
  */
 static int virtio_desk_post_load(VirtIODevice *vdev)
 {
@@ -688,30 +689,136 @@ static void virtio_desk_unrealize(DeviceState *dev)
     virtio_cleanup(vdev);
 }
 
-static const VMStateDescription vmstate_virtio_desk_device = {
-    .name = "virtio-desk-device",
+/*
+ * The migration stream.  The properties that shape the device and its
+ * state must be the same on both sides; they come first, so that a
+ * mismatch fails with its name before anything else is read.
+ */
+typedef struct VirtIODeskInputConf {
+    VirtIODesk *parent;
+    bool input;
+    bool relative_pointer;
+} VirtIODeskInputConf;
+
+static int virtio_desk_input_conf_pre_save(void *opaque)
+{
+    VirtIODeskInputConf *tmp = opaque;
+
+    tmp->input = tmp->parent->input;
+    tmp->relative_pointer = tmp->parent->relative_pointer;
+    return 0;
+}
+
+static int virtio_desk_input_conf_post_load(void *opaque, int version_id)
+{
+    VirtIODeskInputConf *tmp = opaque;
+    VirtIODesk *s = tmp->parent;
+
+    if (tmp->input != s->input) {
+        error_report("virtio-desk: input is %s here, %s on the source",
+                     s->input ? "on" : "off", tmp->input ? "on" : "off");
+        return -EINVAL;
+    }
+    if (tmp->relative_pointer != s->relative_pointer) {
+        error_report("virtio-desk: relative-pointer is %s here, %s on the "
+                     "source", s->relative_pointer ? "on" : "off",
+                     tmp->relative_pointer ? "on" : "off");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static const VMStateDescription vmstate_virtio_desk_input_conf = {
+    .name = "virtio-desk-input-conf",
+    .pre_save = virtio_desk_input_conf_pre_save,
+    .post_load = virtio_desk_input_conf_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_BOOL(input, VirtIODeskInputConf),
+        VMSTATE_BOOL(relative_pointer, VirtIODeskInputConf),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static int virtio_desk_output_pre_save(void *opaque)
+{
+    VirtIODeskOutput *out = opaque;
+
+    out->resource_id = out->res ? out->res->id : 0;
+    return 0;
+}
+
+static const VMStateDescription vmstate_virtio_desk_output = {
+    .name = "virtio-desk-output",
     .version_id = 1,
     .minimum_version_id = 1,
+    .pre_save = virtio_desk_output_pre_save,
     .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(resource_id, VirtIODeskOutput),
+        VMSTATE_UINT32(src_x, VirtIODeskOutput),
+        VMSTATE_UINT32(src_y, VirtIODeskOutput),
+        VMSTATE_UINT32(src_width, VirtIODeskOutput),
+        VMSTATE_UINT32(src_height, VirtIODeskOutput),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+/* The resources are loaded: show the outputs, by the SET_SCANOUT rules. */
+static int virtio_desk_device_post_load(void *opaque, int version_id)
+{
+    VirtIODesk *s = opaque;
+
+    for (uint32_t i = 0; i < s->max_outputs; i++) {
+        VirtIODeskOutput *out = &s->outputs[i];
+        VirtIODeskResource *res;
+
+        if (!out->resource_id) {
+            continue;
+        }
+        res = virtio_desk_find_resource(s, out->resource_id);
+        if (!res || !virtio_desk_rect_valid(res, out->src_x, out->src_y,
+                                            out->src_width, out->src_height)) {
+            error_report("virtio-desk: bad scanout %u in migration", i);
+            return -EINVAL;
+        }
+        virtio_desk_output_set(s, i, res, out->src_x, out->src_y,
+                               out->src_width, out->src_height);
+    }
+    return 0;
+}
+
+static const VMStateDescription vmstate_virtio_desk_device = {
+    .name = "virtio-desk-device",
+    .version_id = 2,
+    .minimum_version_id = 2,
+    .post_load = virtio_desk_device_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32_EQUAL(max_outputs, VirtIODesk,
+                             "virtio-desk: max_outputs here != on the source"),
+        VMSTATE_UINT64_EQUAL(max_hostmem, VirtIODesk,
+                             "virtio-desk: max_hostmem here != on the source"),
+        VMSTATE_WITH_TMP(VirtIODesk, VirtIODeskInputConf,
+                         vmstate_virtio_desk_input_conf),
         VMSTATE_UINT32(events_read, VirtIODesk),
         {
             .name = "resources",
             .info = &virtio_desk_vmstate_info_resources,
             .flags = VMS_SINGLE,
         },
-        {
-            .name = "input",
-            .info = &virtio_desk_vmstate_info_input,
-            .flags = VMS_SINGLE,
-        },
+        VMSTATE_STRUCT_VARRAY_UINT32(outputs, VirtIODesk, max_outputs, 0,
+                                     vmstate_virtio_desk_output,
+                                     VirtIODeskOutput),
         VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription * const []) {
+        &vmstate_virtio_desk_input,
+        NULL
     },
 };
 
 static const VMStateDescription vmstate_virtio_desk = {
     .name = "virtio-desk",
-    .version_id = 1,
-    .minimum_version_id = 1,
+    .version_id = 2,
+    .minimum_version_id = 2,
     .fields = (const VMStateField[]) {
         VMSTATE_VIRTIO_DEVICE,
         VMSTATE_END_OF_LIST()

@@ -460,73 +460,89 @@ void virtio_desk_input_set_status(VirtIODesk *s, uint8_t status)
 /* ------------------------------------------------------------------ */
 /* migration                                                          */
 
-/* Waiting events are part of what the user typed: they migrate. */
-static int virtio_desk_input_save(QEMUFile *f, void *opaque, size_t size,
-                                  const VMStateField *field,
-                                  JSONWriter *vmdesc)
+/*
+ * Waiting events are part of what the user typed: they migrate, from the
+ * oldest, and only whole frames: the rest of an open frame never arrives
+ * there.  Layout: the count, then the events in wire format.
+ */
+static int virtio_desk_pending_save(QEMUFile *f, void *opaque, size_t size,
+                                    const VMStateField *field,
+                                    JSONWriter *vmdesc)
 {
     VirtIODesk *s = opaque;
-    uint32_t complete = s->input ? s->frame_start : 0;
 
-    qemu_put_be32(f, s->input_active);
-    qemu_put_be32(f, s->ledstate);
-    qemu_put_be32(f, s->dropped_frames);
-    /* only whole frames: the rest of an open frame never arrives there */
-    qemu_put_be32(f, complete);
-    for (uint32_t i = 0; i < complete; i++) {
+    qemu_put_be32(f, s->frame_start);
+    for (uint32_t i = 0; i < s->frame_start; i++) {
         qemu_put_buffer(f, (uint8_t *)virtio_desk_pending_at(s, i),
                         sizeof(struct virtio_desk_input_event));
     }
     return 0;
 }
 
-static int virtio_desk_input_load(QEMUFile *f, void *opaque, size_t size,
-                                  const VMStateField *field)
+static int virtio_desk_pending_load(QEMUFile *f, void *opaque, size_t size,
+                                    const VMStateField *field)
 {
     VirtIODesk *s = opaque;
-    /* not trusted: virtio_desk_post_load() derives the focus */
-    uint32_t active = qemu_get_be32(f);
-    uint32_t ledstate = qemu_get_be32(f);
-    uint32_t dropped_frames = qemu_get_be32(f);
     uint32_t count = qemu_get_be32(f);
-    int ret = qemu_file_get_error(f);
 
-    if (ret) {
-        return ret;
-    }
-    if (!s->input && (active || ledstate || dropped_frames || count)) {
-        error_report("virtio-desk: input state for a device without input");
-        return -EINVAL;
-    }
-    if (active > 1 || ledstate & ~VIRTIO_DESK_LEDS) {
-        error_report("virtio-desk: input focus %u, LED state 0x%x "
-                     "in migration", active, ledstate);
-        return -EINVAL;
+    if (qemu_file_get_error(f)) {
+        return qemu_file_get_error(f);
     }
     if (count > VIRTIO_DESK_INPUT_PENDING_MAX) {
         error_report("virtio-desk: %u pending input events in migration",
                      count);
         return -EINVAL;
     }
-    s->ledstate = ledstate;
-    s->dropped_frames = dropped_frames;
     s->pending_head = 0;
     s->pending_count = s->frame_start = count;
     s->frame_devices = 0;
     s->frame_dropped = false;
-    if (count) {
-        qemu_get_buffer(f, (uint8_t *)s->pending,
-                        count * sizeof(struct virtio_desk_input_event));
-    }
-    ret = qemu_file_get_error(f);
-    if (!ret && s->input) {
-        kbd_put_ledstate(s->ledstate);
-    }
-    return ret;
+    qemu_get_buffer(f, (uint8_t *)s->pending,
+                    count * sizeof(struct virtio_desk_input_event));
+    return qemu_file_get_error(f);
 }
 
-const VMStateInfo virtio_desk_vmstate_info_input = {
-    .name = "virtio-desk-input",
-    .get = virtio_desk_input_load,
-    .put = virtio_desk_input_save,
+static const VMStateInfo virtio_desk_vmstate_info_pending = {
+    .name = "virtio-desk-pending",
+    .get = virtio_desk_pending_load,
+    .put = virtio_desk_pending_save,
+};
+
+/*
+ * The input focus is not migrated: virtio_desk_post_load() derives it from
+ * the driver's status and features.
+ */
+static int virtio_desk_input_post_load(void *opaque, int version_id)
+{
+    VirtIODesk *s = opaque;
+
+    if (s->ledstate & ~VIRTIO_DESK_LEDS) {
+        error_report("virtio-desk: LED state 0x%x in migration", s->ledstate);
+        return -EINVAL;
+    }
+    kbd_put_ledstate(s->ledstate);
+    return 0;
+}
+
+static bool virtio_desk_input_needed(void *opaque)
+{
+    return VIRTIO_DESK(opaque)->input;
+}
+
+const VMStateDescription vmstate_virtio_desk_input = {
+    .name = "virtio-desk-device/input",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = virtio_desk_input_needed,
+    .post_load = virtio_desk_input_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_INT32(ledstate, VirtIODesk),
+        VMSTATE_UINT32(dropped_frames, VirtIODesk),
+        {
+            .name = "pending",
+            .info = &virtio_desk_vmstate_info_pending,
+            .flags = VMS_SINGLE,
+        },
+        VMSTATE_END_OF_LIST()
+    },
 };

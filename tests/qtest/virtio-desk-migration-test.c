@@ -55,12 +55,16 @@ typedef enum Rec {
     REC_RES_A,      /* id, format, width, height, then the pixels */
     REC_RES_B,
     REC_OUTPUT,     /* output 0: resource id, src x, y, width, height */
-    REC_INPUT,      /* focus, LEDs, dropped frames, count, then the events */
+    REC_INPUT,      /* LEDs, dropped frames, count, then the events */
 } Rec;
+
+#define INPUT_SUBSECTION "virtio-desk-device/input"
+#define HOSTMEM_SMALL "-global virtio-desk-device.max_hostmem=10K"
 
 typedef struct MigCase {
     const char *name;
     bool no_input;          /* the source's driver does not take F_INPUT */
+    const char *src_opts;   /* more options for both sides */
     const char *dst_opts;   /* more options for the destination */
     Rec rec;                /* in this record ... */
     unsigned int word;      /* ... the be32 at this index becomes ... */
@@ -83,10 +87,10 @@ static const MigCase cases[] = {
       .why = "unknown format" },
     { "migration-id-duplicate", .rec = REC_RES_B, .word = 0, .value = RES_A,
       .error = EINVAL, .why = "resource id 0 or in use" },
-    /* a budget smaller than RES_A's 7680 bytes */
-    { "migration-hostmem",
-      .dst_opts = "-global virtio-desk-device.max_hostmem=4K",
-      .error = EINVAL, .why = "max_hostmem exceeded" },
+    /* 10 KiB hold RES_A (7680 bytes) and RES_B, not RES_A 60 rows high */
+    { "migration-hostmem", .src_opts = HOSTMEM_SMALL, .rec = REC_RES_A,
+      .word = 3, .value = 60, .error = EINVAL,
+      .why = "max_hostmem exceeded" },
     /* outputs: the SET_SCANOUT rules */
     { "migration-scanout-no-resource", .rec = REC_OUTPUT, .word = 0,
       .value = NO_RES, .error = EINVAL, .why = "bad scanout 0" },
@@ -97,24 +101,44 @@ static const MigCase cases[] = {
       .cut = true, .error = EIO,
       .why = "Failed to load virtio-desk-device:resources" },
     /* input */
-    { "migration-events-too-many", .rec = REC_INPUT, .word = 3,
+    { "migration-events-too-many", .rec = REC_INPUT, .word = 2,
       .value = 65537, .error = EINVAL,
       .why = "65537 pending input events" },
-    { "migration-leds-unknown", .rec = REC_INPUT, .word = 1,
+    { "migration-leds-unknown", .rec = REC_INPUT, .word = 0,
       .value = LEDS | 8, .error = EINVAL, .why = "LED state 0xe" },
-    { "migration-focus-not-bool", .rec = REC_INPUT, .word = 0, .value = 2,
-      .error = EINVAL, .why = "input focus 2" },
+    /*
+     * The focus is not in the stream: it follows the driver's status and
+     * features, here a driver that did not take F_INPUT.
+     */
+    { "migration-no-focus-without-input", .no_input = true },
+    /* the properties both sides must share, each named when they differ */
+    { "migration-two-outputs",
+      .src_opts = "-global virtio-desk-device.max_outputs=2" },
+    { "migration-max-outputs-1-to-2",
+      .dst_opts = "-global virtio-desk-device.max_outputs=2",
+      .error = EINVAL,
+      .why = "2 != 1\nvirtio-desk: max_outputs here != on the source" },
+    { "migration-max-outputs-2-to-1",
+      .src_opts = "-global virtio-desk-device.max_outputs=2",
+      .dst_opts = "-global virtio-desk-device.max_outputs=1",
+      .error = EINVAL,
+      .why = "1 != 2\nvirtio-desk: max_outputs here != on the source" },
+    { "migration-max-hostmem",
+      .dst_opts = "-global virtio-desk-device.max_hostmem=4K",
+      .error = EINVAL,
+      .why = "1000 != 10000000\nvirtio-desk: max_hostmem here != on the "
+             "source" },
     { "migration-input-off",
       .dst_opts = "-global virtio-desk-device.input=off", .error = EINVAL,
-      .why = "input state for a device without input" },
-    /*
-     * The focus follows the driver's status and features, not the stream:
-     * taken though the stream says not, not taken though it says so.
-     */
-    { "migration-focus-from-driver", .rec = REC_INPUT, .word = 0,
-      .value = 0 },
-    { "migration-no-focus-without-input", .no_input = true,
-      .rec = REC_INPUT, .word = 0, .value = 1 },
+      .why = "virtio-desk: input is off here, on on the source" },
+    { "migration-input-on",
+      .src_opts = "-global virtio-desk-device.input=off",
+      .dst_opts = "-global virtio-desk-device.input=on", .error = EINVAL,
+      .why = "virtio-desk: input is on here, off on the source" },
+    { "migration-relative-pointer",
+      .dst_opts = "-global virtio-desk-device.relative-pointer=on",
+      .error = EINVAL,
+      .why = "virtio-desk: relative-pointer is on here, off on the source" },
 };
 
 /* --- source ------------------------------------------------------------- */
@@ -202,24 +226,47 @@ static GByteArray *save_stream(QTestState *src)
 
 /* --- the stream --------------------------------------------------------- */
 
-/* Where the only occurrence of @n big-endian values is in @stream. */
-static size_t find_be32(GByteArray *stream, const uint32_t *v, int n)
+/* Where the only occurrence of @len bytes @pat is in @stream. */
+static size_t find_bytes(GByteArray *stream, const uint8_t *pat, size_t len)
 {
-    uint8_t pat[5 * 4];
     size_t at = SIZE_MAX;
 
-    g_assert(n <= ARRAY_SIZE(pat) / 4);
-    for (int i = 0; i < n; i++) {
-        stl_be_p(pat + i * 4, v[i]);
-    }
-    for (size_t i = 0; i + n * 4 <= stream->len; i++) {
-        if (!memcmp(stream->data + i, pat, n * 4)) {
+    for (size_t i = 0; i + len <= stream->len; i++) {
+        if (!memcmp(stream->data + i, pat, len)) {
             g_assert_cmpuint(at, ==, SIZE_MAX);
             at = i;
         }
     }
     g_assert_cmpuint(at, !=, SIZE_MAX);
     return at;
+}
+
+/* Where the only occurrence of @n big-endian values is in @stream. */
+static size_t find_be32(GByteArray *stream, const uint32_t *v, int n)
+{
+    uint8_t pat[5 * 4];
+
+    g_assert(n <= ARRAY_SIZE(pat) / 4);
+    for (int i = 0; i < n; i++) {
+        stl_be_p(pat + i * 4, v[i]);
+    }
+    return find_bytes(stream, pat, n * 4);
+}
+
+/*
+ * Where the fields of subsection @name begin: after its header of
+ * QEMU_VM_SUBSECTION (5), the name's length and the name (as the stream's
+ * JSON description at the end does not write them), and its version.
+ */
+static size_t find_subsection(GByteArray *stream, const char *name)
+{
+    size_t len = strlen(name);
+    g_autofree uint8_t *pat = g_malloc(len + 2);
+
+    pat[0] = 5;
+    pat[1] = len;
+    memcpy(pat + 2, name, len);
+    return find_bytes(stream, pat, len + 2) + len + 2 + 4;
 }
 
 static size_t record_offset(GByteArray *stream, Rec rec)
@@ -240,9 +287,7 @@ static size_t record_offset(GByteArray *stream, Rec rec)
     case REC_OUTPUT:
         return find_be32(stream, output, ARRAY_SIZE(output));
     case REC_INPUT:
-        /* with max_outputs=1 the input state follows output 0 */
-        return find_be32(stream, output, ARRAY_SIZE(output)) +
-               sizeof(output);
+        return find_subsection(stream, INPUT_SUBSECTION);
     default:
         g_assert_not_reached();
     }
@@ -413,12 +458,23 @@ static void test_migration(void *obj, void *data, QGuestAllocator *alloc)
     qdesk_stop(&d);
 }
 
+/* The source, and so the destination, get the case's src_opts. */
+static void *before_migration(GString *cmd_line, void *arg)
+{
+    const MigCase *c = arg;
+
+    if (c->src_opts) {
+        g_string_append_printf(cmd_line, " %s", c->src_opts);
+    }
+    return qdesk_remember_cmdline(cmd_line, arg);
+}
+
 static void register_virtio_desk_migration_test(void)
 {
     for (int i = 0; i < ARRAY_SIZE(cases); i++) {
         qos_add_test(cases[i].name, "virtio-desk-pci", test_migration,
                      &(QOSGraphTestOptions) {
-                         .before = qdesk_remember_cmdline,
+                         .before = before_migration,
                          .arg = (void *)&cases[i],
                      });
     }

@@ -39,6 +39,7 @@ typedef struct VirtIODeskOutput {
     /* what the guest shows: NULL resource means disabled */
     VirtIODeskResource *res;
     uint32_t src_x, src_y, src_width, src_height;
+    uint32_t resource_id;         /* res's id, in the migration stream only */
     /* what the user's window asks for (GET_DISPLAY_INFO) */
     uint32_t pref_width, pref_height;
     uint32_t pref_refresh;        /* mHz, 0 if the UI does not say */
@@ -114,6 +115,6 @@ void virtio_desk_input_reset(VirtIODesk *s);
 void virtio_desk_input_set_status(VirtIODesk *s, uint8_t status);
 bool virtio_desk_input_info(VirtIODesk *s, uint32_t device,
                             struct virtio_desk_resp_input_info *info);
-extern const VMStateInfo virtio_desk_vmstate_info_input;
+extern const VMStateDescription vmstate_virtio_desk_input;
 
 #endif
