@@ -52,12 +52,14 @@ static const QDeskEv pending[] = {
 /* Records of the device's section, each found by its distinctive values. */
 typedef enum Rec {
     REC_NONE,
+    REC_SECTION,    /* the device's section: instance id, version */
     REC_RES_A,      /* id, format, width, height, then the pixels */
     REC_RES_B,
     REC_OUTPUT,     /* output 0: resource id, src x, y, width, height */
     REC_INPUT,      /* LEDs, dropped frames, count, then the events */
 } Rec;
 
+#define SECTION "0000:00:04.0/virtio-desk"
 #define INPUT_SUBSECTION "virtio-desk-device/input"
 #define HOSTMEM_SMALL "-global virtio-desk-device.max_hostmem=10K"
 
@@ -77,6 +79,10 @@ typedef struct MigCase {
 static const MigCase cases[] = {
     /* the control: the state arrives whole */
     { "migration-good" },
+    /* a stream of the device's first layout */
+    { "migration-version-1", .rec = REC_SECTION, .word = 1, .value = 1,
+      .error = EINVAL,
+      .why = "virtio-desk: incoming version_id 1 is too old" },
     /* resources: the RESOURCE_CREATE rules, against the destination */
     { "migration-width-zero", .rec = REC_RES_A, .word = 2, .value = 0,
       .error = EINVAL, .why = "size out of range" },
@@ -254,19 +260,18 @@ static size_t find_be32(GByteArray *stream, const uint32_t *v, int n)
 }
 
 /*
- * Where the fields of subsection @name begin: after its header of
- * QEMU_VM_SUBSECTION (5), the name's length and the name (as the stream's
- * JSON description at the end does not write them), and its version.
+ * Where the header of section or subsection @name goes on after the name:
+ * the name follows its length byte there (the stream's JSON description
+ * at the end writes it in quotes).
  */
-static size_t find_subsection(GByteArray *stream, const char *name)
+static size_t find_name(GByteArray *stream, const char *name)
 {
     size_t len = strlen(name);
-    g_autofree uint8_t *pat = g_malloc(len + 2);
+    g_autofree uint8_t *pat = g_malloc(len + 1);
 
-    pat[0] = 5;
-    pat[1] = len;
-    memcpy(pat + 2, name, len);
-    return find_bytes(stream, pat, len + 2) + len + 2 + 4;
+    pat[0] = len;
+    memcpy(pat + 1, name, len);
+    return find_bytes(stream, pat, len + 1) + len + 1;
 }
 
 static size_t record_offset(GByteArray *stream, Rec rec)
@@ -280,6 +285,8 @@ static size_t record_offset(GByteArray *stream, Rec rec)
     static const uint32_t output[] = { RES_A, OUT_X, OUT_Y, OUT_W, OUT_H };
 
     switch (rec) {
+    case REC_SECTION:
+        return find_name(stream, SECTION);
     case REC_RES_A:
         return find_be32(stream, res_a, ARRAY_SIZE(res_a));
     case REC_RES_B:
@@ -287,7 +294,8 @@ static size_t record_offset(GByteArray *stream, Rec rec)
     case REC_OUTPUT:
         return find_be32(stream, output, ARRAY_SIZE(output));
     case REC_INPUT:
-        return find_subsection(stream, INPUT_SUBSECTION);
+        /* after the subsection's version */
+        return find_name(stream, INPUT_SUBSECTION) + 4;
     default:
         g_assert_not_reached();
     }
