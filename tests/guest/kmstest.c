@@ -22,6 +22,12 @@
  *                         or SECS passed without one
  *   kmstest [-d ...] overlap W H     staged: overlapping clips covering more than the screen
  *   kmstest [-d ...] formats W H     staged: base pattern in each pixel format
+ *   kmstest [-d ...] flipclip W H N [stage] [rmfb] [close]
+ *                         atomic client: N page flips between two dumb buffers,
+ *                         one FB_DAMAGE_CLIPS 64x64 clip each, repainting by
+ *                         buffer age (see cmd_flipclip for the picture and the
+ *                         result line)
+ *   kmstest [-d ...] vblank N        N x DRM_IOCTL_WAIT_VBLANK relative 1 (see cmd_vblank)
  *
  * Staged commands print "@@STAGE <name>@@" and wait for a line on stdin
  * before going on, so the host can capture the screen at each stage.  The
@@ -715,6 +721,424 @@ static int cmd_anim(uint32_t w, uint32_t h, double secs)
 	return 0;
 }
 
+/* --- atomic page flips with damage clips, vblank waits ---------------------------- */
+
+static uint32_t crtc_index;	/* of crtc_id in the card's CRTC list */
+
+/* Id and value of the property called name of a KMS object; dies without it. */
+static uint32_t obj_prop(uint32_t obj, uint32_t type, const char *name, uint64_t *value)
+{
+	uint32_t ids[64];
+	uint64_t vals[64];
+	struct drm_mode_obj_get_properties op = { .obj_id = obj, .obj_type = type };
+
+	if (xioctl(DRM_IOCTL_MODE_OBJ_GETPROPERTIES, &op))
+		die("OBJ_GETPROPERTIES %u", obj);
+	if (op.count_props > 64)
+		op.count_props = 64;
+	op.props_ptr = (uintptr_t)ids;
+	op.prop_values_ptr = (uintptr_t)vals;
+	if (xioctl(DRM_IOCTL_MODE_OBJ_GETPROPERTIES, &op))
+		die("OBJ_GETPROPERTIES %u", obj);
+	for (uint32_t i = 0; i < op.count_props && i < 64; i++) {
+		struct drm_mode_get_property p = { .prop_id = ids[i] };
+
+		if (xioctl(DRM_IOCTL_MODE_GETPROPERTY, &p))
+			die("GETPROPERTY %u", ids[i]);
+		if (!strcmp(p.name, name)) {
+			if (value)
+				*value = vals[i];
+			return ids[i];
+		}
+	}
+	errno = ENOENT;
+	die("object %u has no property %s", obj, name);
+}
+
+/* Sets crtc_index: the pipe of crtc_id (possible_crtcs bits, WAIT_VBLANK). */
+static void find_crtc_index(void)
+{
+	struct drm_mode_card_res res = { 0 };
+	uint32_t crtcs[16];
+
+	res.crtc_id_ptr = (uintptr_t)crtcs;
+	res.count_crtcs = 16;
+	if (xioctl(DRM_IOCTL_MODE_GETRESOURCES, &res))
+		die("GETRESOURCES");
+	for (crtc_index = 0; crtc_index < res.count_crtcs && crtcs[crtc_index] != crtc_id; crtc_index++)
+		;
+}
+
+/* The primary plane that can show crtc_id (needs DRM_CLIENT_CAP_UNIVERSAL_PLANES). */
+static uint32_t find_primary_plane(void)
+{
+	struct drm_mode_get_plane_res pr = { 0 };
+	uint32_t planes[32];
+
+	find_crtc_index();
+	if (xioctl(DRM_IOCTL_MODE_GETPLANERESOURCES, &pr))
+		die("GETPLANERESOURCES");
+	if (pr.count_planes > 32)
+		pr.count_planes = 32;
+	pr.plane_id_ptr = (uintptr_t)planes;
+	if (xioctl(DRM_IOCTL_MODE_GETPLANERESOURCES, &pr))
+		die("GETPLANERESOURCES");
+	for (uint32_t i = 0; i < pr.count_planes; i++) {
+		struct drm_mode_get_plane p = { .plane_id = planes[i] };
+		uint64_t type;
+
+		if (xioctl(DRM_IOCTL_MODE_GETPLANE, &p))
+			die("GETPLANE");
+		if (!(p.possible_crtcs & (1u << crtc_index)))
+			continue;
+		obj_prop(planes[i], DRM_MODE_OBJECT_PLANE, "type", &type);
+		if (type == 1 /* DRM_PLANE_TYPE_PRIMARY */)
+			return planes[i];
+	}
+	errno = ENOENT;
+	die("no primary plane for CRTC %u", crtc_id);
+}
+
+struct atomic_req {
+	uint32_t objs[8], counts[8], props[32];
+	uint64_t vals[32];
+	unsigned int nobj, nprop;
+};
+
+static void req_add(struct atomic_req *r, uint32_t obj, uint32_t prop, uint64_t val)
+{
+	if (!r->nobj || r->objs[r->nobj - 1] != obj) {
+		r->objs[r->nobj] = obj;
+		r->counts[r->nobj++] = 0;
+	}
+	r->counts[r->nobj - 1]++;
+	r->props[r->nprop] = prop;
+	r->vals[r->nprop++] = val;
+}
+
+static int req_commit(struct atomic_req *r, uint32_t flags, uint64_t user_data)
+{
+	struct drm_mode_atomic a = {
+		.flags = flags, .count_objs = r->nobj, .objs_ptr = (uintptr_t)r->objs,
+		.count_props_ptr = (uintptr_t)r->counts, .props_ptr = (uintptr_t)r->props,
+		.prop_values_ptr = (uintptr_t)r->vals, .user_data = user_data,
+	};
+
+	return xioctl(DRM_IOCTL_MODE_ATOMIC, &a) ? -errno : 0;
+}
+
+static uint32_t create_blob(const void *data, uint32_t len)
+{
+	struct drm_mode_create_blob b = { .data = (uintptr_t)data, .length = len };
+
+	if (xioctl(DRM_IOCTL_MODE_CREATEPROPBLOB, &b))
+		die("CREATEPROPBLOB");
+	return b.blob_id;
+}
+
+static void destroy_blob(uint32_t id)
+{
+	struct drm_mode_destroy_blob b = { .blob_id = id };
+
+	if (xioctl(DRM_IOCTL_MODE_DESTROYPROPBLOB, &b))
+		die("DESTROYPROPBLOB");
+}
+
+/*
+ * Wait (at most timeout_ms) for the flip event with user_data want.
+ * Returns 0 and the event, or -ETIMEDOUT.  Any other event is an error.
+ */
+static int wait_flip_event(uint64_t want, struct drm_event_vblank *out, int timeout_ms)
+{
+	char buf[1024];
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = poll(&p, 1, timeout_ms);
+		ssize_t n, off;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			die("poll");
+		if (r == 0)
+			return -ETIMEDOUT;
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < (ssize_t)sizeof(struct drm_event))
+			die("read event");
+		for (off = 0; off + (ssize_t)sizeof(struct drm_event) <= n;) {
+			struct drm_event *e = (struct drm_event *)(buf + off);
+			struct drm_event_vblank *v = (struct drm_event_vblank *)e;
+
+			if (e->type != DRM_EVENT_FLIP_COMPLETE || e->length < sizeof(*v)) {
+				errno = EPROTO;
+				die("unexpected event type %u", e->type);
+			}
+			if (v->user_data != want) {
+				errno = EPROTO;
+				die("flip event for frame %llu, waiting for %llu",
+				    (unsigned long long)v->user_data, (unsigned long long)want);
+			}
+			*out = *v;
+			off += e->length;
+			if (off >= n)
+				return 0;
+		}
+	}
+}
+
+/* The square frame j (1..N) adds; mirrored in run_tests.py (flip_square). */
+static struct rect flip_square(uint32_t w, uint32_t h, unsigned int j)
+{
+	struct rect r = { (j * 53) % (w - 64), (j * 29) % (h - 64), 64, 64 };
+
+	return r;
+}
+
+struct stats { double sum, min, max; unsigned int n; };
+
+static void stat_add(struct stats *s, double v)
+{
+	if (!s->n || v < s->min)
+		s->min = v;
+	if (!s->n || v > s->max)
+		s->max = v;
+	s->sum += v;
+	s->n++;
+}
+
+static double stat_mean(const struct stats *s)
+{
+	return s->n ? s->sum / s->n : 0;
+}
+
+/*
+ * kmstest flipclip W H N [stage] [rmfb] [close]
+ *
+ * A compositor's frame loop on the atomic API.  Frame 0 (the initial
+ * modeset, ALLOW_MODESET, blocking; fb 0) is the base pattern.  Frame j
+ * (1..N) adds square j, flip_square(W, H, j), filled with rect_px(j, ...),
+ * on top of frame j - 1: the picture after frame N is the base pattern with
+ * squares 1..N painted in order (run_tests.py expected_flipclip).  Frame
+ * j is drawn into buffer j & 1 and shown with one atomic commit
+ * (PAGE_FLIP_EVENT | ATOMIC_NONBLOCK, user_data j) that sets the plane's
+ * FB_ID and an FB_DAMAGE_CLIPS blob holding one clip: square j, what changed
+ * since frame j - 1.  The next frame is drawn only after the flip event of
+ * this one.  Repaint by buffer age: the back buffer still holds frame j - 2,
+ * so the union of the last two frames' damage (squares j - 1 and j) is
+ * repainted from the scene, which there is exactly square j - 1 and then
+ * square j on top; a buffer never shown (age unknown) is painted whole.
+ *
+ * Options: stage: "@@STAGE modeset@@" after frame 0 and "@@STAGE flips@@"
+ * after the last flip event, each waiting for a line on stdin (the picture
+ * stays up until then).  rmfb: every 10th flip, right after queueing it,
+ * RMFB (and destroy, unmap) the buffer that was just flipped away from,
+ * which the commit in flight still references; a new buffer takes its place
+ * and is painted whole.  close: at flip N/2, queue the flip and close the
+ * device without waiting for its event, print the result line (closed=1)
+ * and exit 0.
+ *
+ * Result line (one line, fields in this order; times in microseconds):
+ *   @@RESULT flipclip w=W h=H flips=N secs=S fps=F mean_us=M min_us=A max_us=B
+ *            vblanks=V rmfb=R closed=C@@
+ * flips: flips completed (their events read); secs: from queueing flip 1 to
+ * reading the last event; fps = flips / secs; mean/min/max_us: intervals
+ * between reading consecutive flip events (N - 1 of them); vblanks: the
+ * last event's vblank sequence minus the first one's (0 where the driver
+ * has no vblank counter).  A flip event that does not come within 10 s
+ * prints "@@RESULT flipclip error=timeout frame=J@@" and exits 3; a failing
+ * commit prints "@@RESULT flipclip error=<errno name> frame=J@@" and exits 1.
+ */
+static int cmd_flipclip(uint32_t w, uint32_t h, unsigned int n, int staged, int rmfb, int do_close)
+{
+	const struct drm_mode_modeinfo *mode = find_mode(w, h);
+	uint32_t plane, p_fb, p_crtc, p_damage, c_mode, c_active, k_crtc;
+	uint32_t p_src[4], p_dst[4];
+	static const char *src_names[] = { "SRC_X", "SRC_Y", "SRC_W", "SRC_H" };
+	static const char *dst_names[] = { "CRTC_X", "CRTC_Y", "CRTC_W", "CRTC_H" };
+	uint64_t src_vals[4] = { 0, 0, (uint64_t)w << 16, (uint64_t)h << 16 };
+	uint64_t dst_vals[4] = { 0, 0, w, h };
+	struct drm_event_vblank ev;
+	struct atomic_req req = { 0 };
+	struct stats iv = { 0 };
+	struct fb f[2];
+	int age_known[2] = { 1, 0 };
+	uint32_t mode_blob, seq0 = 0;
+	unsigned int j, done = 0, removed = 0;
+	double t0 = 0, tlast = 0, t;
+	int ret;
+
+	if (xioctl(DRM_IOCTL_SET_CLIENT_CAP, &(struct drm_set_client_cap){ DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1 }) ||
+	    xioctl(DRM_IOCTL_SET_CLIENT_CAP, &(struct drm_set_client_cap){ DRM_CLIENT_CAP_ATOMIC, 1 }))
+		die("SET_CLIENT_CAP ATOMIC");
+	plane = find_primary_plane();
+	p_fb = obj_prop(plane, DRM_MODE_OBJECT_PLANE, "FB_ID", NULL);
+	p_crtc = obj_prop(plane, DRM_MODE_OBJECT_PLANE, "CRTC_ID", NULL);
+	p_damage = obj_prop(plane, DRM_MODE_OBJECT_PLANE, "FB_DAMAGE_CLIPS", NULL);
+	for (int i = 0; i < 4; i++) {
+		p_src[i] = obj_prop(plane, DRM_MODE_OBJECT_PLANE, src_names[i], NULL);
+		p_dst[i] = obj_prop(plane, DRM_MODE_OBJECT_PLANE, dst_names[i], NULL);
+	}
+	c_mode = obj_prop(crtc_id, DRM_MODE_OBJECT_CRTC, "MODE_ID", NULL);
+	c_active = obj_prop(crtc_id, DRM_MODE_OBJECT_CRTC, "ACTIVE", NULL);
+	k_crtc = obj_prop(conn_id, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID", NULL);
+
+	/* frame 0: the base pattern, with a modeset */
+	fb_create(&f[0], w, h);
+	fb_create(&f[1], w, h);
+	fill_base(&f[0], 0);
+	mode_blob = create_blob(mode, sizeof(*mode));
+	req_add(&req, conn_id, k_crtc, crtc_id);
+	req_add(&req, crtc_id, c_mode, mode_blob);
+	req_add(&req, crtc_id, c_active, 1);
+	req_add(&req, plane, p_fb, f[0].id);
+	req_add(&req, plane, p_crtc, crtc_id);
+	for (int i = 0; i < 4; i++)
+		req_add(&req, plane, p_src[i], src_vals[i]);
+	for (int i = 0; i < 4; i++)
+		req_add(&req, plane, p_dst[i], dst_vals[i]);
+	ret = req_commit(&req, DRM_MODE_ATOMIC_ALLOW_MODESET, 0);
+	if (ret) {
+		errno = -ret;
+		die("atomic modeset %ux%u", w, h);
+	}
+	destroy_blob(mode_blob);
+	if (staged)
+		stage("modeset");
+
+	for (j = 1; j <= n; j++) {
+		struct fb *b = &f[j & 1];
+		struct rect sq = flip_square(w, h, j);
+		struct drm_mode_rect clip = { sq.x, sq.y, sq.x + sq.w, sq.y + sq.h };
+		uint32_t blob;
+
+		if (!age_known[j & 1]) {
+			/* never shown: paint the whole scene of frame j */
+			fill_base(b, 0);
+			for (unsigned int i = 1; i <= j; i++) {
+				struct rect s = flip_square(w, h, i);
+
+				fill_rect(b, &s, i);
+			}
+			age_known[j & 1] = 1;
+		} else {
+			/* age 2: repaint the damage of frames j - 1 and j */
+			if (j > 1) {
+				struct rect s = flip_square(w, h, j - 1);
+
+				fill_rect(b, &s, j - 1);
+			}
+			fill_rect(b, &sq, j);
+		}
+		blob = create_blob(&clip, sizeof(clip));
+		memset(&req, 0, sizeof(req));
+		req_add(&req, plane, p_fb, b->id);
+		req_add(&req, plane, p_damage, blob);
+		if (j == 1)
+			t0 = now();
+		ret = req_commit(&req, DRM_MODE_PAGE_FLIP_EVENT | DRM_MODE_ATOMIC_NONBLOCK, j);
+		destroy_blob(blob);
+		if (ret) {
+			printf("@@RESULT flipclip error=%s frame=%u@@\n", strerror(-ret), j);
+			return 1;
+		}
+		if (do_close && j == n / 2) {
+			close(fd);
+			printf("@@RESULT flipclip w=%u h=%u flips=%u secs=%.6f fps=%.2f mean_us=%.0f min_us=%.0f "
+			       "max_us=%.0f vblanks=0 rmfb=%u closed=1@@\n", w, h, done, tlast - t0,
+			       done && tlast > t0 ? done / (tlast - t0) : 0, stat_mean(&iv) * 1e6, iv.min * 1e6,
+			       iv.max * 1e6, removed);
+			return 0;
+		}
+		if (rmfb && j % 10 == 0) {
+			/* the buffer just flipped away from: still in the commit in flight */
+			struct fb *old = &f[(j - 1) & 1];
+
+			fb_destroy(old);
+			fb_create(old, w, h);
+			age_known[(j - 1) & 1] = 0;
+			removed++;
+		}
+		if (wait_flip_event(j, &ev, 10000)) {
+			printf("@@RESULT flipclip error=timeout frame=%u@@\n", j);
+			return 3;
+		}
+		t = now();
+		if (j == 1)
+			seq0 = ev.sequence;
+		else
+			stat_add(&iv, t - tlast);
+		tlast = t;
+		done = j;
+	}
+	printf("@@RESULT flipclip w=%u h=%u flips=%u secs=%.6f fps=%.2f mean_us=%.0f min_us=%.0f max_us=%.0f "
+	       "vblanks=%u rmfb=%u closed=0@@\n", w, h, done, tlast - t0,
+	       done && tlast > t0 ? done / (tlast - t0) : 0, stat_mean(&iv) * 1e6, iv.min * 1e6,
+	       iv.max * 1e6, done ? ev.sequence - seq0 : 0, removed);
+	fflush(stdout);
+	if (staged)
+		stage("flips");
+	fb_destroy(&f[0]);
+	fb_destroy(&f[1]);
+	return 0;
+}
+
+/*
+ * kmstest vblank N: N x DRM_IOCTL_WAIT_VBLANK (_DRM_VBLANK_RELATIVE, 1) on
+ * the first connected output's CRTC (which must be on, e.g. fbcon's).
+ * Result line (times in microseconds):
+ *   @@RESULT vblank waits=N secs=S rate=R mean_us=M min_us=A max_us=B
+ *            ts_mean_us=T seqs=Q@@
+ * secs: from the first wait's return to the last one's; rate = (N - 1) /
+ * secs; mean/min/max_us: intervals between consecutive returns as the
+ * client sees them (N - 1); ts_mean_us: the same mean from the replies'
+ * vblank timestamps; seqs: last reply's sequence minus the first's.  A
+ * failing ioctl prints "@@RESULT vblank error=<errno name> wait=I@@" and
+ * exits 1.
+ */
+static int cmd_vblank(unsigned int n)
+{
+	struct stats iv = { 0 };
+	double t0 = 0, tlast = 0, ts0 = 0, ts = 0, t;
+	uint32_t seq0 = 0, seq = 0;
+
+	find_crtc_index();
+	for (unsigned int i = 0; i < n; i++) {
+		union drm_wait_vblank v;
+		int r;
+
+		memset(&v, 0, sizeof(v));
+		v.request.type = _DRM_VBLANK_RELATIVE |
+			((crtc_index << _DRM_VBLANK_HIGH_CRTC_SHIFT) & _DRM_VBLANK_HIGH_CRTC_MASK);
+		v.request.sequence = 1;
+		do {
+			r = ioctl(fd, DRM_IOCTL_WAIT_VBLANK, &v);
+		} while (r == -1 && errno == EINTR);
+		if (r) {
+			printf("@@RESULT vblank error=%s wait=%u@@\n", strerror(errno), i);
+			return 1;
+		}
+		t = now();
+		ts = v.reply.tval_sec + v.reply.tval_usec / 1e6;
+		seq = v.reply.sequence;
+		if (!i) {
+			t0 = t;
+			ts0 = ts;
+			seq0 = seq;
+		} else {
+			stat_add(&iv, t - tlast);
+		}
+		tlast = t;
+	}
+	printf("@@RESULT vblank waits=%u secs=%.6f rate=%.2f mean_us=%.0f min_us=%.0f max_us=%.0f "
+	       "ts_mean_us=%.0f seqs=%u@@\n", n, tlast - t0, tlast > t0 ? (n - 1) / (tlast - t0) : 0,
+	       stat_mean(&iv) * 1e6, iv.min * 1e6, iv.max * 1e6,
+	       n > 1 ? (ts - ts0) / (n - 1) * 1e6 : 0, seq - seq0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *dev = "/dev/dri/card0";
@@ -756,6 +1180,26 @@ int main(int argc, char **argv)
 		return cmd_perf(atoi(argv[2]), atoi(argv[3]), argv[4], atof(argv[5]));
 	if (!strcmp(argv[1], "anim") && argc == 5)
 		return cmd_anim(atoi(argv[2]), atoi(argv[3]), atof(argv[4]));
+	if (!strcmp(argv[1], "flipclip") && argc >= 5) {
+		int staged = 0, rmfb = 0, do_close = 0;
+
+		for (int a = 5; a < argc; a++) {
+			if (!strcmp(argv[a], "stage"))
+				staged = 1;
+			else if (!strcmp(argv[a], "rmfb"))
+				rmfb = 1;
+			else if (!strcmp(argv[a], "close"))
+				do_close = 1;
+			else
+				goto bad;
+		}
+		if (atoi(argv[2]) < 65 || atoi(argv[3]) < 65 || atoi(argv[4]) < 1)
+			goto bad;
+		return cmd_flipclip(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), staged, rmfb, do_close);
+	}
+	if (!strcmp(argv[1], "vblank") && argc == 3 && atoi(argv[2]) > 0)
+		return cmd_vblank(atoi(argv[2]));
+bad:
 	fprintf(stderr, "kmstest: bad arguments\n");
 	return 2;
 }
