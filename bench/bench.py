@@ -46,7 +46,10 @@ WORKLOADS = [
     ("rect64", "one 64x64 rect at a random position"),
     ("corners", "two 64x64 rects at opposite corners per commit"),
 ]
-TRACES = ["virtio_desk_transfer_rect", "virtio_gpu_cmd_res_flush", "virtio_gpu_cmd_res_xfer_toh_2d"]
+TRACES = ["virtio_desk_transfer_rect", "virtio_desk_transfer_rects", "virtio_gpu_cmd_res_flush",
+          "virtio_gpu_cmd_res_xfer_toh_2d"]
+# Workloads beyond the DIRTYFB table (bench/desktop.py), and the harness-condition matrix.
+EXTRA = ["flips", "vnc", "aged", "weston", "conditions"]
 INPUT_EVENTS = 10000
 
 
@@ -348,6 +351,13 @@ def bench_all(devs, kernel, initrd, opts):
             for n in guests:
                 if "input" not in results[n]:
                     results[n]["input"] = {"runs": runs[n], "bytes": None}
+        import desktop
+        if not want or "flips" in want:
+            desktop.flips(guests, opts, results)
+        if not want or "vnc" in want:
+            desktop.vnc(guests, opts, results)
+        if not want or "aged" in want:  # last: it changes the guests
+            desktop.aged(guests, opts, results, opts.info)
         for n, g in guests.items():
             oops = g.oopses()
             if oops:
@@ -577,6 +587,11 @@ def report(results, cb, info, opts):
     md.append("")
     md.append("- QEMU: `%s` (%s), TCG, `-machine q35 -m 512`, one vCPU, `-display none` with VNC and SPICE "
               "servers and no client connected (the guest rig's standard command line)." % (info["qemu"], rig.QEMU))
+    md.append("- Conditions of the main table: the %s guests are up at once (each repetition runs the devices "
+              "back to back while the others idle); every guest runs the workloads in the order of the table, "
+              "each kmstest run allocating a new framebuffer, so the 1920x1080 rows run on a guest whose "
+              "memory the 1024x768 rows have churned; `bench/run.sh --help` lists these conditions and the "
+              "condition matrix below measures each one alone." % len(results))
     md.append("- Guest: Debian kernel %s, busybox initramfs, virtio_desk.ko and kmstest from this tree "
               "(%s)." % (info["krel"], info["git"]))
     md.append("- Host: %s, %d CPUs, %s; load average %s at the start, %s at the end (other builds and "
@@ -605,10 +620,76 @@ def report(results, cb, info, opts):
     md.append("")
     md.append(targets(results, cb))
     md.append("")
+    import desktop
+    if any(k.startswith("flips ") for r in results.values() for k in r):
+        md.append("Page flips (`kmstest flipclip W H N stage`: atomic double-buffered flips, one 64x64 "
+                  "FB_DAMAGE_CLIPS per flip, buffer-age repaint, each flip waits for its event; flips/s from "
+                  "the program, host CPU between its stages).  virtio-gpu has one behaviour (its 6.12 driver "
+                  "sends the flip event without pacing); paced is the virtio-desk driver's default, unpaced "
+                  "sets `%s` to N." % desktop.PACE)
+        md.append("")
+        md.append(desktop.flips_table(results))
+        md.append("")
+    if any(k.startswith("weston ") for r in results.values() for k in r):
+        md.append("Weston 10 (Debian bookworm, `--backend=drm-backend.so --use-pixman`, desktop-shell without "
+                  "panel, 1280x800; root `%s` from `tests/guest/weston-root.sh` on an AHCI ide-cd).  "
+                  "frames/s: page-flip events delivered to Weston in the guest (tracepoint "
+                  "`drm:drm_vblank_event_delivered`, counted over the window); host CPU from "
+                  "`/proc/PID/stat` of QEMU; guest CPU from the guest's `/proc/stat` (one vCPU); bytes and "
+                  "requests (virtio-desk transfer requests, virtio-gpu resource flushes) per frame from one "
+                  "extra traced window.  `simple-shm`: weston-simple-shm (250x250 window); `terminal`: "
+                  "weston-terminal whose shell prints text without end, so it scrolls every frame."
+                  % info.get("weston_root", "?"))
+        md.append("")
+        md.append(desktop.weston_table(results))
+        md.append("")
+    if any(k.startswith("vnc ") for r in results.values() for k in r):
+        md.append("DIRTYFB workloads with a VNC client connected (`bench/vncread.py`: Raw encoding, 32 bpp, "
+                  "always one incremental FramebufferUpdateRequest of the whole screen outstanding); last "
+                  "columns: updates and pixel bytes per second the client received.")
+        md.append("")
+        md.append(desktop.variant_table(results, "vnc", "workload, VNC client reading",
+                                        [desktop.vnc_col(n) for n in ("virtio-desk", "virtio-gpu")]))
+        md.append("")
+    if any(k.startswith("aged ") for r in results.values() for k in r):
+        md.append("DIRTYFB workloads on an aged guest: the same guests after everything above, with "
+                  "`ageing` (tests/guest/ageing.c) holding a random half of the pages of nearly all free "
+                  "memory (MemAvailable - 96 MiB) while the workloads run.  Free memory (zones DMA32 and "
+                  "Normal): %s." % "; ".join("%s %s" % (n, v) for n, v in info.get("aged", {}).items()
+                                              if not n.startswith("requests")))
+        md.append("")
+        md.append(desktop.variant_table(results, "aged", "workload, aged guest",
+                                        [("desk requests/update", desktop.req_col)]))
+        md.append("")
+    if info.get("conditions"):
+        import conditions
+        md.append("The 1080p full-frame display path under one harness condition at a time (`bench/run.sh "
+                  "--workloads conditions`; fresh guests per row, %d runs each; `requests/frame`: "
+                  "virtio-desk transfer requests per frame, traced)." % len(info["conditions"][0]["desk"]))
+        md.append("")
+        md.append(conditions.table(info["conditions"]))
+        md.append("")
     md.append("Host copy microbenchmark (`copybench`, same machine, same time):")
     md.append("")
     md.append(copy_table(cb))
     return "\n".join(md)
+
+
+CONDITIONS_HELP = """\
+Conditions of the main table (state them with any number you quote):
+  - all selected guests (virtio-desk, virtio-gpu, bochs-display) are up at once
+    under TCG, one vCPU each, -m 512; each repetition runs the devices back to
+    back while the others idle;
+  - every guest has QEMU's VNC and SPICE servers on 127.0.0.1, no client
+    connected (except in the "VNC client" table), -display none;
+  - each guest runs the whole sequence in order: 1024x768 workloads, then
+    1920x1080, fbcon, input, flips, VNC, aged; every kmstest run allocates a
+    new dumb buffer, so later rows run on a guest whose free memory has been
+    churned by the earlier ones (see the "requests/frame" columns);
+  - --secs seconds per timed run (default 2, --short 0.3), --reps runs.
+The condition matrix (--workloads conditions; part of the full run) boots fresh
+guests per condition and measures the 1080p display path under each one:
+"""
 
 
 BEGIN = "<!-- BEGIN generated by bench/run.sh: do not edit by hand -->"
@@ -632,11 +713,16 @@ def main(argv):
     ap.add_argument("--secs", type=float, help="seconds per display run")
     ap.add_argument("--devices", help="comma-separated subset of " + ",".join(d[0] for d in DEVICES))
     ap.add_argument("--workloads", help="comma-separated subset of " +
-                    ",".join([w[0] for w in WORKLOADS] + ["fbcon", "input"]))
+                    ",".join([w[0] for w in WORKLOADS] + ["fbcon", "input"] + EXTRA))
+    ap.add_argument("--weston-reps", type=int, help="measured windows per Weston client (default 3)")
     ap.add_argument("--doc", help="markdown file to update (default docs/performance.md; "
                     "--short: bench-out/performance-short.md)")
     ap.add_argument("--kvm", action="store_true", help="use KVM (TCG is the default)")
+    import conditions
+    ap.epilog = CONDITIONS_HELP + conditions.HELP + "\n"
+    ap.formatter_class = argparse.RawDescriptionHelpFormatter
     opts = ap.parse_args(argv)
+    opts.weston_reps = opts.weston_reps or 3
     opts.reps = opts.reps or (1 if opts.short else 5)
     opts.secs = opts.secs or (0.3 if opts.short else 2.0)
     opts.lines = 300 if opts.short else 5000
@@ -661,7 +747,27 @@ def main(argv):
     log("copybench")
     cb = run_copybench(exe, 0.1 if opts.short else 0.5)
     devs = [d for d in DEVICES if not opts.devices or d[0] in opts.devices.split(",")]
-    results = bench_all(devs, kernel, initrd, opts)
+    opts.info = info
+    want = opts.workloads.split(",") if opts.workloads else None
+    results = {d[0]: {} for d in devs}
+    busybox = [w[0] for w in WORKLOADS] + ["fbcon", "input", "flips", "vnc", "aged"]
+    if not want or any(w in busybox for w in want):
+        results = bench_all(devs, kernel, initrd, opts)
+    if not want or "weston" in want:
+        import desktop
+        import westonguest
+        try:
+            wk = westonguest.build()
+        except Exception as e:  # noqa: BLE001  reported as not measurable
+            log("weston guest cannot be built:", e)
+            for n in results:
+                results[n]["weston simple-shm paced"] = {"unsupported": "no weston guest: %s" % e}
+        else:
+            info["weston_root"] = wk[2].name
+            desktop.weston(devs, wk, opts, results, info)
+    if (not want and not opts.short) or (want and "conditions" in want):
+        import conditions
+        info["conditions"] = conditions.matrix(kernel, initrd, opts)
     info["load1"] = "%.2f %.2f %.2f" % os.getloadavg()
     info["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = report(results, cb, info, opts)
