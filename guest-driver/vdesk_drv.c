@@ -2,9 +2,9 @@
 /*
  * virtio-desk: paravirtual display driver for QEMU's virtio-desk-pci.
  *
- * The device keeps one host-side image ("resource") per guest framebuffer
- * and shows resources on its outputs; the driver copies damaged rectangles
- * into them, letting the device read the framebuffer pages directly.  The
+ * The device keeps one host-side image ("resource") per output, which the
+ * driver fills with the damaged rectangles of whatever framebuffer the
+ * output shows, letting the device read the framebuffer pages directly.  The
  * wire protocol is include/standard-headers/linux/virtio_desk.h.
  */
 
@@ -150,8 +150,6 @@ static int vdesk_probe(struct virtio_device *vdev)
 	dev = &vd->drm;
 	vd->vdev = vdev;
 	vdev->priv = vd;
-	mutex_init(&vd->req_lock);
-	init_completion(&vd->req_done);
 	spin_lock_init(&vd->info_lock);
 	INIT_WORK(&vd->config_work, vdesk_config_work);
 	ida_init(&vd->res_ida);
@@ -194,6 +192,7 @@ err_reset:
 	vdesk_input_remove(vd);
 	virtio_reset_device(vdev);
 	cancel_work_sync(&vd->config_work);
+	vdesk_vq_reclaim(vd);
 err_vqs:
 	vdev->config->del_vqs(vdev);
 	return ret;
@@ -212,6 +211,7 @@ static void vdesk_remove(struct virtio_device *vdev)
 	cancel_work_sync(&vd->config_work);
 	/* the device forgets all resources and outputs on reset */
 	virtio_reset_device(vdev);
+	vdesk_vq_reclaim(vd);
 	vdev->config->del_vqs(vdev);
 }
 

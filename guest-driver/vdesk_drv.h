@@ -6,6 +6,10 @@
 #define _VDESK_DRV_H
 
 #include <linux/completion.h>
+#include <linux/hrtimer.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/wait.h>
 #include <linux/idr.h>
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
@@ -33,10 +37,44 @@
 #define VDESK_RECTS_CAP		1024
 /* Most descriptors we put in one request, whatever the device allows. */
 #define VDESK_SEGS_CAP		4096
-/* How long a request may take before we give up on the device. */
-#define VDESK_TIMEOUT_MS	10000
+/*
+ * How long a request may take before we give up on the device: well below
+ * the 10 s after which the atomic helpers report a flip_done timeout.
+ */
+#define VDESK_TIMEOUT_MS	5000
 
 struct vdesk_input;
+
+/* A TRANSFER_RECTS command with its rects. */
+struct vdesk_xfer_cmd {
+	struct virtio_desk_transfer_rects hdr;
+	struct virtio_desk_xfer_rect rects[];
+};
+
+/*
+ * A host resource: the image the device keeps for one output.  Plane states
+ * hold references; the last one queues RESOURCE_DESTROY.
+ */
+struct vdesk_res {
+	struct kref ref;
+	struct vdesk_device *vd;
+	u32 id;
+	u32 format;
+	u32 width;
+	u32 height;
+	u64 hostmem;		/* its cost in max_hostmem */
+};
+
+struct vdesk_plane_state {
+	struct drm_plane_state base;
+	struct vdesk_res *res;	/* what this state shows, NULL if invisible */
+};
+
+static inline struct vdesk_plane_state *
+to_vdesk_plane_state(struct drm_plane_state *state)
+{
+	return container_of(state, struct vdesk_plane_state, base);
+}
 
 struct vdesk_output {
 	struct drm_plane plane;
@@ -45,6 +83,15 @@ struct vdesk_output {
 	struct drm_connector connector;
 	unsigned int index;
 	u32 scanout_res;	/* resource the device shows, 0 = disabled */
+
+	/* vblank timer, running while vblank interrupts are enabled */
+	struct hrtimer vblank_timer;
+	ktime_t period;
+
+	/* the commit's event, sent once the device has answered seq (vq_lock) */
+	struct drm_pending_vblank_event *event;
+	u64 event_seq;
+	bool event_paced;	/* on the next vblank, not at once */
 };
 
 struct vdesk_device {
@@ -60,13 +107,23 @@ struct vdesk_device {
 	u32 max_resources;
 	u64 max_hostmem;
 
-	/* request path: one request in flight, serialized by req_lock */
-	struct mutex req_lock;
-	struct completion req_done;
-	bool broken;
-	void *cmd;			/* command (+ rects) buffer */
-	size_t cmd_size;
-	struct virtio_desk_resp_display_info *resp;
+	/*
+	 * Control queue: requests are queued without waiting; the answers are
+	 * collected in the virtqueue callback.  vq_lock protects the queue,
+	 * the in-flight list and the outputs' events.
+	 */
+	spinlock_t vq_lock;
+	struct list_head inflight;	/* oldest first */
+	struct list_head answered;	/* waiting for answered_work */
+	u64 seq;			/* of the last queued request */
+	bool broken;			/* gave up on the device */
+	wait_queue_head_t vq_space;	/* room in the ring, or broken */
+	struct work_struct answered_work;
+	struct delayed_work watchdog;
+
+	/* transfer staging, serialized by xfer_lock */
+	struct mutex xfer_lock;
+	struct vdesk_xfer_cmd *xfer_cmd;	/* with rects_max rects */
 	struct scatterlist *payload;	/* payload descriptors */
 	unsigned int payload_max;	/* entries usable in payload */
 	unsigned int rects_max;		/* rects usable in one request */
@@ -104,9 +161,7 @@ struct vdesk_seg {
 
 struct vdesk_fb {
 	struct drm_framebuffer base;	/* first: drm_gem_fb_destroy() frees us */
-	struct mutex lock;		/* creation of the host resource */
-	u32 res_id;			/* host resource, 0 until first use */
-	u64 hostmem;			/* its cost in max_hostmem */
+	struct mutex lock;		/* pinning on first use */
 	bool pinned;
 	unsigned int nsegs;
 	struct vdesk_seg *segs;
@@ -120,16 +175,27 @@ static inline struct vdesk_fb *to_vdesk_fb(struct drm_framebuffer *fb)
 /* vdesk_vq.c */
 int vdesk_vq_init(struct vdesk_device *vd);
 void vdesk_vq_done(struct virtqueue *vq);
+void vdesk_vq_reclaim(struct vdesk_device *vd);
+int vdesk_queue(struct vdesk_device *vd, const void *cmd, size_t len,
+		unsigned int npay, struct drm_framebuffer *fb);
+void vdesk_output_event(struct vdesk_device *vd, struct vdesk_output *out,
+			struct drm_pending_vblank_event *event, bool paced);
 int vdesk_get_display_info(struct vdesk_device *vd);
+int vdesk_get_input_info(struct vdesk_device *vd, u32 device,
+			 struct virtio_desk_resp_input_info *info);
 int vdesk_resource_create(struct vdesk_device *vd, u32 id, u32 format,
 			  u32 width, u32 height);
 int vdesk_resource_destroy(struct vdesk_device *vd, u32 id);
 int vdesk_set_scanout(struct vdesk_device *vd, u32 output, u32 res_id,
-		      const struct drm_rect *src);
+		      u32 width, u32 height);
 
+/* vdesk_xfer.c: damage clips of a framebuffer into an output's resource */
 struct vdesk_xfer {
 	struct vdesk_device *vd;
 	struct vdesk_fb *fb;
+	u32 res_id;
+	u32 res_width, res_height;
+	s32 dx, dy;		/* resource position of framebuffer pixel 0,0 */
 	u32 cpp;
 	u32 pitch;
 	u64 base;
@@ -140,13 +206,14 @@ struct vdesk_xfer {
 	int err;
 };
 
+int vdesk_xfer_init(struct vdesk_device *vd);
 void vdesk_xfer_begin(struct vdesk_xfer *x, struct vdesk_device *vd,
-		      struct vdesk_fb *fb);
+		      struct vdesk_fb *fb, const struct vdesk_res *res,
+		      const struct drm_rect *src)
+	__acquires(&vd->xfer_lock);
 void vdesk_xfer_rect(struct vdesk_xfer *x, const struct drm_rect *clip);
-int vdesk_xfer_end(struct vdesk_xfer *x);
-
-int vdesk_get_input_info(struct vdesk_device *vd, u32 device,
-			 struct virtio_desk_resp_input_info *info);
+int vdesk_xfer_end(struct vdesk_xfer *x)
+	__releases(&x->vd->xfer_lock);
 
 /* vdesk_input.c */
 int vdesk_input_init(struct vdesk_device *vd);
@@ -156,6 +223,5 @@ void vdesk_input_status_done(struct virtqueue *vq);
 
 /* vdesk_kms.c */
 int vdesk_modeset_init(struct vdesk_device *vd);
-void vdesk_fb_release_host(struct vdesk_fb *vfb);
 
 #endif /* _VDESK_DRV_H */

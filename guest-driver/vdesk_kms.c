@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * virtio-desk: mode setting.  Per device output: one CRTC, one primary
- * plane, one encoder and one virtual connector.  Every framebuffer gets its
- * own host resource when it is first shown; plane updates send each damage
- * clip as its own rect, all clips of a commit in one request.
+ * plane, one encoder and one virtual connector, and one host resource that
+ * holds the output's picture.  Plane updates send each damage clip of the
+ * framebuffer shown as its own rect, all clips of a commit in one request.
  */
 
 #include <linux/module.h>
@@ -43,8 +43,8 @@ static_assert(DRM_FORMAT_RGB565 == VIRTIO_DESK_FORMAT_RGB565);
 
 /* --- Framebuffers ----------------------------------------------------------- */
 
-/* Pin the pages and record them as runs of contiguous pages. */
-static int vdesk_fb_map_pages(struct vdesk_fb *vfb)
+/* Pin the pages and record them as runs of contiguous pages, once. */
+static int vdesk_fb_pin(struct vdesk_fb *vfb)
 {
 	struct drm_gem_shmem_object *shmem =
 		to_drm_gem_shmem_obj(vfb->base.obj[0]);
@@ -53,15 +53,20 @@ static int vdesk_fb_map_pages(struct vdesk_fb *vfb)
 	unsigned long pfn, prev = 0;
 	unsigned int n = 0;
 	size_t i;
-	int ret;
+	int ret = 0;
 
+	mutex_lock(&vfb->lock);
+	if (vfb->pinned)
+		goto out;
 	segs = kvmalloc_array(npages, sizeof(*segs), GFP_KERNEL);
-	if (!segs)
-		return -ENOMEM;
+	if (!segs) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	ret = drm_gem_shmem_pin(shmem);
 	if (ret) {
 		kvfree(segs);
-		return ret;
+		goto out;
 	}
 	for (i = 0; i < npages; i++) {
 		pfn = page_to_pfn(shmem->pages[i]);
@@ -77,105 +82,16 @@ static int vdesk_fb_map_pages(struct vdesk_fb *vfb)
 	vfb->segs = segs;
 	vfb->nsegs = n;
 	vfb->pinned = true;
-	return 0;
-}
-
-/* For tests: false leaves refusing resources to the device (its errors are logged). */
-static bool check_limits = true;
-module_param(check_limits, bool, 0644);
-MODULE_PARM_DESC(check_limits, "refuse resources beyond max_resources/max_hostmem before asking the device (default Y; N: for tests)");
-
-/* Reserve a resource within max_resources and max_hostmem (cost as the device counts it). */
-static int vdesk_hostmem_get(struct vdesk_device *vd, struct vdesk_fb *vfb)
-{
-	struct drm_framebuffer *fb = &vfb->base;
-	u64 cost = (u64)ALIGN(fb->width * fb->format->cpp[0], 4) * fb->height;
-	int ret = 0;
-
-	spin_lock(&vd->res_lock);
-	if (READ_ONCE(check_limits) &&
-	    (vd->res_count >= vd->max_resources ||
-	     vd->hostmem_used + cost > vd->max_hostmem)) {
-		ret = -ENOMEM;
-	} else {
-		vd->res_count++;
-		vd->hostmem_used += cost;
-		vfb->hostmem = cost;
-	}
-	spin_unlock(&vd->res_lock);
-	if (ret)
-		drm_err_ratelimited(&vd->drm,
-				    "no host memory for a %ux%u framebuffer: %llu of %llu bytes and %u of %u resources in use\n",
-				    fb->width, fb->height, vd->hostmem_used,
-				    vd->max_hostmem, vd->res_count, vd->max_resources);
-	return ret;
-}
-
-static void vdesk_hostmem_put(struct vdesk_device *vd, struct vdesk_fb *vfb)
-{
-	spin_lock(&vd->res_lock);
-	vd->res_count--;
-	vd->hostmem_used -= vfb->hostmem;
-	vfb->hostmem = 0;
-	spin_unlock(&vd->res_lock);
-}
-
-/* Create the host resource of a framebuffer on its first use. */
-static int vdesk_fb_get_resource(struct vdesk_device *vd, struct vdesk_fb *vfb)
-{
-	struct drm_framebuffer *fb = &vfb->base;
-	int id, ret = 0, idx;
-
-	mutex_lock(&vfb->lock);
-	if (vfb->res_id)
-		goto out;
-	if (!drm_dev_enter(&vd->drm, &idx)) {
-		ret = -ENODEV;
-		goto out;
-	}
-	if (!vfb->segs) {
-		ret = vdesk_fb_map_pages(vfb);
-		if (ret)
-			goto exit;
-	}
-	ret = vdesk_hostmem_get(vd, vfb);
-	if (ret)
-		goto exit;
-	id = ida_alloc_range(&vd->res_ida, 1, INT_MAX, GFP_KERNEL);
-	if (id < 0) {
-		vdesk_hostmem_put(vd, vfb);
-		ret = id;
-		goto exit;
-	}
-	ret = vdesk_resource_create(vd, id, fb->format->format, fb->width,
-				    fb->height);
-	if (ret) {
-		ida_free(&vd->res_ida, id);
-		vdesk_hostmem_put(vd, vfb);
-		goto exit;
-	}
-	vfb->res_id = id;
-exit:
-	drm_dev_exit(idx);
 out:
 	mutex_unlock(&vfb->lock);
 	return ret;
 }
 
+/* The last reference: no request reads the pages any more (vdesk_queue). */
 static void vdesk_fb_destroy(struct drm_framebuffer *fb)
 {
-	struct vdesk_device *vd = to_vdesk(fb->dev);
 	struct vdesk_fb *vfb = to_vdesk_fb(fb);
-	int idx;
 
-	if (vfb->res_id) {
-		if (drm_dev_enter(&vd->drm, &idx)) {
-			vdesk_resource_destroy(vd, vfb->res_id);
-			drm_dev_exit(idx);
-		}
-		ida_free(&vd->res_ida, vfb->res_id);
-		vdesk_hostmem_put(vd, vfb);
-	}
 	if (vfb->pinned)
 		drm_gem_shmem_unpin(to_drm_gem_shmem_obj(fb->obj[0]));
 	kvfree(vfb->segs);
@@ -227,11 +143,150 @@ vdesk_fb_create(struct drm_device *dev, struct drm_file *file,
 	return &vfb->base;
 }
 
+/*
+ * drm_atomic_helper_commit_tail(), but waiting for flip_done rather than for
+ * a vblank: a blocking commit (a mode set, DIRTYFB) returns once the device
+ * has its pixels, unpaced; a page flip's event follows the vblank timer
+ * (vdesk_crtc_atomic_flush).  Nonblocking commits wait here in their worker,
+ * not in the caller.
+ */
+static void vdesk_commit_tail(struct drm_atomic_state *state)
+{
+	struct drm_device *dev = state->dev;
+
+	drm_atomic_helper_commit_modeset_disables(dev, state);
+	drm_atomic_helper_commit_planes(dev, state, 0);
+	drm_atomic_helper_commit_modeset_enables(dev, state);
+	drm_atomic_helper_fake_vblank(state);
+	drm_atomic_helper_commit_hw_done(state);
+	drm_atomic_helper_wait_for_flip_done(dev, state);
+	drm_atomic_helper_cleanup_planes(dev, state);
+}
+
+static const struct drm_mode_config_helper_funcs vdesk_mode_config_helpers = {
+	.atomic_commit_tail = vdesk_commit_tail,
+};
+
 static const struct drm_mode_config_funcs vdesk_mode_config_funcs = {
 	.fb_create = vdesk_fb_create,
 	.atomic_check = drm_atomic_helper_check,
 	.atomic_commit = drm_atomic_helper_commit,
 };
+
+/* --- Host resources ------------------------------------------------------------
+ *
+ * One resource per output, of the mode's size and the framebuffer's format:
+ * the picture the output shows.  Every framebuffer shown on the output is
+ * transferred into it, so a flip with damage clips sends just the clips
+ * (they are relative to what the plane showed before, which is what the
+ * resource holds), and framebuffers that are not on screen cost the host
+ * nothing.
+ */
+
+/* For tests: false leaves refusing resources to the device (its errors are logged). */
+static bool check_limits = true;
+module_param(check_limits, bool, 0644);
+MODULE_PARM_DESC(check_limits, "refuse resources beyond max_resources/max_hostmem before asking the device (default Y; N: for tests)");
+
+/* Reserve a resource within max_resources and max_hostmem (cost as the device counts it). */
+static int vdesk_hostmem_get(struct vdesk_device *vd, struct vdesk_res *res, u32 cpp)
+{
+	u64 cost = (u64)ALIGN(res->width * cpp, 4) * res->height;
+	int ret = 0;
+
+	spin_lock(&vd->res_lock);
+	if (READ_ONCE(check_limits) &&
+	    (vd->res_count >= vd->max_resources ||
+	     vd->hostmem_used + cost > vd->max_hostmem)) {
+		ret = -ENOMEM;
+	} else {
+		vd->res_count++;
+		vd->hostmem_used += cost;
+		res->hostmem = cost;
+	}
+	spin_unlock(&vd->res_lock);
+	if (ret)
+		drm_err_ratelimited(&vd->drm,
+				    "no host memory for a %ux%u framebuffer: %llu of %llu bytes and %u of %u resources in use\n",
+				    res->width, res->height, vd->hostmem_used,
+				    vd->max_hostmem, vd->res_count, vd->max_resources);
+	return ret;
+}
+
+static void vdesk_hostmem_put(struct vdesk_device *vd, struct vdesk_res *res)
+{
+	spin_lock(&vd->res_lock);
+	vd->res_count--;
+	vd->hostmem_used -= res->hostmem;
+	spin_unlock(&vd->res_lock);
+}
+
+static struct vdesk_res *vdesk_res_create(struct vdesk_device *vd,
+					  const struct drm_format_info *format,
+					  u32 width, u32 height)
+{
+	struct vdesk_res *res;
+	int id, ret, idx;
+
+	if (!drm_dev_enter(&vd->drm, &idx))
+		return ERR_PTR(-ENODEV);
+	res = kzalloc(sizeof(*res), GFP_KERNEL);
+	if (!res) {
+		ret = -ENOMEM;
+		goto exit;
+	}
+	kref_init(&res->ref);
+	res->vd = vd;
+	res->format = format->format;
+	res->width = width;
+	res->height = height;
+	ret = vdesk_hostmem_get(vd, res, format->cpp[0]);
+	if (ret)
+		goto err_free;
+	id = ida_alloc_range(&vd->res_ida, 1, INT_MAX, GFP_KERNEL);
+	if (id < 0) {
+		ret = id;
+		goto err_hostmem;
+	}
+	ret = vdesk_resource_create(vd, id, res->format, width, height);
+	if (ret) {
+		ida_free(&vd->res_ida, id);
+		goto err_hostmem;
+	}
+	res->id = id;
+	drm_dev_exit(idx);
+	return res;
+
+err_hostmem:
+	vdesk_hostmem_put(vd, res);
+err_free:
+	kfree(res);
+exit:
+	drm_dev_exit(idx);
+	return ERR_PTR(ret);
+}
+
+static void vdesk_res_release(struct kref *ref)
+{
+	struct vdesk_res *res = container_of(ref, struct vdesk_res, ref);
+	struct vdesk_device *vd = res->vd;
+	int idx;
+
+	/* queued behind the scanout that replaced it */
+	if (drm_dev_enter(&vd->drm, &idx)) {
+		vdesk_resource_destroy(vd, res->id);
+		drm_dev_exit(idx);
+	}
+	ida_free(&vd->res_ida, res->id);
+	vdesk_hostmem_put(vd, res);
+	kfree(res);
+}
+
+static void vdesk_res_put(struct vdesk_res *res)
+{
+	if (res)
+		kref_put(&res->ref, vdesk_res_release);
+}
 
 /* --- Primary plane ------------------------------------------------------------ */
 
@@ -244,12 +299,8 @@ static int vdesk_plane_atomic_check(struct drm_plane *plane,
 				    struct drm_atomic_state *state)
 {
 	struct drm_plane_state *new = drm_atomic_get_new_plane_state(state, plane);
-	struct drm_plane_state *old = drm_atomic_get_old_plane_state(state, plane);
 	struct drm_crtc_state *crtc_state = NULL;
 
-	/* host resources are per framebuffer: a new one is sent whole */
-	if (old->fb != new->fb)
-		new->ignore_damage_clips = true;
 	if (new->crtc)
 		crtc_state = drm_atomic_get_new_crtc_state(state, new->crtc);
 	return drm_atomic_helper_check_plane_state(new, crtc_state,
@@ -258,18 +309,42 @@ static int vdesk_plane_atomic_check(struct drm_plane *plane,
 						   false, false);
 }
 
+/*
+ * Pin the framebuffer, and make sure the state has a resource of the right
+ * size and format: a new mode or format gets a new one here, where a
+ * commit may still fail.
+ */
 static int vdesk_plane_prepare_fb(struct drm_plane *plane,
 				  struct drm_plane_state *new)
 {
+	struct vdesk_plane_state *vps = to_vdesk_plane_state(new);
 	struct vdesk_device *vd = to_vdesk(plane->dev);
+	struct vdesk_res *res = vps->res;
+	struct drm_rect src;
 	int ret;
 
-	if (!new->fb)
+	if (new->fb) {
+		ret = drm_gem_plane_helper_prepare_fb(plane, new);
+		if (!ret)
+			ret = vdesk_fb_pin(to_vdesk_fb(new->fb));
+		if (ret)
+			return ret;
+	}
+	drm_rect_fp_to_int(&src, &new->src);
+	if (res && new->fb && new->visible && res->format == new->fb->format->format &&
+	    res->width == drm_rect_width(&src) && res->height == drm_rect_height(&src))
 		return 0;
-	ret = drm_gem_plane_helper_prepare_fb(plane, new);
-	if (ret)
-		return ret;
-	return vdesk_fb_get_resource(vd, to_vdesk_fb(new->fb));
+
+	vdesk_res_put(res);
+	vps->res = NULL;
+	if (!new->fb || !new->visible)
+		return 0;
+	res = vdesk_res_create(vd, new->fb->format, drm_rect_width(&src),
+			       drm_rect_height(&src));
+	if (IS_ERR(res))
+		return PTR_ERR(res);
+	vps->res = res;
+	return 0;
 }
 
 static void vdesk_plane_atomic_update(struct drm_plane *plane,
@@ -277,38 +352,33 @@ static void vdesk_plane_atomic_update(struct drm_plane *plane,
 {
 	struct drm_plane_state *new = drm_atomic_get_new_plane_state(state, plane);
 	struct drm_plane_state *old = drm_atomic_get_old_plane_state(state, plane);
+	struct vdesk_res *res = to_vdesk_plane_state(new)->res;
 	struct vdesk_output *out = plane_to_output(plane);
 	struct vdesk_device *vd = to_vdesk(plane->dev);
 	struct drm_atomic_helper_damage_iter iter;
 	struct drm_rect clip, src;
 	struct vdesk_xfer x;
-	struct vdesk_fb *vfb;
 	int idx;
 
-	if (!new->fb || !new->crtc || !new->visible)
+	if (!res || !drm_dev_enter(plane->dev, &idx))
 		return;
-	vfb = to_vdesk_fb(new->fb);
-	if (!vfb->res_id)
-		return;
-	if (!drm_dev_enter(plane->dev, &idx))
-		return;
+	drm_rect_fp_to_int(&src, &new->src);
 
-	vdesk_xfer_begin(&x, vd, vfb);
-	drm_atomic_helper_damage_iter_init(&iter, old, new);
-	drm_atomic_for_each_plane_damage(&iter, &clip)
-		vdesk_xfer_rect(&x, &clip);
+	vdesk_xfer_begin(&x, vd, to_vdesk_fb(new->fb), res, &src);
+	if (out->scanout_res != res->id) {
+		/* a resource the output does not show yet: all of it */
+		vdesk_xfer_rect(&x, &src);
+	} else {
+		drm_atomic_helper_damage_iter_init(&iter, old, new);
+		drm_atomic_for_each_plane_damage(&iter, &clip)
+			vdesk_xfer_rect(&x, &clip);
+	}
 	vdesk_xfer_end(&x);
 
-	src = drm_plane_state_src(new);
-	src.x1 >>= 16;
-	src.y1 >>= 16;
-	src.x2 >>= 16;
-	src.y2 >>= 16;
-	if (out->scanout_res != vfb->res_id || old->fb != new->fb ||
-	    !drm_rect_equals(&old->src, &new->src) ||
-	    drm_atomic_crtc_needs_modeset(drm_atomic_get_new_crtc_state(state, new->crtc))) {
-		if (!vdesk_set_scanout(vd, out->index, vfb->res_id, &src))
-			out->scanout_res = vfb->res_id;
+	if (out->scanout_res != res->id) {
+		if (!vdesk_set_scanout(vd, out->index, res->id, res->width,
+				       res->height))
+			out->scanout_res = res->id;
 		else
 			out->scanout_res = 0;
 	}
@@ -321,37 +391,119 @@ static const struct drm_plane_helper_funcs vdesk_plane_helper_funcs = {
 	.atomic_update = vdesk_plane_atomic_update,
 };
 
+static void vdesk_plane_destroy_state(struct drm_plane *plane,
+				      struct drm_plane_state *state)
+{
+	struct vdesk_plane_state *vps = to_vdesk_plane_state(state);
+
+	vdesk_res_put(vps->res);
+	__drm_atomic_helper_plane_destroy_state(state);
+	kfree(vps);
+}
+
+static void vdesk_plane_reset(struct drm_plane *plane)
+{
+	struct vdesk_plane_state *vps;
+
+	if (plane->state) {
+		vdesk_plane_destroy_state(plane, plane->state);
+		plane->state = NULL;
+	}
+	vps = kzalloc(sizeof(*vps), GFP_KERNEL);
+	if (vps)
+		__drm_atomic_helper_plane_reset(plane, &vps->base);
+}
+
 /*
- * Debian's 6.12.117 sets ignore_damage_clips on a modeset and never clears
- * it again (fixed upstream by "drm/damage-helper: Clear ignore_damage_clips
- * in plane-state duplication"): without this every later DIRTYFB would be a
- * full-screen update.  The flag belongs to one commit only.
+ * Debian's 6.12.117 never clears ignore_damage_clips in duplication (fixed
+ * upstream by "drm/damage-helper: Clear ignore_damage_clips in plane-state
+ * duplication"): the flag belongs to one commit only.
  */
 static struct drm_plane_state *
 vdesk_plane_duplicate_state(struct drm_plane *plane)
 {
-	struct drm_plane_state *state;
+	struct vdesk_plane_state *old = to_vdesk_plane_state(plane->state);
+	struct vdesk_plane_state *vps;
 
-	state = drm_atomic_helper_plane_duplicate_state(plane);
-	if (state)
-		state->ignore_damage_clips = false;
-	return state;
+	vps = kzalloc(sizeof(*vps), GFP_KERNEL);
+	if (!vps)
+		return NULL;
+	__drm_atomic_helper_plane_duplicate_state(plane, &vps->base);
+	vps->base.ignore_damage_clips = false;
+	vps->res = old->res;
+	if (vps->res)
+		kref_get(&vps->res->ref);
+	return &vps->base;
 }
 
 static const struct drm_plane_funcs vdesk_plane_funcs = {
 	.update_plane = drm_atomic_helper_update_plane,
 	.disable_plane = drm_atomic_helper_disable_plane,
-	.reset = drm_atomic_helper_plane_reset,
+	.reset = vdesk_plane_reset,
 	.atomic_duplicate_state = vdesk_plane_duplicate_state,
-	.atomic_destroy_state = drm_atomic_helper_plane_destroy_state,
+	.atomic_destroy_state = vdesk_plane_destroy_state,
 	.destroy = drm_plane_cleanup,
 };
 
-/* --- CRTC ------------------------------------------------------------------- */
+/* --- CRTC and vblank ------------------------------------------------------------
+ *
+ * The device has no vblank: a timer at the mode's refresh rate stands in
+ * for it, as in vkms.  Events that a client asked for with a page flip go
+ * out on the vblank after the device has answered the flip's requests, so
+ * a compositor renders at the refresh rate; the others (DIRTYFB, fbcon,
+ * mode sets) go out as soon as the device has answered.
+ */
+
+static bool pace_flips = true;
+module_param(pace_flips, bool, 0644);
+MODULE_PARM_DESC(pace_flips, "send page-flip events on the vblank timer (default Y; N: as soon as the device answers)");
 
 static inline struct vdesk_output *crtc_to_output(struct drm_crtc *crtc)
 {
 	return container_of(crtc, struct vdesk_output, crtc);
+}
+
+static enum hrtimer_restart vdesk_vblank_timer(struct hrtimer *timer)
+{
+	struct vdesk_output *out = container_of(timer, struct vdesk_output,
+						vblank_timer);
+
+	hrtimer_forward_now(timer, out->period);
+	drm_crtc_handle_vblank(&out->crtc);
+	return HRTIMER_RESTART;
+}
+
+static int vdesk_crtc_enable_vblank(struct drm_crtc *crtc)
+{
+	struct drm_vblank_crtc *vblank = drm_crtc_vblank_crtc(crtc);
+	struct vdesk_output *out = crtc_to_output(crtc);
+
+	drm_calc_timestamping_constants(crtc, &crtc->mode);
+	out->period = ns_to_ktime(vblank->framedur_ns ?: NSEC_PER_SEC / 60);
+	hrtimer_start(&out->vblank_timer, out->period, HRTIMER_MODE_REL);
+	return 0;
+}
+
+static void vdesk_crtc_disable_vblank(struct drm_crtc *crtc)
+{
+	hrtimer_cancel(&crtc_to_output(crtc)->vblank_timer);
+}
+
+static bool vdesk_crtc_get_vblank_timestamp(struct drm_crtc *crtc,
+					    int *max_error, ktime_t *vblank_time,
+					    bool in_vblank_irq)
+{
+	struct drm_vblank_crtc *vblank = drm_crtc_vblank_crtc(crtc);
+	struct vdesk_output *out = crtc_to_output(crtc);
+
+	if (!READ_ONCE(vblank->enabled)) {
+		*vblank_time = ktime_get();
+		return true;
+	}
+	/* the timer was already moved on to the next vblank */
+	*vblank_time = ktime_sub(hrtimer_get_expires(&out->vblank_timer),
+				 out->period);
+	return true;
 }
 
 static enum drm_mode_status vdesk_crtc_mode_valid(struct drm_crtc *crtc,
@@ -374,30 +526,28 @@ static int vdesk_crtc_atomic_check(struct drm_crtc *crtc,
 	return drm_atomic_helper_check_crtc_primary_plane(crtc_state);
 }
 
-static void vdesk_crtc_send_event(struct drm_crtc *crtc,
-				  struct drm_crtc_state *crtc_state)
+static void vdesk_crtc_atomic_flush(struct drm_crtc *crtc,
+				    struct drm_atomic_state *state)
 {
+	struct drm_crtc_state *crtc_state = drm_atomic_get_new_crtc_state(state, crtc);
 	struct drm_pending_vblank_event *event = crtc_state->event;
-	unsigned long flags;
+	bool paced;
 
 	if (!event)
 		return;
 	crtc_state->event = NULL;
-	spin_lock_irqsave(&crtc->dev->event_lock, flags);
-	drm_crtc_send_vblank_event(crtc, event);
-	spin_unlock_irqrestore(&crtc->dev->event_lock, flags);
-}
-
-static void vdesk_crtc_atomic_flush(struct drm_crtc *crtc,
-				    struct drm_atomic_state *state)
-{
-	vdesk_crtc_send_event(crtc, drm_atomic_get_new_crtc_state(state, crtc));
+	/* a client's event (not the helpers' own) on a running vblank timer */
+	paced = READ_ONCE(pace_flips) && event->base.file_priv &&
+		drm_crtc_vblank_get(crtc) == 0;
+	vdesk_output_event(to_vdesk(crtc->dev), crtc_to_output(crtc), event,
+			   paced);
 }
 
 static void vdesk_crtc_atomic_enable(struct drm_crtc *crtc,
 				     struct drm_atomic_state *state)
 {
 	/* the plane update sets the scanout */
+	drm_crtc_vblank_on(crtc);
 }
 
 static void vdesk_crtc_atomic_disable(struct drm_crtc *crtc,
@@ -408,15 +558,15 @@ static void vdesk_crtc_atomic_disable(struct drm_crtc *crtc,
 	struct vdesk_device *vd = to_vdesk(crtc->dev);
 	int idx;
 
+	drm_crtc_vblank_off(crtc);
 	/* a modeset keeps the output; the plane update re-points it */
-	if (!crtc_state->active && out->scanout_res &&
-	    drm_dev_enter(crtc->dev, &idx)) {
-		vdesk_set_scanout(vd, out->index, 0, NULL);
+	if (crtc_state->active)
+		return;
+	if (out->scanout_res && drm_dev_enter(crtc->dev, &idx)) {
+		vdesk_set_scanout(vd, out->index, 0, 0, 0);
 		drm_dev_exit(idx);
 	}
-	if (!crtc_state->active)
-		out->scanout_res = 0;
-	vdesk_crtc_send_event(crtc, crtc_state);
+	out->scanout_res = 0;
 }
 
 static const struct drm_crtc_helper_funcs vdesk_crtc_helper_funcs = {
@@ -433,6 +583,9 @@ static const struct drm_crtc_funcs vdesk_crtc_funcs = {
 	.page_flip = drm_atomic_helper_page_flip,
 	.atomic_duplicate_state = drm_atomic_helper_crtc_duplicate_state,
 	.atomic_destroy_state = drm_atomic_helper_crtc_destroy_state,
+	.enable_vblank = vdesk_crtc_enable_vblank,
+	.disable_vblank = vdesk_crtc_disable_vblank,
+	.get_vblank_timestamp = vdesk_crtc_get_vblank_timestamp,
 };
 
 /* --- Connector -------------------------------------------------------------- */
@@ -442,34 +595,37 @@ static inline struct vdesk_output *conn_to_output(struct drm_connector *conn)
 	return container_of(conn, struct vdesk_output, connector);
 }
 
-static void vdesk_output_info(struct vdesk_device *vd, unsigned int i,
-			      u32 *w, u32 *h, bool *enabled)
+static struct virtio_desk_output_info vdesk_output_info(struct vdesk_device *vd,
+							unsigned int i)
 {
+	struct virtio_desk_output_info info;
 	unsigned long flags;
 
 	spin_lock_irqsave(&vd->info_lock, flags);
-	*w = le32_to_cpu(vd->info[i].width);
-	*h = le32_to_cpu(vd->info[i].height);
-	*enabled = le32_to_cpu(vd->info[i].enabled);
+	info = vd->info[i];
 	spin_unlock_irqrestore(&vd->info_lock, flags);
+	return info;
 }
 
 static int vdesk_conn_get_modes(struct drm_connector *conn)
 {
 	struct vdesk_device *vd = to_vdesk(conn->dev);
-	struct vdesk_output *out = conn_to_output(conn);
+	struct virtio_desk_output_info info =
+		vdesk_output_info(vd, conn_to_output(conn)->index);
+	u32 w = le32_to_cpu(info.width), h = le32_to_cpu(info.height);
+	u32 mhz = le32_to_cpu(info.refresh);
 	struct drm_display_mode *mode;
-	bool enabled;
-	u32 w, h;
 	int count;
 
-	vdesk_output_info(vd, out->index, &w, &h, &enabled);
 	count = drm_add_modes_noedid(conn, vd->max_dimension, vd->max_dimension);
 	if (!w || !h || w > vd->max_dimension || h > vd->max_dimension) {
 		drm_set_preferred_mode(conn, 1024, 768);
 		return count;
 	}
-	mode = drm_cvt_mode(conn->dev, w, h, 60, false, false, false);
+	/* the vblank timer runs at the preferred mode's refresh rate */
+	mode = drm_cvt_mode(conn->dev, w, h,
+			    mhz ? clamp(DIV_ROUND_CLOSEST(mhz, 1000), 1U, 240U) : 60,
+			    false, false, false);
 	if (!mode)
 		return count;
 	/* exact size: CVT rounds the width down to a multiple of 8 */
@@ -489,12 +645,11 @@ static const struct drm_connector_helper_funcs vdesk_conn_helper_funcs = {
 static enum drm_connector_status vdesk_conn_detect(struct drm_connector *conn,
 						   bool force)
 {
-	struct vdesk_device *vd = to_vdesk(conn->dev);
-	bool enabled;
-	u32 w, h;
+	struct virtio_desk_output_info info =
+		vdesk_output_info(to_vdesk(conn->dev), conn_to_output(conn)->index);
 
-	vdesk_output_info(vd, conn_to_output(conn)->index, &w, &h, &enabled);
-	return enabled ? connector_status_connected : connector_status_disconnected;
+	return le32_to_cpu(info.enabled) ? connector_status_connected :
+					   connector_status_disconnected;
 }
 
 static const struct drm_connector_funcs vdesk_conn_funcs = {
@@ -526,6 +681,8 @@ static int vdesk_output_init(struct vdesk_device *vd, struct vdesk_output *out)
 	if (ret)
 		return ret;
 	drm_crtc_helper_add(&out->crtc, &vdesk_crtc_helper_funcs);
+	hrtimer_init(&out->vblank_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	out->vblank_timer.function = vdesk_vblank_timer;
 
 	ret = drmm_encoder_init(dev, &out->encoder, NULL,
 				DRM_MODE_ENCODER_VIRTUAL, NULL);
@@ -563,12 +720,16 @@ int vdesk_modeset_init(struct vdesk_device *vd)
 	dev->mode_config.preferred_depth = 24;
 	dev->mode_config.fb_modifiers_not_supported = true;
 	dev->mode_config.funcs = &vdesk_mode_config_funcs;
+	dev->mode_config.helper_private = &vdesk_mode_config_helpers;
 	for (i = 0; i < vd->num_outputs; i++) {
 		vd->outputs[i].index = i;
 		ret = vdesk_output_init(vd, &vd->outputs[i]);
 		if (ret)
 			return ret;
 	}
+	ret = drm_vblank_init(dev, vd->num_outputs);
+	if (ret)
+		return ret;
 	drm_mode_config_reset(dev);
 	return 0;
 }

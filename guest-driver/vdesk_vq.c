@@ -1,12 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * virtio-desk: control queue, commands and damage transfers.
+ * virtio-desk: the control queue and its commands.
  *
- * One request is in flight at a time (vd->req_lock).  The virtqueue callback
- * only signals a completion; the submitter collects the used buffer itself,
- * so nothing but the submitter ever touches the virtqueue.  Every request is
- * waited for before it returns, so framebuffer pages a request points at are
- * never released while the device may still read them.
+ * Requests are queued without waiting for the device: a page flip returns
+ * as soon as its transfer is in the ring, and the guest draws its next
+ * frame while the host copies this one.  Each request owns a copy of its
+ * command and room for the answer, and holds a reference to the
+ * framebuffer its payload points at, so those pages stay pinned until the
+ * device has answered (or has been reset).  The virtqueue callback collects
+ * the answers in order and sends the commit events whose requests are all
+ * answered; the rest (checking answers, dropping framebuffers) is done in
+ * process context by answered_work.
+ *
+ * Commands whose answer the caller needs (display and input info, resource
+ * creation) wait for it.  A request that stays unanswered for
+ * VDESK_TIMEOUT_MS makes the driver give up on the device: every later
+ * request fails at once and every event is sent, so no client hangs.
  */
 
 #include <linux/module.h>
@@ -17,176 +26,431 @@
 #include <drm/drm_drv.h>
 #include <drm/drm_managed.h>
 #include <drm/drm_print.h>
+#include <drm/drm_vblank.h>
 
 #include "vdesk_drv.h"
 
-/* --- virtqueue -------------------------------------------------------------- */
+struct vdesk_req {
+	struct list_head node;		/* vd->inflight, then vd->answered */
+	struct drm_framebuffer *fb;	/* the payload's pages, or NULL */
+	struct completion *waiter;	/* a caller waiting for the answer */
+	bool answered;
+	unsigned long queued;		/* jiffies */
+	u64 seq;
+	u32 type;			/* command */
+	u32 expect;			/* the answer that means success */
+	u32 cmd_len;
+	u32 resp_len;
+	struct virtio_desk_ctrl_hdr *resp;	/* after cmd */
+	u8 cmd[];
+};
 
-void vdesk_vq_done(struct virtqueue *vq)
+static struct vdesk_req *vdesk_req_new(const void *cmd, size_t cmd_len,
+				       size_t resp_len, u32 expect)
 {
-	struct vdesk_device *vd = vq->vdev->priv;
+	struct vdesk_req *req;
 
-	complete(&vd->req_done);
+	/* command structs are multiples of 8 bytes: resp stays aligned */
+	req = kzalloc(struct_size(req, cmd, cmd_len + resp_len), GFP_KERNEL);
+	if (!req)
+		return NULL;
+	memcpy(req->cmd, cmd, cmd_len);
+	req->type = le32_to_cpu(((const struct virtio_desk_ctrl_hdr *)cmd)->type);
+	req->expect = expect;
+	req->cmd_len = cmd_len;
+	req->resp_len = resp_len;
+	req->resp = (void *)(req->cmd + cmd_len);
+	return req;
 }
 
-int vdesk_vq_init(struct vdesk_device *vd)
+static void vdesk_req_free(struct vdesk_req *req)
 {
-	struct drm_device *dev = &vd->drm;
-	unsigned int segs;
-
-	segs = min_t(u32, vd->max_segments, VDESK_SEGS_CAP);
-	/* without indirect descriptors a chain must fit in the ring */
-	if (!virtio_has_feature(vd->vdev, VIRTIO_RING_F_INDIRECT_DESC))
-		segs = min(segs, virtqueue_get_vring_size(vd->vq));
-	if (segs < 3) {
-		drm_err(dev, "max_segments %u too small\n", segs);
-		return -EINVAL;
-	}
-	vd->payload_max = segs - 2;	/* command + response */
-	vd->rects_max = min_t(u32, vd->max_rects, VDESK_RECTS_CAP);
-	if (!vd->rects_max) {
-		drm_err(dev, "max_rects is 0\n");
-		return -EINVAL;
-	}
-
-	vd->cmd_size = max(sizeof(struct virtio_desk_transfer_rects) +
-			   vd->rects_max * sizeof(struct virtio_desk_xfer_rect),
-			   sizeof(struct virtio_desk_set_scanout));
-	vd->cmd = drmm_kzalloc(dev, vd->cmd_size, GFP_KERNEL);
-	vd->resp = drmm_kzalloc(dev, sizeof(*vd->resp), GFP_KERNEL);
-	vd->payload = drmm_kcalloc(dev, vd->payload_max, sizeof(*vd->payload),
-				   GFP_KERNEL);
-	if (!vd->cmd || !vd->resp || !vd->payload)
-		return -ENOMEM;
-	sg_init_table(vd->payload, vd->payload_max);
-	sg_unmark_end(&vd->payload[vd->payload_max - 1]);
-	return 0;
+	if (req->fb)
+		drm_framebuffer_put(req->fb);
+	kfree(req);
 }
 
-static const char *vdesk_resp_name(u32 type)
+/* --- answers and events ------------------------------------------------------- */
+
+static const char * const vdesk_err_names[] = {
+	[VIRTIO_DESK_RESP_ERR_INVALID_COMMAND - 0x1200] = "INVALID_COMMAND",
+	[VIRTIO_DESK_RESP_ERR_OUT_OF_MEMORY - 0x1200] = "OUT_OF_MEMORY",
+	[VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID - 0x1200] = "INVALID_OUTPUT_ID",
+	[VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID - 0x1200] = "INVALID_RESOURCE_ID",
+	[VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER - 0x1200] = "INVALID_PARAMETER",
+	[VIRTIO_DESK_RESP_ERR_INVALID_RECT - 0x1200] = "INVALID_RECT",
+	[VIRTIO_DESK_RESP_ERR_INVALID_LENGTH - 0x1200] = "INVALID_LENGTH",
+};
+
+static int vdesk_req_result(struct vdesk_device *vd, struct vdesk_req *req)
 {
-	switch (type) {
-	case VIRTIO_DESK_RESP_ERR_INVALID_COMMAND: return "INVALID_COMMAND";
-	case VIRTIO_DESK_RESP_ERR_OUT_OF_MEMORY: return "OUT_OF_MEMORY";
-	case VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID: return "INVALID_OUTPUT_ID";
-	case VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID: return "INVALID_RESOURCE_ID";
-	case VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER: return "INVALID_PARAMETER";
-	case VIRTIO_DESK_RESP_ERR_INVALID_RECT: return "INVALID_RECT";
-	case VIRTIO_DESK_RESP_ERR_INVALID_LENGTH: return "INVALID_LENGTH";
-	default: return "unknown";
+	u32 type = le32_to_cpu(req->resp->type);
+	u32 err = type - 0x1200;
+
+	if (type == req->expect)
+		return 0;
+	drm_err_ratelimited(&vd->drm, "command %#x failed: %#x (%s)\n",
+			    req->type, type,
+			    err < ARRAY_SIZE(vdesk_err_names) && vdesk_err_names[err] ?
+			    vdesk_err_names[err] : "unknown");
+	return type == VIRTIO_DESK_RESP_ERR_OUT_OF_MEMORY ? -ENOMEM : -EIO;
+}
+
+static void vdesk_event_send(struct vdesk_output *out)
+{
+	struct drm_crtc *crtc = &out->crtc;
+
+	spin_lock(&crtc->dev->event_lock);
+	if (out->event_paced)
+		drm_crtc_arm_vblank_event(crtc, out->event);
+	else
+		drm_crtc_send_vblank_event(crtc, out->event);
+	spin_unlock(&crtc->dev->event_lock);
+	out->event = NULL;
+}
+
+/* Send the events whose requests are all answered.  Called with vq_lock. */
+static void vdesk_events_send(struct vdesk_device *vd)
+{
+	struct vdesk_req *oldest;
+	u64 done = vd->seq;
+	unsigned int i;
+
+	lockdep_assert_held(&vd->vq_lock);
+	oldest = list_first_entry_or_null(&vd->inflight, struct vdesk_req, node);
+	if (oldest && !vd->broken)
+		done = oldest->seq - 1;
+	for (i = 0; vd->outputs && i < vd->num_outputs; i++) {
+		struct vdesk_output *out = &vd->outputs[i];
+
+		if (out->event && out->event_seq <= done)
+			vdesk_event_send(out);
 	}
 }
 
 /*
- * Send vd->cmd (cmd_len bytes) followed by npay payload entries of
- * vd->payload, with room for resp_len response bytes, and wait for it.
- * Called with req_lock held.  Returns 0 or a negative errno.
+ * The commit's event of an output: sent once every request queued so far
+ * is answered, at once or (paced) on the next vblank.  A paced event
+ * carries the vblank reference its caller took.
  */
-static int vdesk_submit(struct vdesk_device *vd, size_t cmd_len,
-			unsigned int npay, size_t resp_len, u32 expect)
+void vdesk_output_event(struct vdesk_device *vd, struct vdesk_output *out,
+			struct drm_pending_vblank_event *event, bool paced)
 {
-	struct drm_device *dev = &vd->drm;
+	unsigned long flags;
+
+	spin_lock_irqsave(&vd->vq_lock, flags);
+	WARN_ON(out->event);
+	out->event = event;
+	out->event_seq = vd->seq;
+	out->event_paced = paced;
+	vdesk_events_send(vd);
+	spin_unlock_irqrestore(&vd->vq_lock, flags);
+}
+
+void vdesk_vq_done(struct virtqueue *vq)
+{
+	struct vdesk_device *vd = vq->vdev->priv;
+	struct vdesk_req *req;
+	unsigned long flags;
+	unsigned int len;
+	bool answered = false;
+
+	spin_lock_irqsave(&vd->vq_lock, flags);
+	do {
+		virtqueue_disable_cb(vq);
+		while ((req = virtqueue_get_buf(vq, &len))) {
+			list_del(&req->node);
+			req->answered = true;
+			if (req->waiter) {
+				complete(req->waiter);
+			} else {
+				list_add_tail(&req->node, &vd->answered);
+				answered = true;
+			}
+		}
+	} while (!virtqueue_enable_cb(vq));
+	vdesk_events_send(vd);
+	spin_unlock_irqrestore(&vd->vq_lock, flags);
+
+	wake_up_all(&vd->vq_space);
+	if (answered)
+		schedule_work(&vd->answered_work);
+}
+
+static void vdesk_answered_work(struct work_struct *work)
+{
+	struct vdesk_device *vd = container_of(work, struct vdesk_device,
+					       answered_work);
+	struct vdesk_req *req, *tmp;
+	LIST_HEAD(answered);
+
+	spin_lock_irq(&vd->vq_lock);
+	list_splice_init(&vd->answered, &answered);
+	spin_unlock_irq(&vd->vq_lock);
+	list_for_each_entry_safe(req, tmp, &answered, node) {
+		vdesk_req_result(vd, req);
+		vdesk_req_free(req);
+	}
+}
+
+/* --- giving up on the device ------------------------------------------------------ */
+
+/*
+ * Called with vq_lock when a request stayed unanswered too long.  The
+ * requests stay posted, with their framebuffers, until the device is reset
+ * (vdesk_vq_reclaim): it may still read them.  Returns true the first time.
+ */
+static bool vdesk_give_up_locked(struct vdesk_device *vd)
+{
+	struct vdesk_req *req;
+
+	lockdep_assert_held(&vd->vq_lock);
+	if (vd->broken)
+		return false;
+	vd->broken = true;
+	list_for_each_entry(req, &vd->inflight, node) {
+		if (req->waiter) {
+			complete(req->waiter);
+			req->waiter = NULL;
+		}
+	}
+	vdesk_events_send(vd);
+	return true;
+}
+
+static void vdesk_report_dead(struct vdesk_device *vd, u32 type)
+{
+	wake_up_all(&vd->vq_space);
+	if (virtqueue_is_broken(vd->vq))
+		return;
+	/* e.g. a function level reset behind our back */
+	drm_err(&vd->drm, "device does not answer command %#x%s, giving up on it\n",
+		type,
+		vd->vdev->config->get_status(vd->vdev) & VIRTIO_CONFIG_S_DRIVER_OK ?
+		"" : " (it was reset)");
+}
+
+static void vdesk_watchdog(struct work_struct *work)
+{
+	struct vdesk_device *vd = container_of(to_delayed_work(work),
+					       struct vdesk_device, watchdog);
+	unsigned long timeout = msecs_to_jiffies(VDESK_TIMEOUT_MS);
+	struct vdesk_req *oldest;
+	bool dead = false;
+	u32 type = 0;
+
+	spin_lock_irq(&vd->vq_lock);
+	oldest = list_first_entry_or_null(&vd->inflight, struct vdesk_req, node);
+	if (oldest && !vd->broken) {
+		if (time_after_eq(jiffies, oldest->queued + timeout)) {
+			type = oldest->type;
+			dead = vdesk_give_up_locked(vd);
+		} else {
+			mod_delayed_work(system_wq, &vd->watchdog,
+					 oldest->queued + timeout - jiffies);
+		}
+	}
+	spin_unlock_irq(&vd->vq_lock);
+	if (dead)
+		vdesk_report_dead(vd, type);
+}
+
+/* --- queueing -------------------------------------------------------------------- */
+
+/*
+ * Put a request in the ring: its command, npay entries of vd->payload (the
+ * caller holds xfer_lock then), room for the answer.  Waits only for room.
+ */
+static int vdesk_req_queue(struct vdesk_device *vd, struct vdesk_req *req,
+			   unsigned int npay)
+{
 	struct scatterlist cmd_sg, resp_sg, *sgs[3];
-	unsigned int nout = 0, len;
-	u32 cmd_type = le32_to_cpu(((struct virtio_desk_ctrl_hdr *)vd->cmd)->type);
-	u32 type;
-	void *buf;
+	unsigned int nout = 0, need;
+	unsigned long flags;
+	bool kick = false;
 	int ret;
 
-	lockdep_assert_held(&vd->req_lock);
-	if (vd->broken)
-		return -EIO;
-
-	sg_init_one(&cmd_sg, vd->cmd, cmd_len);
+	sg_init_one(&cmd_sg, req->cmd, req->cmd_len);
 	sgs[nout++] = &cmd_sg;
 	if (npay) {
 		sg_mark_end(&vd->payload[npay - 1]);
 		sgs[nout++] = vd->payload;
 	}
-	memset(vd->resp, 0, resp_len);
-	sg_init_one(&resp_sg, vd->resp, resp_len);
+	sg_init_one(&resp_sg, req->resp, req->resp_len);
 	sgs[nout] = &resp_sg;
-
-	reinit_completion(&vd->req_done);
-	ret = virtqueue_add_sgs(vd->vq, sgs, nout, 1, vd, GFP_KERNEL);
-	if (npay)
-		sg_unmark_end(&vd->payload[npay - 1]);
-	if (ret) {
-		/*
-		 * The virtio core stops the queue when the device goes away
-		 * (system shutdown, surprise removal) and logs it when it
-		 * stops it for a ring error: nothing to add then.
-		 */
-		if (virtqueue_is_broken(vd->vq))
-			return -ENODEV;
-		drm_err_ratelimited(dev, "cannot queue command %#x: %d\n",
-				    cmd_type, ret);
-		return ret;
-	}
-	virtqueue_kick(vd->vq);
+	/* what the ring must have free, as virtio-gpu counts it */
+	need = virtio_has_feature(vd->vdev, VIRTIO_RING_F_INDIRECT_DESC) ?
+	       1 : npay + 2;
 
 	for (;;) {
-		buf = virtqueue_get_buf(vd->vq, &len);
-		if (buf)
-			break;
-		if (!wait_for_completion_timeout(&vd->req_done,
-						 msecs_to_jiffies(VDESK_TIMEOUT_MS))) {
-			buf = virtqueue_get_buf(vd->vq, &len);
-			if (buf)
-				break;
-			vd->broken = true;
-			if (virtqueue_is_broken(vd->vq))
-				return -ENODEV;
-			/* e.g. a function level reset behind our back */
-			drm_err(dev, "device does not answer command %#x%s, giving up on it\n",
-				cmd_type,
-				vd->vdev->config->get_status(vd->vdev) &
-				VIRTIO_CONFIG_S_DRIVER_OK ? "" : " (it was reset)");
-			return -ETIMEDOUT;
+		spin_lock_irqsave(&vd->vq_lock, flags);
+		if (vd->broken) {
+			ret = -EIO;
+		} else {
+			ret = virtqueue_add_sgs(vd->vq, sgs, nout, 1, req,
+						GFP_ATOMIC);
 		}
+		if (!ret) {
+			if (list_empty(&vd->inflight))
+				mod_delayed_work(system_wq, &vd->watchdog,
+						 msecs_to_jiffies(VDESK_TIMEOUT_MS));
+			req->seq = ++vd->seq;
+			req->queued = jiffies;
+			list_add_tail(&req->node, &vd->inflight);
+			kick = virtqueue_kick_prepare(vd->vq);
+		}
+		spin_unlock_irqrestore(&vd->vq_lock, flags);
+		if (ret != -ENOSPC || virtqueue_is_broken(vd->vq))
+			break;
+		wait_event_timeout(vd->vq_space, vd->vq->num_free >= need ||
+				   READ_ONCE(vd->broken) ||
+				   virtqueue_is_broken(vd->vq),
+				   msecs_to_jiffies(VDESK_TIMEOUT_MS));
 	}
-
-	type = le32_to_cpu(vd->resp->hdr.type);
-	if (type != expect) {
-		drm_err_ratelimited(dev, "command %#x failed: %#x (%s)\n",
-				    cmd_type, type, vdesk_resp_name(type));
-		return type == VIRTIO_DESK_RESP_ERR_OUT_OF_MEMORY ? -ENOMEM : -EIO;
-	}
-	return 0;
-}
-
-/* --- simple commands ---------------------------------------------------------- */
-
-static int vdesk_simple(struct vdesk_device *vd, const void *cmd, size_t len)
-{
-	int ret;
-
-	mutex_lock(&vd->req_lock);
-	memcpy(vd->cmd, cmd, len);
-	ret = vdesk_submit(vd, len, 0, sizeof(struct virtio_desk_ctrl_hdr),
-			   VIRTIO_DESK_RESP_OK_NODATA);
-	mutex_unlock(&vd->req_lock);
+	if (npay)
+		sg_unmark_end(&vd->payload[npay - 1]);
+	if (kick)
+		virtqueue_notify(vd->vq);
+	if (!ret || ret == -EIO)
+		return ret;
+	/*
+	 * The virtio core stops the queue when the device goes away (system
+	 * shutdown, surprise removal) and logs it when it stops it for a ring
+	 * error: nothing to add then.
+	 */
+	if (virtqueue_is_broken(vd->vq))
+		return -ENODEV;
+	drm_err_ratelimited(&vd->drm, "cannot queue command %#x: %d\n",
+			    req->type, ret);
 	return ret;
 }
+
+/*
+ * Queue a command that needs no answer but success, with npay payload
+ * entries that point into fb (a reference is held until the answer).
+ */
+int vdesk_queue(struct vdesk_device *vd, const void *cmd, size_t len,
+		unsigned int npay, struct drm_framebuffer *fb)
+{
+	struct vdesk_req *req;
+	int ret;
+
+	req = vdesk_req_new(cmd, len, sizeof(struct virtio_desk_ctrl_hdr),
+			    VIRTIO_DESK_RESP_OK_NODATA);
+	if (!req)
+		return -ENOMEM;
+	if (fb) {
+		drm_framebuffer_get(fb);
+		req->fb = fb;
+	}
+	ret = vdesk_req_queue(vd, req, npay);
+	if (ret)
+		vdesk_req_free(req);
+	return ret;
+}
+
+/* Send a command and wait for its answer, copied to resp. */
+static int vdesk_call(struct vdesk_device *vd, const void *cmd, size_t len,
+		      void *resp, size_t resp_len, u32 expect)
+{
+	DECLARE_COMPLETION_ONSTACK(done);
+	struct vdesk_req *req;
+	bool answered, dead = false;
+	int ret;
+
+	req = vdesk_req_new(cmd, len, resp_len, expect);
+	if (!req)
+		return -ENOMEM;
+	req->waiter = &done;
+	ret = vdesk_req_queue(vd, req, 0);
+	if (ret) {
+		vdesk_req_free(req);
+		return ret;
+	}
+	wait_for_completion_timeout(&done, msecs_to_jiffies(VDESK_TIMEOUT_MS));
+
+	spin_lock_irq(&vd->vq_lock);
+	answered = req->answered;
+	if (!answered) {
+		/* still posted: the callback or the reclaim frees it */
+		req->waiter = NULL;
+		dead = vdesk_give_up_locked(vd);
+	}
+	spin_unlock_irq(&vd->vq_lock);
+	if (dead)
+		vdesk_report_dead(vd, req->type);
+	if (!answered)
+		return virtqueue_is_broken(vd->vq) ? -ENODEV : -ETIMEDOUT;
+
+	ret = vdesk_req_result(vd, req);
+	if (!ret && resp)
+		memcpy(resp, req->resp, resp_len);
+	vdesk_req_free(req);
+	return ret;
+}
+
+/*
+ * After the device was reset (it reads nothing any more): free what it
+ * never answered, send every event still waiting.
+ */
+void vdesk_vq_reclaim(struct vdesk_device *vd)
+{
+	struct vdesk_req *req, *tmp;
+	LIST_HEAD(unanswered);
+
+	cancel_delayed_work_sync(&vd->watchdog);
+	spin_lock_irq(&vd->vq_lock);
+	vd->broken = true;
+	while ((req = virtqueue_detach_unused_buf(vd->vq))) {
+		list_del(&req->node);
+		if (req->waiter) {
+			/* its caller frees it, and sees an empty answer */
+			req->answered = true;
+			complete(req->waiter);
+		} else {
+			list_add_tail(&req->node, &unanswered);
+		}
+	}
+	vdesk_events_send(vd);
+	spin_unlock_irq(&vd->vq_lock);
+	flush_work(&vd->answered_work);
+	list_for_each_entry_safe(req, tmp, &unanswered, node)
+		vdesk_req_free(req);
+}
+
+int vdesk_vq_init(struct vdesk_device *vd)
+{
+	spin_lock_init(&vd->vq_lock);
+	INIT_LIST_HEAD(&vd->inflight);
+	INIT_LIST_HEAD(&vd->answered);
+	init_waitqueue_head(&vd->vq_space);
+	INIT_WORK(&vd->answered_work, vdesk_answered_work);
+	INIT_DELAYED_WORK(&vd->watchdog, vdesk_watchdog);
+	return vdesk_xfer_init(vd);
+}
+
+/* --- commands -------------------------------------------------------------------- */
 
 int vdesk_get_display_info(struct vdesk_device *vd)
 {
 	struct virtio_desk_ctrl_hdr hdr = {
 		.type = cpu_to_le32(VIRTIO_DESK_CMD_GET_DISPLAY_INFO),
 	};
+	struct virtio_desk_resp_display_info *resp;
 	unsigned long flags;
 	int ret;
 
-	mutex_lock(&vd->req_lock);
-	memcpy(vd->cmd, &hdr, sizeof(hdr));
-	ret = vdesk_submit(vd, sizeof(hdr), 0, sizeof(*vd->resp),
-			   VIRTIO_DESK_RESP_OK_DISPLAY_INFO);
+	resp = kmalloc(sizeof(*resp), GFP_KERNEL);
+	if (!resp)
+		return -ENOMEM;
+	ret = vdesk_call(vd, &hdr, sizeof(hdr), resp, sizeof(*resp),
+			 VIRTIO_DESK_RESP_OK_DISPLAY_INFO);
 	if (!ret) {
 		spin_lock_irqsave(&vd->info_lock, flags);
-		memcpy(vd->info, vd->resp->outputs, sizeof(vd->info));
+		memcpy(vd->info, resp->outputs, sizeof(vd->info));
 		spin_unlock_irqrestore(&vd->info_lock, flags);
 	}
-	mutex_unlock(&vd->req_lock);
+	kfree(resp);
 	return ret;
 }
 
@@ -197,19 +461,12 @@ int vdesk_get_input_info(struct vdesk_device *vd, u32 device,
 		.hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_GET_INPUT_INFO),
 		.device = cpu_to_le32(device),
 	};
-	int ret;
 
-	static_assert(sizeof(*info) <= sizeof(*vd->resp));
-	mutex_lock(&vd->req_lock);
-	memcpy(vd->cmd, &cmd, sizeof(cmd));
-	ret = vdesk_submit(vd, sizeof(cmd), 0, sizeof(*info),
-			   VIRTIO_DESK_RESP_OK_INPUT_INFO);
-	if (!ret)
-		memcpy(info, vd->resp, sizeof(*info));
-	mutex_unlock(&vd->req_lock);
-	return ret;
+	return vdesk_call(vd, &cmd, sizeof(cmd), info, sizeof(*info),
+			  VIRTIO_DESK_RESP_OK_INPUT_INFO);
 }
 
+/* Waits: a mode set fails right there if the device has no room for it. */
 int vdesk_resource_create(struct vdesk_device *vd, u32 id, u32 format,
 			  u32 width, u32 height)
 {
@@ -221,7 +478,9 @@ int vdesk_resource_create(struct vdesk_device *vd, u32 id, u32 format,
 		.height = cpu_to_le32(height),
 	};
 
-	return vdesk_simple(vd, &cmd, sizeof(cmd));
+	return vdesk_call(vd, &cmd, sizeof(cmd), NULL,
+			  sizeof(struct virtio_desk_ctrl_hdr),
+			  VIRTIO_DESK_RESP_OK_NODATA);
 }
 
 int vdesk_resource_destroy(struct vdesk_device *vd, u32 id)
@@ -231,235 +490,20 @@ int vdesk_resource_destroy(struct vdesk_device *vd, u32 id)
 		.resource_id = cpu_to_le32(id),
 	};
 
-	return vdesk_simple(vd, &cmd, sizeof(cmd));
+	return vdesk_queue(vd, &cmd, sizeof(cmd), 0, NULL);
 }
 
+/* Show all of resource res_id (width x height) on an output; 0 disables it. */
 int vdesk_set_scanout(struct vdesk_device *vd, u32 output, u32 res_id,
-		      const struct drm_rect *src)
+		      u32 width, u32 height)
 {
 	struct virtio_desk_set_scanout cmd = {
 		.hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_SET_SCANOUT),
 		.output_id = cpu_to_le32(output),
 		.resource_id = cpu_to_le32(res_id),
+		.src.width = cpu_to_le32(res_id ? width : 0),
+		.src.height = cpu_to_le32(res_id ? height : 0),
 	};
 
-	if (res_id && src) {
-		cmd.src.x = cpu_to_le32(src->x1);
-		cmd.src.y = cpu_to_le32(src->y1);
-		cmd.src.width = cpu_to_le32(drm_rect_width(src));
-		cmd.src.height = cpu_to_le32(drm_rect_height(src));
-	}
-	return vdesk_simple(vd, &cmd, sizeof(cmd));
-}
-
-/* --- damage transfers ------------------------------------------------------------
- *
- * Each damage clip becomes one xfer_rect; the payload descriptors point
- * straight at the framebuffer's pages.  A rect is described either as one
- * byte range covering all its rows (stride = pitch) or, when that needs more
- * descriptors, row by row (stride = width * cpp); whichever needs fewer
- * descriptors wins.  Rects are only split, into bands of rows, when a single
- * one needs more descriptors than a request may carry.
- */
-
-/* For tests: 0 picks the layout per rect, 1 always one range, 2 always rows. */
-static unsigned int xfer_layout;
-module_param(xfer_layout, uint, 0644);
-MODULE_PARM_DESC(xfer_layout, "payload layout of rects: 0 auto (default), 1 one byte range, 2 row by row");
-
-/* Index of the segment that holds byte off of the framebuffer object. */
-static unsigned int vdesk_seg_find(const struct vdesk_fb *fb, u64 off)
-{
-	unsigned int lo = 0, hi = fb->nsegs;
-
-	while (hi - lo > 1) {
-		unsigned int mid = (lo + hi) / 2;
-
-		if (fb->segs[mid].off <= off)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static unsigned int vdesk_range_cost(const struct vdesk_fb *fb, u64 start,
-				     u64 len)
-{
-	return vdesk_seg_find(fb, start + len - 1) -
-	       vdesk_seg_find(fb, start) + 1;
-}
-
-static void vdesk_add_range(struct vdesk_xfer *x, u64 start, u64 len)
-{
-	const struct vdesk_fb *fb = x->fb;
-	unsigned int i = vdesk_seg_find(fb, start);
-
-	while (len) {
-		const struct vdesk_seg *seg = &fb->segs[i++];
-		u64 o = start - seg->off;
-		u32 n = min_t(u64, len, seg->len - o);
-
-		sg_set_page(&x->vd->payload[x->nsegs++],
-			    pfn_to_page(seg->pfn + (o >> PAGE_SHIFT)), n,
-			    offset_in_page(o));
-		start += n;
-		len -= n;
-		x->payload_len += n;
-	}
-}
-
-/* Descriptors needed for rows [y, y + h) of a rect at column x, w wide. */
-static unsigned int vdesk_rect_cost(const struct vdesk_xfer *x, u32 cx, u32 y,
-				    u32 w, u32 h, bool *by_rows)
-{
-	u64 row = x->base + (u64)y * x->pitch + (u64)cx * x->cpp;
-	u32 rb = w * x->cpp;
-	unsigned int layout = READ_ONCE(xfer_layout);
-	unsigned int range, rows = 0, i;
-
-	range = vdesk_range_cost(x->fb, row, (u64)(h - 1) * x->pitch + rb);
-	*by_rows = false;
-	if (layout == 1 || (!layout && (range <= h || rb == x->pitch)))
-		return range;
-	if (layout == 2)
-		range = UINT_MAX;
-	for (i = 0; i < h && rows < range; i++, row += x->pitch)
-		rows += vdesk_range_cost(x->fb, row, rb);
-	if (rows < range) {
-		*by_rows = true;
-		return rows;
-	}
-	return range;
-}
-
-static void vdesk_add_rect(struct vdesk_xfer *x, u32 cx, u32 y, u32 w, u32 h,
-			   bool by_rows)
-{
-	struct virtio_desk_transfer_rects *hdr = x->vd->cmd;
-	struct virtio_desk_xfer_rect *r =
-		(struct virtio_desk_xfer_rect *)(hdr + 1) + x->nrects++;
-	u64 row = x->base + (u64)y * x->pitch + (u64)cx * x->cpp;
-	u32 rb = w * x->cpp;
-	unsigned int i;
-
-	r->r.x = cpu_to_le32(cx);
-	r->r.y = cpu_to_le32(y);
-	r->r.width = cpu_to_le32(w);
-	r->r.height = cpu_to_le32(h);
-	r->stride = cpu_to_le32(by_rows ? rb : x->pitch);
-	r->padding = 0;
-	r->offset = cpu_to_le64(x->payload_len);
-	x->area += (u64)w * h;
-	if (!by_rows) {
-		vdesk_add_range(x, row, (u64)(h - 1) * x->pitch + rb);
-		return;
-	}
-	for (i = 0; i < h; i++, row += x->pitch)
-		vdesk_add_range(x, row, rb);
-}
-
-static void vdesk_xfer_flush(struct vdesk_xfer *x)
-{
-	struct vdesk_device *vd = x->vd;
-	struct virtio_desk_transfer_rects *hdr = vd->cmd;
-	int ret;
-
-	if (!x->nrects)
-		return;
-	hdr->hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_TRANSFER_RECTS);
-	hdr->hdr.flags = 0;
-	hdr->resource_id = cpu_to_le32(x->fb->res_id);
-	hdr->num_rects = cpu_to_le32(x->nrects);
-	ret = vdesk_submit(vd, sizeof(*hdr) + x->nrects *
-			   sizeof(struct virtio_desk_xfer_rect),
-			   x->nsegs, sizeof(struct virtio_desk_ctrl_hdr),
-			   VIRTIO_DESK_RESP_OK_NODATA);
-	if (ret && !x->err)
-		x->err = ret;
-	x->nrects = 0;
-	x->nsegs = 0;
-	x->payload_len = 0;
-	x->area = 0;
-}
-
-void vdesk_xfer_begin(struct vdesk_xfer *x, struct vdesk_device *vd,
-		      struct vdesk_fb *fb)
-{
-	memset(x, 0, sizeof(*x));
-	x->vd = vd;
-	x->fb = fb;
-	x->cpp = fb->base.format->cpp[0];
-	x->pitch = fb->base.pitches[0];
-	x->base = fb->base.offsets[0];
-	mutex_lock(&vd->req_lock);
-}
-
-void vdesk_xfer_rect(struct vdesk_xfer *x, const struct drm_rect *clip)
-{
-	struct drm_framebuffer *fb = &x->fb->base;
-	struct drm_rect r = *clip;
-	unsigned int max = x->vd->payload_max, cost;
-	u32 y, h, w;
-	bool by_rows;
-
-	if (!drm_rect_intersect(&r, &DRM_RECT_INIT(0, 0, fb->width, fb->height)))
-		return;
-	y = r.y1;
-	h = drm_rect_height(&r);
-	w = drm_rect_width(&r);
-
-	while (h) {
-		/*
-		 * The device bounds its work per request to one copy of the
-		 * resource: overlapping clips may add up to more.
-		 */
-		if (x->nrects == x->vd->rects_max ||
-		    x->area + (u64)w * h > (u64)fb->width * fb->height)
-			vdesk_xfer_flush(x);
-		cost = vdesk_rect_cost(x, r.x1, y, w, h, &by_rows);
-		if (x->nsegs + cost <= max) {
-			vdesk_add_rect(x, r.x1, y, w, h, by_rows);
-			return;
-		}
-		if (x->nrects) {
-			vdesk_xfer_flush(x);
-			continue;
-		}
-		/* alone it is still too big: send the largest band that fits */
-		{
-			u32 lo = 1, hi = h - 1, band = 0;
-
-			while (lo <= hi) {
-				u32 mid = lo + (hi - lo) / 2;
-				bool rows;
-
-				if (vdesk_rect_cost(x, r.x1, y, w, mid, &rows) <= max) {
-					band = mid;
-					lo = mid + 1;
-				} else {
-					hi = mid - 1;
-				}
-			}
-			if (!band) {
-				drm_err_ratelimited(&x->vd->drm,
-						    "one row needs more than %u descriptors\n",
-						    max);
-				x->err = -E2BIG;
-				return;
-			}
-			cost = vdesk_rect_cost(x, r.x1, y, w, band, &by_rows);
-			vdesk_add_rect(x, r.x1, y, w, band, by_rows);
-			vdesk_xfer_flush(x);
-			y += band;
-			h -= band;
-		}
-	}
-}
-
-int vdesk_xfer_end(struct vdesk_xfer *x)
-{
-	vdesk_xfer_flush(x);
-	mutex_unlock(&x->vd->req_lock);
-	return x->err;
+	return vdesk_queue(vd, &cmd, sizeof(cmd), 0, NULL);
 }

@@ -41,6 +41,7 @@ typedef struct VirtIODeskOutput {
     uint32_t src_x, src_y, src_width, src_height;
     /* what the user's window asks for (GET_DISPLAY_INFO) */
     uint32_t pref_width, pref_height;
+    uint32_t pref_refresh;        /* mHz, 0 if the UI does not say */
     bool connected;
 } VirtIODeskOutput;
 
@@ -57,6 +58,7 @@ struct VirtIODesk {
 
     /* virtqueues */
     VirtQueue *ctrl_vq;
+    QEMUBH *ctrl_bh;              /* handles the control queue */
     VirtQueue *event_vq;          /* NULL without input */
     VirtQueue *status_vq;
 

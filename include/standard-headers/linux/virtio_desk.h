@@ -150,7 +150,8 @@ struct virtio_desk_output_info {
 	__le32 width;    /* preferred mode in pixels (what the user's window shows) */
 	__le32 height;
 	__le32 enabled;  /* 1 if a monitor is connected to this output */
-	__le32 padding;  /* zero */
+	__le32 refresh;  /* refresh rate of the user's display in mHz, 0: unknown
+	                    (drivers assume 60 Hz); devices before it sent 0 */
 };
 
 struct virtio_desk_resp_display_info {
