@@ -10,6 +10,7 @@ Python 3 standard library only."""
 
 import re
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,6 +39,8 @@ CONDITIONS = [
      dict(three=True, servers=True, history=True, age=False)),
     ("short-runs", "fresh, servers, 0.3 s runs instead of the default",
      dict(three=False, servers=True, history=False, age=False, secs=0.3)),
+    ("host-busy", "fresh, servers, one host process spinning (a build on the other core)",
+     dict(three=False, servers=True, history=False, age=False, hog=True)),
 ]
 
 HELP = "\n".join("  %-16s %s" % (n, d) for n, d, _ in CONDITIONS)
@@ -79,6 +82,7 @@ def one(name, cond, kernel, initrd, reps, secs):
     secs = cond.get("secs", secs)
     gs = {}
     readers = []
+    hog = None
     try:
         for d in devs:
             gs[d[0]] = boot(d, kernel, initrd, cond["servers"])
@@ -93,6 +97,8 @@ def one(name, cond, kernel, initrd, reps, secs):
             if cond.get("vnc"):
                 import vncread
                 readers.append(vncread.Reader(5900 + g.vnc))
+        if cond.get("hog"):
+            hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
         res = {n: [] for n in meas}
         load0 = "%.2f" % __import__("os").getloadavg()[0]
         for _ in range(reps):
@@ -100,6 +106,9 @@ def one(name, cond, kernel, initrd, reps, secs):
                 res[n].append(bench.display_once(g, 1920, 1080, "full", secs))
         rpf = requests_per_frame(gs["virtio-desk"])
     finally:
+        if hog:
+            hog.kill()
+            hog.wait()
         for r in readers:
             r.close()
         for g in gs.values():
