@@ -27,6 +27,10 @@ CONDITIONS = [
      dict(three=False, servers=False, history=False, age=False)),
     ("fresh-solo", "as above with the VNC and SPICE servers (no client)",
      dict(three=False, servers=True, history=False, age=False)),
+    ("vnc-only", "fresh, one guest measured at a time, only the VNC server (no client)",
+     dict(three=False, servers="vnc", history=False, age=False)),
+    ("spice-only", "fresh, one guest measured at a time, only the SPICE server (no client)",
+     dict(three=False, servers="spice", history=False, age=False)),
     ("fresh-three", "three guests up (bochs-display idle too), servers",
      dict(three=True, servers=True, history=False, age=False)),
     ("history", "after the main table's 1024x768 workloads (2 runs each), servers",
@@ -39,6 +43,9 @@ CONDITIONS = [
      dict(three=True, servers=True, history=True, age=False)),
     ("short-runs", "fresh, servers, 0.3 s runs instead of the default",
      dict(three=False, servers=True, history=False, age=False, secs=0.3)),
+    ("kmstest-bench", "fresh, servers, `kmstest bench 1920 1080 50` (50 DIRTYFBs, no wait for the host at "
+     "the end: what `rig.py exec` prints)", dict(three=False, servers=True, history=False, age=False,
+                                                bench_mode=True)),
     ("host-busy", "fresh, servers, one host process spinning (a build on the other core)",
      dict(three=False, servers=True, history=False, age=False, hog=True)),
 ]
@@ -51,7 +58,13 @@ def boot(dev, kernel, initrd, servers):
     args = list(extra) + ["-name", "cond-%s,debug-threads=on" % name]
     for t in bench.TRACES:
         args += ["-trace", t]
-    g = rig.Guest("cond-" + name, kernel, initrd, qdev, extra=args, servers=servers)
+    if servers == "vnc":
+        args += ["-vnc", "127.0.0.1:%d" % (rig.free_port(5900 + 120) - 5900)]
+    elif servers == "spice":
+        args += ["-spice", "port=%d,addr=127.0.0.1,disable-ticketing=on,image-compression=off,"
+                 "jpeg-wan-compression=never,zlib-glz-wan-compression=never,streaming-video=off"
+                 % rig.free_port(6150)]
+    g = rig.Guest("cond-" + name, kernel, initrd, qdev, extra=args, servers=servers is True)
     try:
         g.boot()
         bench.set_traces(g, False)
@@ -103,8 +116,27 @@ def one(name, cond, kernel, initrd, reps, secs):
         load0 = "%.2f" % __import__("os").getloadavg()[0]
         for _ in range(reps):
             for n, g in meas.items():
-                res[n].append(bench.display_once(g, 1920, 1080, "full", secs))
-        rpf = requests_per_frame(gs["virtio-desk"])
+                if cond.get("bench_mode"):
+                    out = bench.sh(g, "kmstest bench 1920 1080 50", timeout=300)
+                    m = re.search(r"DIRTYFB full: (\d+) fps", out)
+                    res[n].append({"rate": float(m.group(1)), "cpu": 0.0})
+                else:
+                    # one trace line per transfer request (cheap): requests per frame of this run
+                    if n == "virtio-desk":
+                        g.qmp_cmd("trace-event-set-state", name="virtio_desk_transfer_rects", enable=True)
+                    try:
+                        r = bench.display_once(g, 1920, 1080, "full", secs)
+                    finally:
+                        if n == "virtio-desk":
+                            g.qmp_cmd("trace-event-set-state", name="virtio_desk_transfer_rects",
+                                      enable=False)
+                    if n == "virtio-desk":
+                        with open(g.qemu_log, "rb") as f:
+                            f.seek(g.marks[0])
+                            new = f.read(g.marks[1] - g.marks[0]).decode(errors="replace")
+                        r["requests"] = len(re.findall(r"virtio_desk_transfer_rects", new)) / r["n"]
+                    res[n].append(r)
+        rpf = statistics.median(x.get("requests", 0) for x in res["virtio-desk"])
     finally:
         if hog:
             hog.kill()
@@ -116,11 +148,12 @@ def one(name, cond, kernel, initrd, reps, secs):
     d = [x["rate"] for x in res["virtio-desk"]]
     p = [x["rate"] for x in res["virtio-gpu"]]
     row = {"name": name, "desk": d, "gpu": p, "ratio": statistics.median(d) / statistics.median(p),
-           "requests": rpf, "secs": secs, "load": "%s-%.2f" % (load0, __import__("os").getloadavg()[0]),
+           "requests": rpf, "secs": "50 frames" if cond.get("bench_mode") else "%g s" % secs, "load": "%s-%.2f" % (load0, __import__("os").getloadavg()[0]),
            "desk_cpu": statistics.median(x["cpu"] for x in res["virtio-desk"]),
            "gpu_cpu": statistics.median(x["cpu"] for x in res["virtio-gpu"])}
+    row["desk_requests"] = [x.get("requests", 0) for x in res["virtio-desk"]]
     bench.log("condition %-16s desk %s  gpu %s  %.2fx  desk requests/frame %.2f  load %s" % (
-        name, " ".join("%.0f" % x for x in d), " ".join("%.0f" % x for x in p), row["ratio"], rpf,
+        name, " ".join("%.0f/%.1f" % (x["rate"], x.get("requests", 0)) for x in res["virtio-desk"]), " ".join("%.0f" % x for x in p), row["ratio"], rpf,
         row["load"]))
     return row
 
@@ -140,12 +173,13 @@ def matrix(kernel, initrd, opts, names=None):
 
 
 def table(rows):
-    out = ["| condition | virtio-desk /s (runs) | virtio-gpu /s (runs) | desk / gpu | desk requests/frame | "
-           "CPU ms/frame desk, gpu | run length | load (1 min) during |",
+    out = ["| condition | virtio-desk /s (runs: rate/requests per frame) | virtio-gpu /s (runs) | desk / gpu | desk requests/frame | "
+           "CPU ms/frame desk, gpu | run length | load (1 min) before-after |",
            "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        out.append("| `%s`: %s | %.0f (%s) | %.0f (%s) | %.2fx | %.2f | %.2f, %.2f | %g s | %s |" % (
-            r["name"], r["desc"], statistics.median(r["desk"]), " ".join("%.0f" % x for x in r["desk"]),
+        out.append("| `%s`: %s | %.0f (%s) | %.0f (%s) | %.2fx | %.2f | %.2f, %.2f | %s | %s |" % (
+            r["name"], r["desc"], statistics.median(r["desk"]),
+            " ".join("%.0f/%.1f" % x for x in zip(r["desk"], r.get("desk_requests", [0] * len(r["desk"])))),
             statistics.median(r["gpu"]), " ".join("%.0f" % x for x in r["gpu"]), r["ratio"], r["requests"],
             r["desk_cpu"] * 1e3, r["gpu_cpu"] * 1e3, r["secs"], r["load"]))
     return "\n".join(out)

@@ -198,6 +198,10 @@ def vnc(guests, opts, results):
     """The DIRTYFB workloads while a VNC client (vncread.Reader) reads every
     update."""
     wls = ["full", "rect64"] if opts.short else [w[0] for w in bench.WORKLOADS]
+    if getattr(opts, "servers", "vnc,spice") != "vnc,spice":
+        for n in guests:
+            results[n]["vnc full 1024x768"] = {"unsupported": "--servers %s" % opts.servers}
+        return
     readers = {}
     try:
         for n, g in guests.items():
