@@ -617,8 +617,10 @@ def report(results, cb, info, opts):
     md.append("- Host: %s, %d CPUs, %s; load average %s at the start, %s at the end (other builds and "
               "guests ran on the machine)." % (cpu, ncpu, platform.platform(), info["load0"], info["load1"]))
     md.append("- Repetitions: %d of %.1f s per display workload, %d fbcon, %d input; medians, ± is half the "
-              "min-max spread in %% of the median.  Bytes per update come from one extra traced run." % (
-                  opts.reps, opts.secs, opts.fbcon_reps, opts.input_reps))
+              "min-max spread in %% of the median.  Bytes per update come from one extra traced run.  Flips: %d "
+              "runs; VNC and aged rows: %d runs; Weston: %d window(s) of %g s per client and mode." % (
+                  opts.reps, opts.secs, opts.fbcon_reps, opts.input_reps, opts.reps, min(opts.reps, 3),
+                  1 if opts.short else opts.weston_reps, 1.5 if opts.short else 5.0))
     md.append("")
     md.append("Updates per second in the guest (the timed loop ends when the host has finished the last "
               "update), host CPU time of the QEMU process per update (all threads, so TCG's emulation of "

@@ -478,7 +478,7 @@ def flips_table(results):
 
 def variant_table(results, prefix, title, extra_cols=()):
     names = [n for n in (d[0] for d in bench.DEVICES) if n in results]
-    hdr = [title] + ["%s /s" % n for n in names] + ["desk / gpu", "same row fresh, desk / gpu"] + \
+    hdr = [title] + ["%s /s" % n for n in names] + ["desk / gpu", "main table's row, desk / gpu"] + \
           ["CPU ms/upd %s" % n for n in names] + [c[0] for c in extra_cols]
     out = ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
     for w, h in bench.SIZES:
