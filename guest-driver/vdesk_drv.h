@@ -88,6 +88,8 @@ struct vdesk_output {
 	struct hrtimer vblank_timer;
 	ktime_t period;
 
+	/* last request before the commit being applied (atomic_begin) */
+	u64 commit_seq;
 	/* the commit's event, sent once the device has answered seq (vq_lock) */
 	struct drm_pending_vblank_event *event;
 	u64 event_seq;
@@ -116,8 +118,9 @@ struct vdesk_device {
 	struct list_head inflight;	/* oldest first */
 	struct list_head answered;	/* waiting for answered_work */
 	u64 seq;			/* of the last queued request */
+	u64 answers;			/* answers collected so far */
 	bool broken;			/* gave up on the device */
-	wait_queue_head_t vq_space;	/* room in the ring, or broken */
+	wait_queue_head_t vq_space;	/* answers came, or broken */
 	struct work_struct answered_work;
 	struct delayed_work watchdog;
 
@@ -135,11 +138,12 @@ struct vdesk_device {
 
 	/* host resources, kept within max_resources and max_hostmem */
 	struct ida res_ida;
-	spinlock_t res_lock;
+	spinlock_t res_lock;		/* res_count, hostmem_used */
 	u32 res_count;
 	u64 hostmem_used;
 
 	struct vdesk_output *outputs;
+	struct vfsmount *gemfs;		/* huge-page tmpfs for dumb buffers, or NULL */
 
 	/* input (VIRTIO_DESK_F_INPUT), NULL without it */
 	struct virtqueue *evq;
@@ -178,8 +182,10 @@ void vdesk_vq_done(struct virtqueue *vq);
 void vdesk_vq_reclaim(struct vdesk_device *vd);
 int vdesk_queue(struct vdesk_device *vd, const void *cmd, size_t len,
 		unsigned int npay, struct drm_framebuffer *fb);
+u64 vdesk_last_seq(struct vdesk_device *vd);
 void vdesk_output_event(struct vdesk_device *vd, struct vdesk_output *out,
-			struct drm_pending_vblank_event *event, bool paced);
+			struct drm_pending_vblank_event *event, u64 seq,
+			bool paced);
 int vdesk_get_display_info(struct vdesk_device *vd);
 int vdesk_get_input_info(struct vdesk_device *vd, u32 device,
 			 struct virtio_desk_resp_input_info *info);

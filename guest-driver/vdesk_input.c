@@ -42,13 +42,13 @@ struct vdesk_input {
 	struct vdesk_device *vd;
 	struct input_dev *idev[VIRTIO_DESK_INPUT_DEVICES];
 
-	spinlock_t evq_lock;
+	spinlock_t evq_lock;		/* the event queue and the fields below */
 	bool evq_ready;
 	struct virtio_desk_input_event *evts;
 	struct virtio_desk_input_event **done;	/* used, not yet requeued */
 	unsigned int nevts;
 
-	spinlock_t sts_lock;
+	spinlock_t sts_lock;		/* the status queue and the fields below */
 	bool sts_ready;
 	struct vdesk_sts_buf *sts;
 	unsigned long sts_free;		/* bitmap of free sts[] entries */

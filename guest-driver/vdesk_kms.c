@@ -124,7 +124,7 @@ vdesk_fb_create(struct drm_device *dev, struct drm_file *file,
 	obj = drm_gem_object_lookup(file, cmd->handles[0]);
 	if (!obj)
 		return ERR_PTR(-ENOENT);
-	imported = obj->import_attach != NULL;
+	imported = obj->import_attach;
 	drm_gem_object_put(obj);
 	if (imported)
 		return ERR_PTR(-EINVAL);
@@ -146,9 +146,9 @@ vdesk_fb_create(struct drm_device *dev, struct drm_file *file,
 /*
  * drm_atomic_helper_commit_tail(), but waiting for flip_done rather than for
  * a vblank: a blocking commit (a mode set, DIRTYFB) returns once the device
- * has its pixels, unpaced; a page flip's event follows the vblank timer
- * (vdesk_crtc_atomic_flush).  Nonblocking commits wait here in their worker,
- * not in the caller.
+ * has answered the commit before it, unpaced; a page flip's event also waits
+ * for the vblank timer (vdesk_crtc_atomic_flush).  Nonblocking commits wait
+ * here in their worker, not in the caller.
  */
 static void vdesk_commit_tail(struct drm_atomic_state *state)
 {
@@ -526,20 +526,34 @@ static int vdesk_crtc_atomic_check(struct drm_crtc *crtc,
 	return drm_atomic_helper_check_crtc_primary_plane(crtc_state);
 }
 
+static void vdesk_crtc_atomic_begin(struct drm_crtc *crtc,
+				    struct drm_atomic_state *state)
+{
+	crtc_to_output(crtc)->commit_seq = vdesk_last_seq(to_vdesk(crtc->dev));
+}
+
+/*
+ * The commit is done, for its client, once the device has answered the
+ * requests of the commit before: the buffer that commit showed, which a
+ * client draws into next, is no longer read, while this commit's own
+ * copies overlap with the client's next frame (requests hold their
+ * framebuffers, and the device keeps them in order).  A client's event
+ * (not the helpers' own) then waits for the next vblank.
+ */
 static void vdesk_crtc_atomic_flush(struct drm_crtc *crtc,
 				    struct drm_atomic_state *state)
 {
 	struct drm_crtc_state *crtc_state = drm_atomic_get_new_crtc_state(state, crtc);
 	struct drm_pending_vblank_event *event = crtc_state->event;
+	struct vdesk_output *out = crtc_to_output(crtc);
 	bool paced;
 
 	if (!event)
 		return;
 	crtc_state->event = NULL;
-	/* a client's event (not the helpers' own) on a running vblank timer */
 	paced = READ_ONCE(pace_flips) && event->base.file_priv &&
 		drm_crtc_vblank_get(crtc) == 0;
-	vdesk_output_event(to_vdesk(crtc->dev), crtc_to_output(crtc), event,
+	vdesk_output_event(to_vdesk(crtc->dev), out, event, out->commit_seq,
 			   paced);
 }
 
@@ -572,6 +586,7 @@ static void vdesk_crtc_atomic_disable(struct drm_crtc *crtc,
 static const struct drm_crtc_helper_funcs vdesk_crtc_helper_funcs = {
 	.mode_valid = vdesk_crtc_mode_valid,
 	.atomic_check = vdesk_crtc_atomic_check,
+	.atomic_begin = vdesk_crtc_atomic_begin,
 	.atomic_flush = vdesk_crtc_atomic_flush,
 	.atomic_enable = vdesk_crtc_atomic_enable,
 	.atomic_disable = vdesk_crtc_atomic_disable,
@@ -668,9 +683,8 @@ static int vdesk_output_init(struct vdesk_device *vd, struct vdesk_output *out)
 	int ret;
 
 	ret = drm_universal_plane_init(dev, &out->plane, 0, &vdesk_plane_funcs,
-					vdesk_formats, ARRAY_SIZE(vdesk_formats),
-					NULL, DRM_PLANE_TYPE_PRIMARY,
-					NULL);
+				       vdesk_formats, ARRAY_SIZE(vdesk_formats),
+				       NULL, DRM_PLANE_TYPE_PRIMARY, NULL);
 	if (ret)
 		return ret;
 	drm_plane_helper_add(&out->plane, &vdesk_plane_helper_funcs);

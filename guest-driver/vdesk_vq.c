@@ -128,20 +128,33 @@ static void vdesk_events_send(struct vdesk_device *vd)
 	}
 }
 
+/* The sequence number of the last request queued so far. */
+u64 vdesk_last_seq(struct vdesk_device *vd)
+{
+	unsigned long flags;
+	u64 seq;
+
+	spin_lock_irqsave(&vd->vq_lock, flags);
+	seq = vd->seq;
+	spin_unlock_irqrestore(&vd->vq_lock, flags);
+	return seq;
+}
+
 /*
- * The commit's event of an output: sent once every request queued so far
- * is answered, at once or (paced) on the next vblank.  A paced event
- * carries the vblank reference its caller took.
+ * The commit's event of an output: sent once every request up to seq is
+ * answered, at once or (paced) on the next vblank.  A paced event carries
+ * the vblank reference its caller took.
  */
 void vdesk_output_event(struct vdesk_device *vd, struct vdesk_output *out,
-			struct drm_pending_vblank_event *event, bool paced)
+			struct drm_pending_vblank_event *event, u64 seq,
+			bool paced)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&vd->vq_lock, flags);
 	WARN_ON(out->event);
 	out->event = event;
-	out->event_seq = vd->seq;
+	out->event_seq = seq;
 	out->event_paced = paced;
 	vdesk_events_send(vd);
 	spin_unlock_irqrestore(&vd->vq_lock, flags);
@@ -159,6 +172,7 @@ void vdesk_vq_done(struct virtqueue *vq)
 	do {
 		virtqueue_disable_cb(vq);
 		while ((req = virtqueue_get_buf(vq, &len))) {
+			vd->answers++;
 			list_del(&req->node);
 			req->answered = true;
 			if (req->waiter) {
@@ -265,8 +279,9 @@ static int vdesk_req_queue(struct vdesk_device *vd, struct vdesk_req *req,
 			   unsigned int npay)
 {
 	struct scatterlist cmd_sg, resp_sg, *sgs[3];
-	unsigned int nout = 0, need;
-	unsigned long flags;
+	unsigned long flags, deadline;
+	unsigned int nout = 0;
+	u64 answers;
 	bool kick = false;
 	int ret;
 
@@ -278,9 +293,7 @@ static int vdesk_req_queue(struct vdesk_device *vd, struct vdesk_req *req,
 	}
 	sg_init_one(&resp_sg, req->resp, req->resp_len);
 	sgs[nout] = &resp_sg;
-	/* what the ring must have free, as virtio-gpu counts it */
-	need = virtio_has_feature(vd->vdev, VIRTIO_RING_F_INDIRECT_DESC) ?
-	       1 : npay + 2;
+	deadline = jiffies + msecs_to_jiffies(VDESK_TIMEOUT_MS);
 
 	for (;;) {
 		spin_lock_irqsave(&vd->vq_lock, flags);
@@ -290,6 +303,7 @@ static int vdesk_req_queue(struct vdesk_device *vd, struct vdesk_req *req,
 			ret = virtqueue_add_sgs(vd->vq, sgs, nout, 1, req,
 						GFP_ATOMIC);
 		}
+		answers = vd->answers;
 		if (!ret) {
 			if (list_empty(&vd->inflight))
 				mod_delayed_work(system_wq, &vd->watchdog,
@@ -302,10 +316,19 @@ static int vdesk_req_queue(struct vdesk_device *vd, struct vdesk_req *req,
 		spin_unlock_irqrestore(&vd->vq_lock, flags);
 		if (ret != -ENOSPC || virtqueue_is_broken(vd->vq))
 			break;
-		wait_event_timeout(vd->vq_space, vd->vq->num_free >= need ||
+		if (time_after(jiffies, deadline)) {
+			ret = -ENOMEM;
+			break;
+		}
+		/*
+		 * The ring is full, or has no room for the chain without an
+		 * indirect table that GFP_ATOMIC could not get: wait for
+		 * answers to free descriptors.
+		 */
+		wait_event_timeout(vd->vq_space, READ_ONCE(vd->answers) != answers ||
 				   READ_ONCE(vd->broken) ||
 				   virtqueue_is_broken(vd->vq),
-				   msecs_to_jiffies(VDESK_TIMEOUT_MS));
+				   msecs_to_jiffies(10));
 	}
 	if (npay)
 		sg_unmark_end(&vd->payload[npay - 1]);

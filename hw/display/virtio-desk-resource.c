@@ -17,6 +17,7 @@
 #include "migration/vmstate.h"
 #include "ui/console.h"
 #include "ui/qemu-pixman.h"
+#include "trace.h"
 
 /* ------------------------------------------------------------------ */
 /* pixel formats                                                      */
@@ -95,6 +96,59 @@ void virtio_desk_output_set(VirtIODesk *s, uint32_t output_id,
     virtio_desk_output_show(s, output_id);
 }
 
+/*
+ * Prompting the display refresh.  QEMU's UIs send pixels only from the
+ * console layer's refresh timer, which VNC backs off from 30 ms to 3 s
+ * while nothing changes, so damage would wait for the next tick.  The
+ * device's own listener, which draws nothing, pulls that tick in to
+ * refresh_prompt_ms after the last one when damage arrives, and lets go
+ * again from its dpy_refresh: because of it the UIs refresh at most once
+ * every refresh_prompt_ms.
+ */
+static void virtio_desk_prompt_done(DisplayChangeListener *dcl)
+{
+    update_displaychangelistener(dcl, GUI_REFRESH_INTERVAL_IDLE);
+}
+
+/* It shows nothing, so it takes every format. */
+static bool virtio_desk_prompt_check_format(DisplayChangeListener *dcl,
+                                            pixman_format_code_t format)
+{
+    return true;
+}
+
+static const DisplayChangeListenerOps virtio_desk_prompt_ops = {
+    .dpy_name = "virtio-desk refresh prompt",
+    .dpy_refresh = virtio_desk_prompt_done,
+    .dpy_gfx_check_format = virtio_desk_prompt_check_format,
+};
+
+void virtio_desk_prompt_init(VirtIODesk *s)
+{
+    if (!s->refresh_prompt_ms) {
+        return;
+    }
+    s->prompt_dcl.ops = &virtio_desk_prompt_ops;
+    s->prompt_dcl.con = s->outputs[0].con;
+    s->prompt_dcl.update_interval = GUI_REFRESH_INTERVAL_IDLE;
+    register_displaychangelistener(&s->prompt_dcl);
+}
+
+void virtio_desk_prompt_fini(VirtIODesk *s)
+{
+    if (s->prompt_dcl.ds) {
+        unregister_displaychangelistener(&s->prompt_dcl);
+    }
+}
+
+static void virtio_desk_prompt(VirtIODesk *s)
+{
+    if (s->prompt_dcl.ds && s->prompt_dcl.update_interval != s->refresh_prompt_ms) {
+        trace_virtio_desk_refresh_prompt(s->refresh_prompt_ms);
+        update_displaychangelistener(&s->prompt_dcl, s->refresh_prompt_ms);
+    }
+}
+
 /* Tell every output showing @res that rect x,y,w,h of it changed. */
 void virtio_desk_outputs_update(VirtIODesk *s, VirtIODeskResource *res,
                                        uint32_t x, uint32_t y,
@@ -114,6 +168,7 @@ void virtio_desk_outputs_update(VirtIODesk *s, VirtIODeskResource *res,
         if (x0 < x1 && y0 < y1) {
             dpy_gfx_update(out->con, x0 - out->src_x, y0 - out->src_y,
                            x1 - x0, y1 - y0);
+            virtio_desk_prompt(s);
         }
     }
 }

@@ -22,7 +22,7 @@
  *                         or SECS passed without one
  *   kmstest [-d ...] overlap W H     staged: overlapping clips covering more than the screen
  *   kmstest [-d ...] formats W H     staged: base pattern in each pixel format
- *   kmstest [-d ...] flipclip W H N [stage] [rmfb] [close]
+ *   kmstest [-d ...] flipclip W H N [stage] [rmfb] [rmfb-front] [close]
  *                         atomic client: N page flips between two dumb buffers,
  *                         one FB_DAMAGE_CLIPS 64x64 clip each, repainting by
  *                         buffer age (see cmd_flipclip for the picture and the
@@ -31,7 +31,8 @@
  *
  * Staged commands print "@@STAGE <name>@@" and wait for a line on stdin
  * before going on, so the host can capture the screen at each stage.  The
- * pixel formulas here are mirrored in pattern.py: keep them in sync.
+ * pixel formulas here are mirrored in rig.py (Canvas) and run_tests.py
+ * (flip_square): keep them in sync.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -76,7 +77,7 @@ struct fb {
 	uint32_t *map;
 };
 
-/* --- pixels (mirrored in pattern.py) --- */
+/* --- pixels (mirrored in rig.py, Canvas) --- */
 
 static uint32_t base_px(uint32_t x, uint32_t y)
 {
@@ -480,16 +481,20 @@ static void get_driver_name(void)
 
 /*
  * Return once the host has finished every display update made so far.
- * virtio_desk: DIRTYFB returns only after the device answered the transfer.
- * virtio_gpu: DIRTYFB only queues transfer and flush commands (no fence for
+ * virtio_desk: a DIRTYFB returns once the device has answered the requests
+ * of the commit before it, so one more of a single pixel waits for the
+ * last real one.  virtio_gpu: DIRTYFB only queues transfer and flush commands (no fence for
  * dumb buffers), so make a fenced command (a 1x1 resource) and wait for its
  * fence: the host handles the control queue in order.  bochs: the host reads
  * VRAM on its own display refresh; there is nothing in flight.
  */
-static double host_sync(void)
+static double host_sync(struct fb *f)
 {
+	struct rect px1 = { 0, 0, 1, 1 };
 	double t = now();
 
+	if (!strcmp(drv_name, "virtio_desk"))
+		dirty(f, &px1, 1);
 	if (!strcmp(drv_name, "virtio_gpu")) {
 		struct drm_virtgpu_resource_create c = {
 			.target = 2, .format = 2 /* B8G8R8X8_UNORM */, .bind = 2,
@@ -543,7 +548,7 @@ static int cmd_perf(uint32_t w, uint32_t h, const char *wl, double secs)
 	fill_base(&f, 0);
 	set_crtc(&f, find_mode(w, h));
 	has_dirty = try_dirty(&f, &full, 1) == 0;
-	host_sync();
+	host_sync(&f);
 	if (!has_dirty && !redraw) {
 		printf("@@RESULT driver=%s n=0 secs=0 sync=0 dirtyfb=unsupported@@\n", drv_name);
 		fb_destroy(&f);
@@ -569,7 +574,7 @@ static int cmd_perf(uint32_t w, uint32_t h, const char *wl, double secs)
 		}
 		n++;
 	} while (now() - t0 < secs);
-	sync = host_sync();
+	sync = host_sync(&f);
 	t = now() - t0;
 	stage("end");
 	printf("@@RESULT driver=%s n=%u secs=%.6f sync=%.6f dirtyfb=%s@@\n",
@@ -889,6 +894,11 @@ static int wait_flip_event(uint64_t want, struct drm_event_vblank *out, int time
 	}
 }
 
+static double mode_hz(const struct drm_mode_modeinfo *m)
+{
+	return m->htotal && m->vtotal ? m->clock * 1000.0 / ((double)m->htotal * m->vtotal) : 0;
+}
+
 /* The square frame j (1..N) adds; mirrored in run_tests.py (flip_square). */
 static struct rect flip_square(uint32_t w, uint32_t h, unsigned int j)
 {
@@ -915,7 +925,7 @@ static double stat_mean(const struct stats *s)
 }
 
 /*
- * kmstest flipclip W H N [stage] [rmfb] [close]
+ * kmstest flipclip W H N [stage] [rmfb] [rmfb-front] [close]
  *
  * A compositor's frame loop on the atomic API.  Frame 0 (the initial
  * modeset, ALLOW_MODESET, blocking; fb 0) is the base pattern.  Frame j
@@ -936,22 +946,27 @@ static double stat_mean(const struct stats *s)
  * stays up until then).  rmfb: every 10th flip, right after queueing it,
  * RMFB (and destroy, unmap) the buffer that was just flipped away from,
  * which the commit in flight still references; a new buffer takes its place
- * and is painted whole.  close: at flip N/2, queue the flip and close the
- * device without waiting for its event, print the result line (closed=1)
- * and exit 0.
+ * and is painted whole.  rmfb-front: at flip N/2, right after queueing it,
+ * RMFB the buffer that flip shows, while the device may still be reading
+ * it (the kernel then turns the plane and CRTC off), read the flip's
+ * event, print the result line (flips=N/2) and exit 0.  close: at flip
+ * N/2, queue the flip and close the device without waiting for its event,
+ * print the result line (closed=1) and exit 0.
  *
  * Result line (one line, fields in this order; times in microseconds):
  *   @@RESULT flipclip w=W h=H flips=N secs=S fps=F mean_us=M min_us=A max_us=B
- *            vblanks=V rmfb=R closed=C@@
+ *            vblanks=V rmfb=R closed=C mode_hz=Z@@
  * flips: flips completed (their events read); secs: from queueing flip 1 to
  * reading the last event; fps = flips / secs; mean/min/max_us: intervals
  * between reading consecutive flip events (N - 1 of them); vblanks: the
  * last event's vblank sequence minus the first one's (0 where the driver
- * has no vblank counter).  A flip event that does not come within 10 s
+ * has no vblank counter); mode_hz: the refresh rate of the mode used
+ * (clock / (htotal * vtotal)).  A flip event that does not come within 10 s
  * prints "@@RESULT flipclip error=timeout frame=J@@" and exits 3; a failing
  * commit prints "@@RESULT flipclip error=<errno name> frame=J@@" and exits 1.
  */
-static int cmd_flipclip(uint32_t w, uint32_t h, unsigned int n, int staged, int rmfb, int do_close)
+static int cmd_flipclip(uint32_t w, uint32_t h, unsigned int n, int staged, int rmfb, int rmfb_front,
+			int do_close)
 {
 	const struct drm_mode_modeinfo *mode = find_mode(w, h);
 	uint32_t plane, p_fb, p_crtc, p_damage, c_mode, c_active, k_crtc;
@@ -960,7 +975,7 @@ static int cmd_flipclip(uint32_t w, uint32_t h, unsigned int n, int staged, int 
 	static const char *dst_names[] = { "CRTC_X", "CRTC_Y", "CRTC_W", "CRTC_H" };
 	uint64_t src_vals[4] = { 0, 0, (uint64_t)w << 16, (uint64_t)h << 16 };
 	uint64_t dst_vals[4] = { 0, 0, w, h };
-	struct drm_event_vblank ev;
+	struct drm_event_vblank ev = { 0 };
 	struct atomic_req req = { 0 };
 	struct stats iv = { 0 };
 	struct fb f[2];
@@ -1047,9 +1062,9 @@ static int cmd_flipclip(uint32_t w, uint32_t h, unsigned int n, int staged, int 
 		if (do_close && j == n / 2) {
 			close(fd);
 			printf("@@RESULT flipclip w=%u h=%u flips=%u secs=%.6f fps=%.2f mean_us=%.0f min_us=%.0f "
-			       "max_us=%.0f vblanks=0 rmfb=%u closed=1@@\n", w, h, done, tlast - t0,
+			       "max_us=%.0f vblanks=%u rmfb=%u closed=1 mode_hz=%.3f@@\n", w, h, done, tlast - t0,
 			       done && tlast > t0 ? done / (tlast - t0) : 0, stat_mean(&iv) * 1e6, iv.min * 1e6,
-			       iv.max * 1e6, removed);
+			       iv.max * 1e6, done ? ev.sequence - seq0 : 0, removed, mode_hz(mode));
 			return 0;
 		}
 		if (rmfb && j % 10 == 0) {
@@ -1059,6 +1074,10 @@ static int cmd_flipclip(uint32_t w, uint32_t h, unsigned int n, int staged, int 
 			fb_destroy(old);
 			fb_create(old, w, h);
 			age_known[(j - 1) & 1] = 0;
+			removed++;
+		}
+		if (rmfb_front && j == n / 2) {
+			fb_destroy(b);
 			removed++;
 		}
 		if (wait_flip_event(j, &ev, 10000)) {
@@ -1072,16 +1091,19 @@ static int cmd_flipclip(uint32_t w, uint32_t h, unsigned int n, int staged, int 
 			stat_add(&iv, t - tlast);
 		tlast = t;
 		done = j;
+		if (rmfb_front && j == n / 2)
+			break;
 	}
 	printf("@@RESULT flipclip w=%u h=%u flips=%u secs=%.6f fps=%.2f mean_us=%.0f min_us=%.0f max_us=%.0f "
-	       "vblanks=%u rmfb=%u closed=0@@\n", w, h, done, tlast - t0,
+	       "vblanks=%u rmfb=%u closed=0 mode_hz=%.3f@@\n", w, h, done, tlast - t0,
 	       done && tlast > t0 ? done / (tlast - t0) : 0, stat_mean(&iv) * 1e6, iv.min * 1e6,
-	       iv.max * 1e6, done ? ev.sequence - seq0 : 0, removed);
+	       iv.max * 1e6, done ? ev.sequence - seq0 : 0, removed, mode_hz(mode));
 	fflush(stdout);
 	if (staged)
 		stage("flips");
-	fb_destroy(&f[0]);
-	fb_destroy(&f[1]);
+	for (int i = 0; i < 2; i++)
+		if (!(rmfb_front && done == n / 2 && i == (done & 1)))
+			fb_destroy(&f[i]);
 	return 0;
 }
 
@@ -1181,13 +1203,15 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "anim") && argc == 5)
 		return cmd_anim(atoi(argv[2]), atoi(argv[3]), atof(argv[4]));
 	if (!strcmp(argv[1], "flipclip") && argc >= 5) {
-		int staged = 0, rmfb = 0, do_close = 0;
+		int staged = 0, rmfb = 0, rmfb_front = 0, do_close = 0;
 
 		for (int a = 5; a < argc; a++) {
 			if (!strcmp(argv[a], "stage"))
 				staged = 1;
 			else if (!strcmp(argv[a], "rmfb"))
 				rmfb = 1;
+			else if (!strcmp(argv[a], "rmfb-front"))
+				rmfb_front = 1;
 			else if (!strcmp(argv[a], "close"))
 				do_close = 1;
 			else
@@ -1195,7 +1219,8 @@ int main(int argc, char **argv)
 		}
 		if (atoi(argv[2]) < 65 || atoi(argv[3]) < 65 || atoi(argv[4]) < 1)
 			goto bad;
-		return cmd_flipclip(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), staged, rmfb, do_close);
+		return cmd_flipclip(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), staged, rmfb, rmfb_front,
+				    do_close);
 	}
 	if (!strcmp(argv[1], "vblank") && argc == 3 && atoi(argv[2]) > 0)
 		return cmd_vblank(atoi(argv[2]));

@@ -88,7 +88,11 @@ class Staged:
         assert m.group(1) == "0", "kmstest exited with %s" % m.group(1)
 
     def stage(self, name, timeout=120):
-        self.g.expect(r"@@STAGE %s@@" % re.escape(name), timeout)
+        m = self.g.expect(r"@@STAGE %s@@|@@DONE (\d+)@@" % re.escape(name), timeout)
+        if m.group(1) is not None:  # kmstest ended (failed) before the stage
+            Staged.active = None
+            raise AssertionError("kmstest exited with %s before stage %r: %s"
+                                 % (m.group(1), name, self.output()[-1500:]))
 
     def next(self):
         self.g.send("")
@@ -367,6 +371,13 @@ def dmesg(g, word):
     return "\n".join(l[4:] for l in out.splitlines() if l.startswith("@DM@"))
 
 
+def rebind_driver(g):
+    """Unbind and bind virtio_desk again, as a user recovers a reset device."""
+    drv = "/sys/bus/virtio/drivers/virtio_desk"
+    sh_ok(g, "d=$(basename $(readlink %s/virtio*)); echo $d > %s/unbind && echo $d > %s/bind && "
+             "[ -e /dev/dri/card0 ]" % (drv, drv, drv))
+
+
 def no_stuck_tasks(g):
     """No task left in uninterruptible sleep (what the hung-task detector would report later)."""
     out = sh_ok(g, "sleep 1; for f in /proc/[0-9]*/status; do grep -q '^State:.*D' $f && "
@@ -459,9 +470,7 @@ def test_pci_reset(g):
     out = sh_ok(g, "wait $!; cat /tmp/anim.log", timeout=180)
     assert re.search(r"anim: \d+ frames", out), "the KMS client did not finish: " + out
     no_stuck_tasks(g)
-    drv = "/sys/bus/virtio/drivers/virtio_desk"
-    sh_ok(g, "d=$(basename $(readlink %s/virtio*)); echo $d > %s/unbind && echo $d > %s/bind && "
-             "[ -e /dev/dri/card0 ]" % (drv, drv, drv))
+    rebind_driver(g)
     st = Staged(g, "kmstest pattern 1024 768 strict")
     st.stage("base")
     st.next()
@@ -615,15 +624,17 @@ def device_view(g, mark):
 
 
 def driver_errors(g):
-    """The driver's kernel log lines that report a problem."""
-    out = dmesg(g, "virtio_desk")
-    return [l for l in out.splitlines()
-            if re.search(r"error|fail|timed out|WARN", l, re.I) and "module verification failed" not in l]
+    """Kernel log lines of the driver and of the DRM core (e.g. "[CRTC:33:crtc-0]
+    flip_done timed out") that report a problem."""
+    out = sh_ok(g, "dmesg | grep -E 'virtio_desk|\\[drm' | sed 's/^/@DM@/'")
+    return [l[4:] for l in out.splitlines() if l.startswith("@DM@")
+            and re.search(r"error|fail|timed out|WARN", l, re.I) and "module verification failed" not in l]
 
 
 def test_rmfb_close_during_flips(g):
     """Framebuffer lifetime while flips are in flight: RMFB of the buffer just
     flipped away from, every 10th flip (the commit in flight still holds it);
+    RMFB of the buffer a queued flip shows (the kernel turns the output off);
     a client closing its fd with a flip queued; a client killed (SIGKILL)
     in the middle of a stream.  No oops, no driver error, no task in D
     state, the device answered every command and got no transfer into a
@@ -641,9 +652,11 @@ def test_rmfb_close_during_flips(g):
     why = rig.capture_until(lambda: g.screendump("rmfb-60"), expected_flipclip(w, h, 60))
     assert why is None, "after 60 flips with 6 RMFBs, screendump: %s" % why
     st.finish()
+    r = flipclip(g, w, h, 40, "rmfb-front")
+    assert r["flips"] == 20 and r["rmfb"] == 1, r
     r = flipclip(g, w, h, 40, "close")
     assert r["closed"] == 1 and r["flips"] == 19, r
-    out = sh_ok(g, "kmstest flipclip %d %d 1000000 >/tmp/fk.log 2>&1 & p=$!; sleep 3; kill -9 $p; "
+    out = sh_ok(g, "kmstest flipclip %d %d 1000000 >/tmp/fk.log 2>&1 & p=$!; sleep 2; kill -9 $p; "
                    "wait $p; echo rc=$?; cat /tmp/fk.log" % (w, h))
     assert "rc=137" in out, "the flipping client was not running until SIGKILL: " + out
     no_stuck_tasks(g)
@@ -667,10 +680,23 @@ def test_flip_events_paced(g):
     print("  paced: %.1f flips/s, event intervals mean %.0f us, min %.0f, max %.0f, %d vblanks"
           % (r["fps"], r["mean_us"], r["min_us"], r["max_us"], r["vblanks"]), flush=True)
     assert r["flips"] == 120, r
+    assert 59.5 <= r["mode_hz"] <= 60.5, "kmstest picked a %.3f Hz mode" % r["mode_hz"]
     assert 54 <= r["fps"] <= 66, "%.1f flips/s with pacing on, expected 60 +-10 %%" % r["fps"]
     assert 15000 <= r["mean_us"] <= 18333, "flip events %.0f us apart, expected 16667 +-10 %%" % r["mean_us"]
     assert r["vblanks"] >= r["flips"] - 1, \
         "%d flip events within %d vblanks: not one vblank per flip" % (r["flips"], r["vblanks"] + 1)
+
+
+def test_dirtyfb_unpaced(g):
+    """Front-buffer rendering is not paced: 64x64 DIRTYFB updates (kmstest
+    perf rect64 for 0.5 s, ending when the host has finished them) run at
+    far more than 66 per second while flip events are paced."""
+    out = sh_ok(g, "printf '\\n\\n' | kmstest perf 1024 768 rect64 0.5")
+    m = re.search(r"@@RESULT driver=\S+ n=(\d+) secs=([\d.]+)", out)
+    assert m, "no perf result: " + out[-1500:]
+    rate = int(m.group(1)) / float(m.group(2))
+    print("  DIRTYFB 64x64 with pacing on: %.0f/s" % rate, flush=True)
+    assert rate > 66, "DIRTYFB at %.1f/s: paced like flips?" % rate
 
 
 def test_vblank_wait(g):
@@ -726,7 +752,7 @@ def test_pci_reset_during_flips(g):
     sh_ok(g, "echo 20 > /proc/sys/kernel/hung_task_timeout_secs; dmesg -c >/dev/null")
     sh_ok(g, "kmstest flipclip 1024 768 1000000 >/tmp/fr.log 2>&1 & echo $! >/tmp/fr.pid; sleep 2")
     sh_ok(g, "echo 1 > /sys/bus/pci/devices/%s/reset" % pci)
-    # until the driver notices (it waits 10 s for an answer), then 1 s more of flips
+    # until the driver notices (it waits VDESK_TIMEOUT_MS for an answer), then 1 s more of flips
     sh_ok(g, "for i in $(seq 20); do dmesg | grep -q virtio_desk && break; sleep 1; done; sleep 1", timeout=120)
     out = sh_ok(g, "p=$(cat /tmp/fr.pid); kill -0 $p 2>/dev/null && echo RUNNING; kill -9 $p 2>/dev/null; "
                    "for i in $(seq 20); do kill -0 $p 2>/dev/null || break; sleep 0.5; done; "
@@ -736,9 +762,12 @@ def test_pci_reset_during_flips(g):
         " | ".join(dmesg(g, "virtio_desk").splitlines()[:5])), flush=True)
     assert "STILL" not in out, "the flip client does not die: " + out
     no_stuck_tasks(g)
-    drv = "/sys/bus/virtio/drivers/virtio_desk"
-    sh_ok(g, "d=$(basename $(readlink %s/virtio*)); echo $d > %s/unbind && echo $d > %s/bind && "
-             "[ -e /dev/dri/card0 ]" % (drv, drv, drv))
+    errs = driver_errors(g)
+    gave_up = [l for l in errs if re.search(r"device does not answer command 0x[0-9a-f]+ \(it was reset\), "
+                                              r"giving up on it", l)]
+    assert len(gave_up) == 1 and len(errs) == 1, \
+        "expected one logged error, the driver giving up on the reset device: " + " | ".join(errs[:10])
+    rebind_driver(g)
     st = Staged(g, "kmstest flipclip 1024 768 30 stage")
     st.stage("modeset")
     st.next()
@@ -1244,6 +1273,7 @@ def main():
         check("flips_buffer_age_pixel_exact", test_flips_buffer_age, g)
         check("flip_events_paced_60hz", test_flip_events_paced, g)
         check("vblank_wait_60hz", test_vblank_wait, g)
+        check("dirtyfb_not_paced", test_dirtyfb_unpaced, g)
         check("flips_unpaced_pace_flips_N", test_flips_unpaced, g)
         check("rmfb_close_during_flips", test_rmfb_close_during_flips, g)
         check("pixel_formats", test_formats, g)

@@ -55,6 +55,7 @@ struct VirtIODesk {
     uint64_t max_hostmem;
     bool input;
     bool relative_pointer;
+    uint32_t refresh_prompt_ms;   /* 0: never prompt the UIs' refresh */
 
     /* virtqueues */
     VirtQueue *ctrl_vq;
@@ -71,6 +72,7 @@ struct VirtIODesk {
 
     /* outputs */
     VirtIODeskOutput outputs[VIRTIO_DESK_MAX_OUTPUTS];
+    DisplayChangeListener prompt_dcl; /* pulls the UIs' refresh in on damage */
 
     /* input: events wait in a ring, in wire format, for guest buffers */
     QemuInputHandlerState *input_handler;
@@ -101,6 +103,8 @@ void virtio_desk_output_set(VirtIODesk *s, uint32_t output_id,
 void virtio_desk_output_disable(VirtIODesk *s, uint32_t output_id);
 void virtio_desk_outputs_update(VirtIODesk *s, VirtIODeskResource *res,
                                 uint32_t x, uint32_t y, uint32_t w, uint32_t h);
+void virtio_desk_prompt_init(VirtIODesk *s);
+void virtio_desk_prompt_fini(VirtIODesk *s);
 extern const VMStateInfo virtio_desk_vmstate_info_resources;
 
 /* hw/input/virtio-desk-input.c */

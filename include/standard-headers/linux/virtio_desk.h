@@ -68,7 +68,7 @@
 /* --- Configuration space ---------------------------------------------------- */
 
 /* Bits of events_read / events_clear. */
-#define VIRTIO_DESK_EVENT_DISPLAY (1 << 0)  /* display info changed: re-read it */
+#define VIRTIO_DESK_EVENT_DISPLAY 0x1  /* bit 0: display info changed, re-read it */
 
 struct virtio_desk_config {
 	__le32 events_read;    /* device: pending VIRTIO_DESK_EVENT_* bits (read-only) */
@@ -124,11 +124,11 @@ enum virtio_desk_ctrl_type {
 	VIRTIO_DESK_RESP_ERR_OUT_OF_MEMORY,            /* max_hostmem, max_resources, host */
 	VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID,
 	VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID,
-	VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,        /* format, size, stride, count,
-	                                                  area, padding not 0 */
+	/* format, size, stride, count, area, padding not 0 */
+	VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
 	VIRTIO_DESK_RESP_ERR_INVALID_RECT,             /* empty, or outside the resource */
-	VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,           /* request, payload or response
-	                                                  buffer too short */
+	/* request, payload or response buffer too short */
+	VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
 };
 
 /* Starts every request and every response. */
@@ -150,8 +150,11 @@ struct virtio_desk_output_info {
 	__le32 width;    /* preferred mode in pixels (what the user's window shows) */
 	__le32 height;
 	__le32 enabled;  /* 1 if a monitor is connected to this output */
-	__le32 refresh;  /* refresh rate of the user's display in mHz, 0: unknown
-	                    (drivers assume 60 Hz); devices before it sent 0 */
+	/*
+	 * Refresh rate of the user's display in mHz; 0: unknown, drivers
+	 * assume 60 Hz (devices before this field sent 0 here).
+	 */
+	__le32 refresh;
 };
 
 struct virtio_desk_resp_display_info {
