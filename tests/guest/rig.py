@@ -478,7 +478,8 @@ class SerialConsole:
 
 
 class Guest(SerialConsole):
-    def __init__(self, name, kernel, initrd, device, append="", extra=(), trace=False):
+    def __init__(self, name, kernel, initrd, device, append="", extra=(), trace=False, servers=True):
+        """servers: start QEMU's VNC and SPICE servers (on 127.0.0.1)."""
         self.name = name
         self.dir = OUT / name
         if self.dir.exists():
@@ -499,11 +500,12 @@ class Guest(SerialConsole):
                "video=Virtual-1:1024x768 " + os.environ.get("GUEST_APPEND", "") + " " + append,
                "-chardev", "socket,id=ser,path=%s,server=on,wait=off" % ser,
                "-serial", "chardev:ser",
-               "-qmp", "unix:%s,server=on,wait=off" % qmp,
-               "-vnc", "127.0.0.1:%d" % self.vnc,
-               "-spice", "port=%d,addr=127.0.0.1,disable-ticketing=on,image-compression=off,"
-               "jpeg-wan-compression=never,zlib-glz-wan-compression=never,streaming-video=off" % self.spice,
-               "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,addr=0x5",
+               "-qmp", "unix:%s,server=on,wait=off" % qmp]
+        if servers:
+            cmd += ["-vnc", "127.0.0.1:%d" % self.vnc,
+                    "-spice", "port=%d,addr=127.0.0.1,disable-ticketing=on,image-compression=off,"
+                    "jpeg-wan-compression=never,zlib-glz-wan-compression=never,streaming-video=off" % self.spice]
+        cmd += ["-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,addr=0x5",
                "-device", device + ",id=disp,bus=rp1",
                "-D", str(self.qemu_log)]
         if os.environ.get("VIRTIO_DESK_KVM") == "1":
