@@ -9,9 +9,9 @@
 # the harness-condition matrix), prints the tables and writes them into
 # docs/performance.md.
 #
-#   bench/run.sh            full run (see docs/performance.md for how long)
+#   bench/run.sh            full run (~20 minutes under TCG on 2 cores)
 #   bench/run.sh --short    one short repetition of everything but the
-#                           condition matrix (CI; writes
+#                           condition matrix (CI, ~2.5 minutes; writes
 #                           $VIRTIO_DESK_CACHE/bench-out/performance-short.md)
 #   bench/run.sh --help     more options, and the conditions every table is measured under
 set -eu
