@@ -104,21 +104,14 @@ poweroff -f
 """
 
 
-def build_initramfs(kdir, krel, ko, progs):
-    root = OUT / "build/initramfs"
-    if root.exists():
-        shutil.rmtree(root)
-    for d in ["bin", "sbin", "etc", "proc", "sys", "dev", "tmp", "root"]:
-        (root / d).mkdir(parents=True)
-    bb = shutil.which("busybox") or "/bin/busybox"
-    shutil.copy(bb, root / "bin/busybox")
-    for p in progs:
-        shutil.copy(p, root / "bin" / p.name)
+def modules_closure(kdir, krel, names, dst_root):
+    """Copy the kernel modules names and all they depend on, decompressed,
+    into dst_root/lib/modules/krel (built-in ones need nothing)."""
     mods = kdir / "root/lib/modules" / krel
     index = {}
     for f in (mods / "kernel").rglob("*.ko*"):
         index[f.name.split(".ko")[0].replace("-", "_")] = f
-    todo = [m.replace("-", "_") for m in WANT_MODULES]
+    todo = [m.replace("-", "_") for m in names]
     done = set()
     while todo:
         m = todo.pop()
@@ -131,10 +124,24 @@ def build_initramfs(kdir, krel, ko, progs):
         data = f.read_bytes()
         if f.name.endswith(".xz"):
             data = lzma.decompress(data)
-        dst = root / "lib/modules" / krel / f.relative_to(mods).parent / f.name.replace(".xz", "")
+        dst = dst_root / "lib/modules" / krel / f.relative_to(mods).parent / f.name.replace(".xz", "")
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.write_bytes(data)
         todo += [d.replace("-", "_") for d in ko_depends(data) if d]
+
+
+def build_initramfs(kdir, krel, ko, progs):
+    root = OUT / "build/initramfs"
+    if root.exists():
+        shutil.rmtree(root)
+    for d in ["bin", "sbin", "etc", "proc", "sys", "dev", "tmp", "root"]:
+        (root / d).mkdir(parents=True)
+    bb = shutil.which("busybox") or "/bin/busybox"
+    shutil.copy(bb, root / "bin/busybox")
+    for p in progs:
+        shutil.copy(p, root / "bin" / p.name)
+    mods = kdir / "root/lib/modules" / krel
+    modules_closure(kdir, krel, WANT_MODULES, root)
     extra = root / "lib/modules" / krel / "extra"
     extra.mkdir(parents=True, exist_ok=True)
     shutil.copy(ko, extra / "virtio_desk.ko")

@@ -16,7 +16,6 @@ virtio-desk-pci, virtio-gpu-pci and bochs-display alike.
 Python 3 standard library only.
 """
 
-import lzma
 import os
 import shutil
 import subprocess
@@ -86,30 +85,6 @@ def root_image():
     return Path(out.strip().splitlines()[-1])
 
 
-def modules_closure(kdir, krel, names, dst_root):
-    mods = kdir / "root/lib/modules" / krel
-    index = {}
-    for f in (mods / "kernel").rglob("*.ko*"):
-        index[f.name.split(".ko")[0].replace("-", "_")] = f
-    todo = [m.replace("-", "_") for m in names]
-    done = set()
-    while todo:
-        m = todo.pop()
-        if m in done:
-            continue
-        done.add(m)
-        f = index.get(m)
-        if f is None:  # built in
-            continue
-        data = f.read_bytes()
-        if f.name.endswith(".xz"):
-            data = lzma.decompress(data)
-        dst = dst_root / "lib/modules" / krel / f.relative_to(mods).parent / f.name.replace(".xz", "")
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        dst.write_bytes(data)
-        todo += [d.replace("-", "_") for d in rig.ko_depends(data) if d]
-
-
 def build(dkms=False):
     """Returns (kernel, initrd, root image)."""
     (rig.OUT / "build").mkdir(parents=True, exist_ok=True)
@@ -126,7 +101,7 @@ def build(dkms=False):
     shutil.copy(shutil.which("busybox") or "/bin/busybox", root / "bin/busybox")
     for p in progs:
         shutil.copy(p, root / "progs" / p.name)
-    modules_closure(kdir, krel, STORAGE + DISPLAY, root)
+    rig.modules_closure(kdir, krel, STORAGE + DISPLAY, root)
     mods = kdir / "root/lib/modules" / krel
     extra = root / "lib/modules" / krel / "extra"
     extra.mkdir(parents=True, exist_ok=True)
