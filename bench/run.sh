@@ -14,5 +14,10 @@
 #                           condition matrix (CI, ~2.5 minutes; writes
 #                           $VIRTIO_DESK_CACHE/bench-out/performance-short.md)
 #   bench/run.sh --help     more options, and the conditions every table is measured under
+#   bench/run.sh latency [--short]   key -> pixel latency over VNC (bench/latency.py)
 set -eu
+if [ "${1:-}" = latency ]; then
+    shift
+    exec python3 "$(dirname "$0")/latency.py" "$@"
+fi
 exec python3 "$(dirname "$0")/bench.py" "$@"

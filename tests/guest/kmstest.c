@@ -34,7 +34,8 @@
  * pixel formulas here are mirrored in rig.py (Canvas) and run_tests.py
  * (flip_square): keep them in sync.
  */
-#include <errno.h>
+#include "kmslib.h"
+
 #include <stdarg.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -49,33 +50,10 @@
 #include <drm/drm.h>
 #include <drm/drm_mode.h>
 #include <drm/virtgpu_drm.h>
-#include <dirent.h>
 #include <linux/input.h>
 #include <poll.h>
 #include <termios.h>
 
-static int fd;
-static uint32_t conn_id, crtc_id;
-static struct drm_mode_modeinfo modes[256];
-static unsigned int nmodes;
-
-#define die(...) do { fprintf(stderr, "kmstest: " __VA_ARGS__); fprintf(stderr, " (%s)\n", strerror(errno)); exit(1); } while (0)
-
-static int xioctl(unsigned long req, void *arg)
-{
-	int r;
-
-	do {
-		r = ioctl(fd, req, arg);
-	} while (r == -1 && (errno == EINTR || errno == EAGAIN));
-	return r;
-}
-
-struct fb {
-	uint32_t w, h, pitch, handle, id;
-	uint64_t size;
-	uint32_t *map;
-};
 
 /* --- pixels (mirrored in rig.py, Canvas) --- */
 
@@ -94,7 +72,6 @@ static uint32_t rect_px(uint32_t k, uint32_t x, uint32_t y)
 	return col[k % 8] ^ (((x * 3 + y * 7) & 0x3f) * 0x010101);
 }
 
-struct rect { uint32_t x, y, w, h; };
 
 /* stage "clips": damaged rects and one changed but undamaged rect between them */
 static const struct rect clips1[] = {
@@ -112,111 +89,7 @@ static const struct rect undamaged2 = { 200, 200, 40, 40 };
 
 /* --- DRM plumbing --- */
 
-static void probe(void)
-{
-	struct drm_mode_card_res res = { 0 };
-	uint32_t conns[16], crtcs[16];
-	unsigned int i;
 
-	if (xioctl(DRM_IOCTL_MODE_GETRESOURCES, &res))
-		die("GETRESOURCES");
-	if (res.count_connectors > 16 || res.count_crtcs > 16 || !res.count_crtcs)
-		die("odd resources");
-	memset(&res, 0, sizeof(res));
-	res.connector_id_ptr = (uintptr_t)conns;
-	res.crtc_id_ptr = (uintptr_t)crtcs;
-	res.count_connectors = 16;
-	res.count_crtcs = 16;
-	if (xioctl(DRM_IOCTL_MODE_GETRESOURCES, &res))
-		die("GETRESOURCES");
-	for (i = 0; i < res.count_connectors; i++) {
-		struct drm_mode_get_connector c = { .connector_id = conns[i] };
-
-		if (xioctl(DRM_IOCTL_MODE_GETCONNECTOR, &c))
-			die("GETCONNECTOR");
-		if (c.connection != 1 || !c.count_modes)
-			continue;
-		if (c.count_modes > 256)
-			c.count_modes = 256;
-		nmodes = c.count_modes;
-		c.modes_ptr = (uintptr_t)modes;
-		c.count_props = 0;
-		c.count_encoders = 0;
-		if (xioctl(DRM_IOCTL_MODE_GETCONNECTOR, &c))
-			die("GETCONNECTOR");
-		conn_id = conns[i];
-		crtc_id = crtcs[0];
-		return;
-	}
-	fprintf(stderr, "kmstest: no connected connector\n");
-	exit(1);
-}
-
-static const struct drm_mode_modeinfo *find_mode(uint32_t w, uint32_t h)
-{
-	unsigned int i;
-
-	for (i = 0; i < nmodes; i++)
-		if (modes[i].hdisplay == w && modes[i].vdisplay == h)
-			return &modes[i];
-	fprintf(stderr, "kmstest: no mode %ux%u\n", w, h);
-	exit(1);
-}
-
-#define FMT_XR24 0x34325258
-#define FMT_AR24 0x34325241
-#define FMT_XB24 0x34324258
-#define FMT_AB24 0x34324241
-#define FMT_RG16 0x36314752
-
-static void fb_create_fmt(struct fb *f, uint32_t w, uint32_t h, uint32_t fmt)
-{
-	struct drm_mode_create_dumb c = { .width = w, .height = h,
-					  .bpp = fmt == FMT_RG16 ? 16 : 32 };
-	struct drm_mode_map_dumb m = { 0 };
-	struct drm_mode_fb_cmd2 a = { 0 };
-
-	if (xioctl(DRM_IOCTL_MODE_CREATE_DUMB, &c))
-		die("CREATE_DUMB");
-	f->w = w;
-	f->h = h;
-	f->pitch = c.pitch;
-	f->handle = c.handle;
-	f->size = c.size;
-	a.width = w;
-	a.height = h;
-	a.pixel_format = fmt;
-	a.handles[0] = c.handle;
-	a.pitches[0] = c.pitch;
-	if (xioctl(DRM_IOCTL_MODE_ADDFB2, &a))
-		die("ADDFB2");
-	f->id = a.fb_id;
-	m.handle = c.handle;
-	if (xioctl(DRM_IOCTL_MODE_MAP_DUMB, &m))
-		die("MAP_DUMB");
-	f->map = mmap(NULL, c.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, m.offset);
-	if (f->map == MAP_FAILED)
-		die("mmap");
-}
-
-static void fb_create(struct fb *f, uint32_t w, uint32_t h)
-{
-	fb_create_fmt(f, w, h, FMT_XR24);
-}
-
-static void fb_destroy(struct fb *f)
-{
-	struct drm_mode_destroy_dumb d = { .handle = f->handle };
-
-	munmap(f->map, f->size);
-	xioctl(DRM_IOCTL_MODE_RMFB, &f->id);
-	xioctl(DRM_IOCTL_MODE_DESTROY_DUMB, &d);
-}
-
-static inline uint32_t *px(struct fb *f, uint32_t x, uint32_t y)
-{
-	return (uint32_t *)((char *)f->map + (size_t)y * f->pitch) + x;
-}
 
 static void fill_base(struct fb *f, uint32_t inv)
 {
@@ -235,49 +108,6 @@ static void fill_rect(struct fb *f, const struct rect *r, uint32_t k)
 			*px(f, x, y) = rect_px(k, x, y);
 }
 
-static void set_crtc(struct fb *f, const struct drm_mode_modeinfo *mode)
-{
-	struct drm_mode_crtc c = {
-		.set_connectors_ptr = (uintptr_t)&conn_id,
-		.count_connectors = 1,
-		.crtc_id = crtc_id,
-		.fb_id = f->id,
-		.mode_valid = 1,
-		.mode = *mode,
-	};
-
-	if (xioctl(DRM_IOCTL_MODE_SETCRTC, &c))
-		die("SETCRTC %ux%u", mode->hdisplay, mode->vdisplay);
-}
-
-static void dirty(struct fb *f, const struct rect *r, unsigned int n)
-{
-	struct drm_clip_rect clips[64];
-	struct drm_mode_fb_dirty_cmd d = { .fb_id = f->id, .num_clips = n,
-					   .clips_ptr = (uintptr_t)clips };
-
-	for (unsigned int i = 0; i < n && i < 64; i++) {
-		clips[i].x1 = r[i].x;
-		clips[i].y1 = r[i].y;
-		clips[i].x2 = r[i].x + r[i].w;
-		clips[i].y2 = r[i].y + r[i].h;
-	}
-	if (xioctl(DRM_IOCTL_MODE_DIRTYFB, &d))
-		die("DIRTYFB");
-}
-
-static void flip(struct fb *f)
-{
-	struct drm_mode_crtc_page_flip p = { .crtc_id = crtc_id, .fb_id = f->id,
-					     .flags = DRM_MODE_PAGE_FLIP_EVENT };
-	char buf[256];
-	struct drm_event *e = (struct drm_event *)buf;
-
-	if (xioctl(DRM_IOCTL_MODE_PAGE_FLIP, &p))
-		die("PAGE_FLIP");
-	if (read(fd, buf, sizeof(buf)) < (ssize_t)sizeof(*e) || e->type != DRM_EVENT_FLIP_COMPLETE)
-		die("flip event");
-}
 
 static void stage(const char *fmt, ...)
 {
@@ -294,13 +124,6 @@ static void stage(const char *fmt, ...)
 		exit(0);
 }
 
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
 
 /* --- commands --- */
 
@@ -624,32 +447,12 @@ static int cmd_fbcon(const char *file, const char *tty)
  */
 static int cmd_input(const char *name, unsigned int count, double secs)
 {
-	char path[300], devname[128];
+	char devname[128];
 	struct input_event ev[256];
 	unsigned int keys = 0, dropped = 0, syns = 0;
 	double first = 0, last = 0, t0;
-	struct dirent *de;
-	int in = -1;
-	DIR *d;
+	int in = open_input(name, devname, sizeof(devname));
 
-	d = opendir("/dev/input");
-	if (!d)
-		die("opendir /dev/input");
-	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, "event", 5))
-			continue;
-		snprintf(path, sizeof(path), "/dev/input/%s", de->d_name);
-		in = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-		if (in < 0)
-			continue;
-		memset(devname, 0, sizeof(devname));
-		ioctl(in, EVIOCGNAME(sizeof(devname) - 1), devname);
-		if (strstr(devname, name))
-			break;
-		close(in);
-		in = -1;
-	}
-	closedir(d);
 	if (in < 0) {
 		printf("@@RESULT n=0 secs=0 device=none@@\n");
 		return 0;
@@ -658,7 +461,7 @@ static int cmd_input(const char *name, unsigned int count, double secs)
 		die("EVIOCGRAB");
 	while (read(in, ev, sizeof(ev)) > 0)
 		;	/* stale events */
-	printf("device %s: %s\n", path, devname);
+	printf("device %s\n", devname);
 	stage("start");
 	t0 = now();
 	while (keys < count) {

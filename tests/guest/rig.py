@@ -68,10 +68,14 @@ def build_module(kdir, krel):
 def build_programs(kdir, krel):
     common = next((kdir / "root/usr/src").glob("linux-headers-*-common"))
     progs = []
+    # every *.c but the shared kmslib.c is a program; kmslib.c is linked into each
+    lib = HERE / "kmslib.c"
     for c in sorted(HERE.glob("*.c")):
+        if c == lib:
+            continue
         exe = OUT / "build" / c.stem
         run([CC, "-static", "-O2", "-Wall", "-D__user=", "-idirafter", str(common / "include/uapi"),
-             "-o", str(exe), str(c)])
+             "-ffunction-sections", "-Wl,--gc-sections", "-o", str(exe), str(c), str(lib)])
         progs.append(exe)
     return progs
 

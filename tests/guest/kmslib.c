@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kmslib: see kmslib.h.  Linked into every guest test program. */
+#include "kmslib.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/input.h>
+
+int fd;
+uint32_t conn_id, crtc_id;
+struct drm_mode_modeinfo modes[256];
+unsigned int nmodes;
+
+/* --- DRM --- */
+
+int xioctl(unsigned long req, void *arg)
+{
+	int r;
+
+	do {
+		r = ioctl(fd, req, arg);
+	} while (r == -1 && (errno == EINTR || errno == EAGAIN));
+	return r;
+}
+
+void probe(void)
+{
+	struct drm_mode_card_res res = { 0 };
+	uint32_t conns[16], crtcs[16];
+	unsigned int i;
+
+	if (xioctl(DRM_IOCTL_MODE_GETRESOURCES, &res))
+		die("GETRESOURCES");
+	if (res.count_connectors > 16 || res.count_crtcs > 16 || !res.count_crtcs)
+		die("odd resources");
+	memset(&res, 0, sizeof(res));
+	res.connector_id_ptr = (uintptr_t)conns;
+	res.crtc_id_ptr = (uintptr_t)crtcs;
+	res.count_connectors = 16;
+	res.count_crtcs = 16;
+	if (xioctl(DRM_IOCTL_MODE_GETRESOURCES, &res))
+		die("GETRESOURCES");
+	for (i = 0; i < res.count_connectors; i++) {
+		struct drm_mode_get_connector c = { .connector_id = conns[i] };
+
+		if (xioctl(DRM_IOCTL_MODE_GETCONNECTOR, &c))
+			die("GETCONNECTOR");
+		if (c.connection != 1 || !c.count_modes)
+			continue;
+		if (c.count_modes > 256)
+			c.count_modes = 256;
+		nmodes = c.count_modes;
+		c.modes_ptr = (uintptr_t)modes;
+		c.count_props = 0;
+		c.count_encoders = 0;
+		if (xioctl(DRM_IOCTL_MODE_GETCONNECTOR, &c))
+			die("GETCONNECTOR");
+		conn_id = conns[i];
+		crtc_id = crtcs[0];
+		return;
+	}
+	fprintf(stderr, "%s: ", program_invocation_short_name);
+	fprintf(stderr, "no connected connector\n");
+	exit(1);
+}
+
+const struct drm_mode_modeinfo *find_mode(uint32_t w, uint32_t h)
+{
+	unsigned int i;
+
+	for (i = 0; i < nmodes; i++)
+		if (modes[i].hdisplay == w && modes[i].vdisplay == h)
+			return &modes[i];
+	fprintf(stderr, "%s: ", program_invocation_short_name);
+	fprintf(stderr, "no mode %ux%u\n", w, h);
+	exit(1);
+}
+
+void fb_create_fmt(struct fb *f, uint32_t w, uint32_t h, uint32_t fmt)
+{
+	struct drm_mode_create_dumb c = { .width = w, .height = h,
+					  .bpp = fmt == FMT_RG16 ? 16 : 32 };
+	struct drm_mode_map_dumb m = { 0 };
+	struct drm_mode_fb_cmd2 a = { 0 };
+
+	if (xioctl(DRM_IOCTL_MODE_CREATE_DUMB, &c))
+		die("CREATE_DUMB");
+	f->w = w;
+	f->h = h;
+	f->pitch = c.pitch;
+	f->handle = c.handle;
+	f->size = c.size;
+	a.width = w;
+	a.height = h;
+	a.pixel_format = fmt;
+	a.handles[0] = c.handle;
+	a.pitches[0] = c.pitch;
+	if (xioctl(DRM_IOCTL_MODE_ADDFB2, &a))
+		die("ADDFB2");
+	f->id = a.fb_id;
+	m.handle = c.handle;
+	if (xioctl(DRM_IOCTL_MODE_MAP_DUMB, &m))
+		die("MAP_DUMB");
+	f->map = mmap(NULL, c.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, m.offset);
+	if (f->map == MAP_FAILED)
+		die("mmap");
+}
+
+void fb_create(struct fb *f, uint32_t w, uint32_t h)
+{
+	fb_create_fmt(f, w, h, FMT_XR24);
+}
+
+void fb_destroy(struct fb *f)
+{
+	struct drm_mode_destroy_dumb d = { .handle = f->handle };
+
+	munmap(f->map, f->size);
+	xioctl(DRM_IOCTL_MODE_RMFB, &f->id);
+	xioctl(DRM_IOCTL_MODE_DESTROY_DUMB, &d);
+}
+
+void set_crtc(struct fb *f, const struct drm_mode_modeinfo *mode)
+{
+	struct drm_mode_crtc c = {
+		.set_connectors_ptr = (uintptr_t)&conn_id,
+		.count_connectors = 1,
+		.crtc_id = crtc_id,
+		.fb_id = f->id,
+		.mode_valid = 1,
+		.mode = *mode,
+	};
+
+	if (xioctl(DRM_IOCTL_MODE_SETCRTC, &c))
+		die("SETCRTC %ux%u", mode->hdisplay, mode->vdisplay);
+}
+
+void dirty(struct fb *f, const struct rect *r, unsigned int n)
+{
+	struct drm_clip_rect clips[64];
+	struct drm_mode_fb_dirty_cmd d = { .fb_id = f->id, .num_clips = n,
+					   .clips_ptr = (uintptr_t)clips };
+
+	for (unsigned int i = 0; i < n && i < 64; i++) {
+		clips[i].x1 = r[i].x;
+		clips[i].y1 = r[i].y;
+		clips[i].x2 = r[i].x + r[i].w;
+		clips[i].y2 = r[i].y + r[i].h;
+	}
+	if (xioctl(DRM_IOCTL_MODE_DIRTYFB, &d))
+		die("DIRTYFB");
+}
+
+void flip(struct fb *f)
+{
+	struct drm_mode_crtc_page_flip p = { .crtc_id = crtc_id, .fb_id = f->id,
+					     .flags = DRM_MODE_PAGE_FLIP_EVENT };
+	char buf[256];
+	struct drm_event *e = (struct drm_event *)buf;
+
+	if (xioctl(DRM_IOCTL_MODE_PAGE_FLIP, &p))
+		die("PAGE_FLIP");
+	if (read(fd, buf, sizeof(buf)) < (ssize_t)sizeof(*e) || e->type != DRM_EVENT_FLIP_COMPLETE)
+		die("flip event");
+}
+
+double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* --- evdev --- */
+
+int open_input(const char *name, char *devname, size_t len)
+{
+	char path[300];
+	struct dirent *de;
+	int in = -1;
+	DIR *d;
+
+	d = opendir("/dev/input");
+	if (!d)
+		die("opendir /dev/input");
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "event", 5))
+			continue;
+		snprintf(path, sizeof(path), "/dev/input/%s", de->d_name);
+		in = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (in < 0)
+			continue;
+		memset(devname, 0, len);
+		ioctl(in, EVIOCGNAME(len - 1), devname);
+		if (strstr(devname, name))
+			break;
+		close(in);
+		in = -1;
+	}
+	closedir(d);
+	return in;
+}
