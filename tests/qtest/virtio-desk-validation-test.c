@@ -14,9 +14,7 @@
 #include "qemu/units.h"
 #include "libqos/qgraph.h"
 #include "libqos/pci.h"
-#include "libqos/virtio-desk.h"
-
-#define CFG(field) offsetof(struct virtio_desk_config, field)
+#include "libqos/virtio-desk-client.h"
 
 /* Writes to read-only config fields change nothing. */
 static void test_config_readonly(void *obj, void *data, QGuestAllocator *alloc)
@@ -24,13 +22,13 @@ static void test_config_readonly(void *obj, void *data, QGuestAllocator *alloc)
     QDesk d = qdesk_start(obj, alloc);
     QVirtioPCIDevice *v = &d.pci->pci_vdev;
 
-    qpci_io_writel(v->pdev, v->bar, v->device_cfg_offset + CFG(num_outputs), 9);
-    qpci_io_writel(v->pdev, v->bar, v->device_cfg_offset + CFG(max_rects), 0);
-    qpci_io_writel(v->pdev, v->bar, v->device_cfg_offset + CFG(events_read),
+    qpci_io_writel(v->pdev, v->bar, v->device_cfg_offset + QDESK_CFG(num_outputs), 9);
+    qpci_io_writel(v->pdev, v->bar, v->device_cfg_offset + QDESK_CFG(max_rects), 0);
+    qpci_io_writel(v->pdev, v->bar, v->device_cfg_offset + QDESK_CFG(events_read),
                    0xffffffff);
-    g_assert_cmpuint(qvirtio_config_readl(d.vdev, CFG(num_outputs)), ==, 1);
-    g_assert_cmpuint(qvirtio_config_readl(d.vdev, CFG(max_rects)), ==, 1024);
-    g_assert_cmpuint(qvirtio_config_readl(d.vdev, CFG(events_read)), ==, 0);
+    g_assert_cmpuint(qvirtio_config_readl(d.vdev, QDESK_CFG(num_outputs)), ==, 1);
+    g_assert_cmpuint(qvirtio_config_readl(d.vdev, QDESK_CFG(max_rects)), ==, 1024);
+    g_assert_cmpuint(qvirtio_config_readl(d.vdev, QDESK_CFG(events_read)), ==, 0);
     qdesk_assert_alive(&d);
     qdesk_stop(&d);
 }
