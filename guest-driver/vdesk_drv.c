@@ -8,6 +8,7 @@
  * wire protocol is include/standard-headers/linux/virtio_desk.h.
  */
 
+#include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/mount.h>
@@ -119,6 +120,26 @@ out:
 
 /* --- DRM driver ---------------------------------------------------------------- */
 
+/*
+ * Knobs for tests, next to the DRM core's files in the device's debugfs
+ * directory (/sys/kernel/debug/dri/N/):
+ *   check_limits  Y (default) refuses resources beyond max_resources and
+ *                 max_hostmem in the driver; N leaves that to the device,
+ *                 whose error answers are then logged
+ *   xfer_layout   a rect's payload: 0 (default) whichever layout needs
+ *                 fewer descriptors, 1 always one byte range, 2 always
+ *                 row by row
+ */
+static void vdesk_debugfs_init(struct drm_minor *minor)
+{
+	struct vdesk_device *vd = to_vdesk(minor->dev);
+
+	debugfs_create_bool("check_limits", 0644, minor->debugfs_root,
+			    &vd->check_limits);
+	debugfs_create_u32("xfer_layout", 0644, minor->debugfs_root,
+			   &vd->xfer_layout);
+}
+
 DEFINE_DRM_GEM_FOPS(vdesk_fops);
 
 static const struct drm_driver vdesk_driver = {
@@ -131,6 +152,7 @@ static const struct drm_driver vdesk_driver = {
 	.minor			= DRIVER_MINOR,
 	.gem_prime_import_sg_table = drm_gem_shmem_prime_import_sg_table,
 	.dumb_create		= vdesk_dumb_create,
+	.debugfs_init		= vdesk_debugfs_init,
 };
 
 /* --- Configuration space ---------------------------------------------------------- */
@@ -238,6 +260,7 @@ static int vdesk_probe(struct virtio_device *vdev)
 	INIT_WORK(&vd->config_work, vdesk_config_work);
 	ida_init(&vd->res_ida);
 	spin_lock_init(&vd->res_lock);
+	vd->check_limits = true;
 	ret = drmm_add_action_or_reset(dev, vdesk_ida_fini, &vd->res_ida);
 	if (ret)
 		return ret;

@@ -45,6 +45,13 @@
 
 struct vdesk_input;
 
+/* How a transfer lays out the payload of a rect (debugfs xfer_layout). */
+enum vdesk_xfer_layout {
+	VDESK_XFER_AUTO,	/* whichever needs fewer descriptors, per rect */
+	VDESK_XFER_RANGE,	/* one byte range over all rows: stride = pitch */
+	VDESK_XFER_ROWS,	/* one range per row: stride = row bytes */
+};
+
 /* A TRANSFER_RECTS command with its rects. */
 struct vdesk_xfer_cmd {
 	struct virtio_desk_transfer_rects hdr;
@@ -141,6 +148,14 @@ struct vdesk_device {
 	spinlock_t res_lock;		/* res_count, hostmem_used */
 	u32 res_count;
 	u64 hostmem_used;
+
+	/*
+	 * For tests, in the DRM device's debugfs directory: false leaves
+	 * refusing resources beyond the limits to the device; the payload
+	 * layout of transfers.
+	 */
+	bool check_limits;
+	u32 xfer_layout;		/* enum vdesk_xfer_layout */
 
 	struct vdesk_output *outputs;
 	struct vfsmount *gemfs;		/* huge-page tmpfs for dumb buffers, or NULL */

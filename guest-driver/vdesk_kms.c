@@ -183,11 +183,6 @@ static const struct drm_mode_config_funcs vdesk_mode_config_funcs = {
  * nothing.
  */
 
-/* For tests: false leaves refusing resources to the device (its errors are logged). */
-static bool check_limits = true;
-module_param(check_limits, bool, 0644);
-MODULE_PARM_DESC(check_limits, "refuse resources beyond max_resources/max_hostmem before asking the device (default Y; N: for tests)");
-
 /* Reserve a resource within max_resources and max_hostmem (cost as the device counts it). */
 static int vdesk_hostmem_get(struct vdesk_device *vd, struct vdesk_res *res, u32 cpp)
 {
@@ -195,7 +190,7 @@ static int vdesk_hostmem_get(struct vdesk_device *vd, struct vdesk_res *res, u32
 	int ret = 0;
 
 	spin_lock(&vd->res_lock);
-	if (READ_ONCE(check_limits) &&
+	if (READ_ONCE(vd->check_limits) &&
 	    (vd->res_count >= vd->max_resources ||
 	     vd->hostmem_used + cost > vd->max_hostmem)) {
 		ret = -ENOMEM;

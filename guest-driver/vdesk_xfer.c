@@ -11,7 +11,6 @@
  * single one needs more descriptors than a request may carry.
  */
 
-#include <linux/module.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
@@ -19,11 +18,6 @@
 #include <drm/drm_print.h>
 
 #include "vdesk_drv.h"
-
-/* For tests: 0 picks the layout per rect, 1 always one range, 2 always rows. */
-static unsigned int xfer_layout;
-module_param(xfer_layout, uint, 0644);
-MODULE_PARM_DESC(xfer_layout, "payload layout of rects: 0 auto (default), 1 one byte range, 2 row by row");
 
 int vdesk_xfer_init(struct vdesk_device *vd)
 {
@@ -105,14 +99,15 @@ static unsigned int vdesk_rect_cost(const struct vdesk_xfer *x, u32 cx, u32 y,
 {
 	u64 row = x->base + (u64)y * x->pitch + (u64)cx * x->cpp;
 	u32 rb = w * x->cpp;
-	unsigned int layout = READ_ONCE(xfer_layout);
+	u32 layout = READ_ONCE(x->vd->xfer_layout);
 	unsigned int range, rows = 0, i;
 
 	range = vdesk_range_cost(x->fb, row, (u64)(h - 1) * x->pitch + rb);
 	*by_rows = false;
-	if (layout == 1 || (!layout && (range <= h || rb == x->pitch)))
+	if (layout == VDESK_XFER_RANGE ||
+	    (layout == VDESK_XFER_AUTO && (range <= h || rb == x->pitch)))
 		return range;
-	if (layout == 2)
+	if (layout == VDESK_XFER_ROWS)
 		range = UINT_MAX;
 	for (i = 0; i < h && rows < range; i++, row += x->pitch)
 		rows += vdesk_range_cost(x->fb, row, rb);

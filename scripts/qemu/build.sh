@@ -48,6 +48,8 @@ overlay=(
     tests/qtest/virtio-desk-migration-test.c
     tests/qtest/libqos/virtio-desk.c
     tests/qtest/libqos/virtio-desk.h
+    tests/qtest/libqos/virtio-desk-client.c
+    tests/qtest/libqos/virtio-desk-client.h
     tests/qtest/fuzz/virtio_desk_fuzz.c
     docs/specs/virtio-desk.rst
 )

@@ -93,6 +93,7 @@ export PATH=/bin:/sbin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+mount -t debugfs debugfs /sys/kernel/debug
 mkdir -p /tmp
 exec </dev/ttyS0 >/dev/ttyS0 2>&1
 stty -echo 2>/dev/null

@@ -46,6 +46,13 @@ def check(name, fn, *args):
         Staged.recover()
 
 
+def debugfs_knob(name):
+    """Shell path of one of the driver's test knobs, in the DRM device's
+    debugfs directory: /sys/kernel/debug/dri/ names it after the virtio
+    device (and links the minor's number to it)."""
+    return "/sys/kernel/debug/dri/$(basename /sys/bus/virtio/drivers/virtio_desk/virtio*)/" + name
+
+
 def sh_ok(g, line, timeout=120):
     rc, out = g.sh(line, timeout)
     assert rc == 0, "guest command %r failed (%d): %s" % (line, rc, out[-2000:])
@@ -141,13 +148,14 @@ def test_pattern_and_partial(g, shots):
 
 def test_row_layout(g):
     """The same pattern test with every rect sent row by row (stride = row
-    bytes) instead of one byte range (module parameter xfer_layout=2)."""
-    sh_ok(g, "echo 2 > /sys/module/virtio_desk/parameters/xfer_layout")
+    bytes) instead of one byte range (debugfs xfer_layout=2)."""
+    knob = debugfs_knob("xfer_layout")
+    sh_ok(g, "echo 2 > " + knob)
     try:
         test_pattern_and_partial(g, {})
     finally:
         Staged.recover()
-        sh_ok(g, "echo 0 > /sys/module/virtio_desk/parameters/xfer_layout")
+        sh_ok(g, "echo 0 > " + knob)
 
 
 def run_differential_program(g, shots, tag):
@@ -388,21 +396,21 @@ def no_stuck_tasks(g):
 
 
 def test_device_errors(g):
-    """The device really answers errors: with check_limits=0 the driver asks
+    """The device really answers errors: with debugfs check_limits=N the driver asks
     for 1920x1080 framebuffers beyond max_hostmem itself; the device answers
     RESOURCE_CREATE with OUT_OF_MEMORY (QEMU logs the guest error), the
     driver logs each answer, the commit fails with ENOMEM, and the driver
     keeps working: the display is exact again, nothing oopses or hangs."""
-    param = "/sys/module/virtio_desk/parameters/check_limits"
+    knob = debugfs_knob("check_limits")
     mark = g.log_mark()
-    sh_ok(g, "dmesg -c >/dev/null; echo N > " + param)
+    sh_ok(g, "dmesg -c >/dev/null; echo N > " + knob)
     try:
         for i in range(3):
             rc, out = g.sh("kmstest pattern 1920 1080 strict </dev/null")
             assert rc != 0 and "Cannot allocate memory" in out, \
                 "attempt %d: the commit should fail with ENOMEM: %s" % (i, out)
     finally:
-        sh_ok(g, "echo Y > " + param)
+        sh_ok(g, "echo Y > " + knob)
     out = dmesg(g, "virtio_desk")
     n = out.count("command 0x101 failed: 0x1201 (OUT_OF_MEMORY)")
     assert n == 3, "expected 3 logged OUT_OF_MEMORY answers to RESOURCE_CREATE, got %d: %s" % (n, out)

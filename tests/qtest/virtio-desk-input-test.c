@@ -11,33 +11,13 @@
 #include "libqtest.h"
 #include "qemu/bswap.h"
 #include "qemu/module.h"
-#include "qapi/error.h"
-#include "qobject/qdict.h"
-#include "qobject/qjson.h"
 #include "libqos/qgraph.h"
 #include "libqos/pci.h"
-#include "libqos/virtio-desk.h"
+#include "libqos/virtio-desk-client.h"
 #include "standard-headers/linux/input-event-codes.h"
 
 #define KBD VIRTIO_DESK_INPUT_KEYBOARD
 #define PTR VIRTIO_DESK_INPUT_POINTER
-
-/* Inject a list of input events (JSON objects) as one QMP command. */
-static void send_events(QDesk *d, const char *events)
-{
-    g_autofree char *list = g_strdup_printf("[%s]", events);
-
-    qobject_unref(qtest_qmp_assert_success_ref(d->qts,
-        "{'execute': 'input-send-event', 'arguments': {'events': %p}}",
-        qobject_from_json(list, &error_abort)));
-}
-
-static char *key_json(const char *qcode, bool down)
-{
-    return g_strdup_printf("{'type': 'key', 'data': {'down': %s, 'key': "
-                           "{'type': 'qcode', 'data': '%s'}}}",
-                           down ? "true" : "false", qcode);
-}
 
 static uint32_t get_input_info(QDesk *d, uint32_t device,
                                struct virtio_desk_resp_input_info *info)
@@ -242,8 +222,9 @@ static void test_pointer(void *obj, void *data, QGuestAllocator *alloc)
     };
 
     qdesk_event_post(&d, 3, sizeof(struct virtio_desk_input_event));
-    send_events(&d, "{'type': 'abs', 'data': {'axis': 'x', 'value': 1234}},"
-                    "{'type': 'abs', 'data': {'axis': 'y', 'value': 32767}}");
+    qdesk_send_events(d.qts, -1,
+                      "{'type': 'abs', 'data': {'axis': 'x', 'value': 1234}},"
+                      "{'type': 'abs', 'data': {'axis': 'y', 'value': 32767}}");
     qdesk_expect_events(&d, move, 3);
 
     for (int i = 0; i < ARRAY_SIZE(buttons); i++) {
@@ -262,8 +243,8 @@ static void test_pointer(void *obj, void *data, QGuestAllocator *alloc)
         unsigned int n = buttons[i].up < 0 ? 2 : 4;
 
         qdesk_event_post(&d, 4, sizeof(struct virtio_desk_input_event));
-        send_events(&d, down);
-        send_events(&d, up);
+        qdesk_send_events(d.qts, -1, down);
+        qdesk_send_events(d.qts, -1, up);
         qdesk_expect_events(&d, want, n);
     }
     qdesk_stop(&d);
@@ -273,7 +254,7 @@ static void test_pointer(void *obj, void *data, QGuestAllocator *alloc)
 static void test_mixed_frame(void *obj, void *data, QGuestAllocator *alloc)
 {
     QDesk d = qdesk_start(obj, alloc);
-    g_autofree char *key = key_json("b", true);
+    g_autofree char *key = qdesk_key_event("b", true);
     g_autofree char *events = g_strdup_printf(
         "%s, {'type': 'btn', 'data': {'down': true, 'button': 'left'}}", key);
     QDeskEv want[] = {
@@ -282,7 +263,7 @@ static void test_mixed_frame(void *obj, void *data, QGuestAllocator *alloc)
     };
 
     qdesk_event_post(&d, 4, sizeof(struct virtio_desk_input_event));
-    send_events(&d, events);
+    qdesk_send_events(d.qts, -1, events);
     qdesk_expect_events(&d, want, 4);
     qdesk_stop(&d);
 }
@@ -333,12 +314,12 @@ static void test_queue_overflow(void *obj, void *data, QGuestAllocator *alloc)
     const unsigned int frames = 65536 / 1001 + 1;   /* the last one overflows */
 
     for (int i = 0; i < 1000; i++) {
-        g_autofree char *key = key_json("x", true);
+        g_autofree char *key = qdesk_key_event("x", true);
 
         g_string_append_printf(frame, "%s%s", i ? "," : "", key);
     }
     for (unsigned int i = 0; i < frames; i++) {
-        send_events(&d, frame->str);
+        qdesk_send_events(d.qts, -1, frame->str);
     }
     /* a small frame after the overflow still fits and keeps its place */
     qdesk_send_key(d.qts, "y", true);
@@ -463,11 +444,9 @@ static void test_pointer_output(void *obj, void *data, QGuestAllocator *alloc)
     struct virtio_desk_input_event ev[3];
 
     qdesk_event_post(&d, 3, sizeof(ev[0]));
-    qobject_unref(qtest_qmp_assert_success_ref(d.qts,
-        "{'execute': 'input-send-event', 'arguments': {'device': %s, "
-        "'head': 1, 'events': [{'type': 'abs', 'data': {'axis': 'x', "
-        "'value': 100}}, {'type': 'abs', 'data': {'axis': 'y', "
-        "'value': 200}}]}}", QVIRTIO_DESK_ID));
+    qdesk_send_events(d.qts, 1,
+                      "{'type': 'abs', 'data': {'axis': 'x', 'value': 100}},"
+                      "{'type': 'abs', 'data': {'axis': 'y', 'value': 200}}");
     qdesk_event_read(&d, 3, ev, NULL);
     for (int i = 0; i < 2; i++) {
         g_assert_cmpuint(le16_to_cpu(ev[i].device), ==, PTR);
@@ -497,8 +476,9 @@ static void test_relative(void *obj, void *data, QGuestAllocator *alloc)
                     1 << REL_X | 1 << REL_Y | 1 << REL_WHEEL | 1 << REL_HWHEEL);
     g_assert_cmphex(le64_to_cpu(info.abs_bits), ==, 0);
     qdesk_event_post(&d, 3, sizeof(struct virtio_desk_input_event));
-    send_events(&d, "{'type': 'rel', 'data': {'axis': 'x', 'value': -5}},"
-                    "{'type': 'rel', 'data': {'axis': 'y', 'value': 7}}");
+    qdesk_send_events(d.qts, -1,
+                      "{'type': 'rel', 'data': {'axis': 'x', 'value': -5}},"
+                      "{'type': 'rel', 'data': {'axis': 'y', 'value': 7}}");
     qdesk_expect_events(&d, want, 3);
     qdesk_stop(&d);
 }
@@ -514,34 +494,6 @@ static void test_input_off(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmphex(get_input_info(&d, KBD, &info), ==,
                     VIRTIO_DESK_RESP_ERR_INVALID_COMMAND);
     qdesk_assert_alive(&d);
-    qdesk_stop(&d);
-}
-
-/* Events waiting in the device when the machine migrates arrive after it. */
-static void test_input_migrate(void *obj, void *data, QGuestAllocator *alloc)
-{
-    QDesk d = qdesk_start(obj, alloc);
-    QPCIBus *bus = d.pci->pci_vdev.pdev->bus;
-    QTestState *src = d.qts;
-    QDeskEv want[] = {
-        { KBD, EV_KEY, KEY_M, 1 }, { KBD, EV_SYN, SYN_REPORT, 0 },
-        { KBD, EV_KEY, KEY_M, 0 }, { KBD, EV_SYN, SYN_REPORT, 0 },
-        { PTR, EV_KEY, BTN_RIGHT, 1 }, { PTR, EV_SYN, SYN_REPORT, 0 },
-    };
-
-    qdesk_send_key(d.qts, "m", true);
-    qdesk_send_key(d.qts, "m", false);
-    send_events(&d, "{'type': 'btn', 'data': {'down': true, 'button': 'right'}}");
-    g_assert_false(qdesk_event_pending(&d));
-
-    /* the guest (its memory, its rings) is now on the destination */
-    d.qts = bus->qts = qdesk_migrate(src);
-    qos_invalidate_command_line();
-    qdesk_event_post(&d, ARRAY_SIZE(want),
-                     sizeof(struct virtio_desk_input_event));
-    qdesk_expect_events(&d, want, ARRAY_SIZE(want));
-    qtest_quit(d.qts);
-    d.qts = bus->qts = src;
     qdesk_stop(&d);
 }
 
@@ -562,8 +514,6 @@ static void register_virtio_desk_input_test(void)
                  test_bad_event_buffer, NULL);
     qos_add_test("input-status", "virtio-desk-pci", test_status, NULL);
     qos_add_test("input-reset", "virtio-desk-pci", test_input_reset, NULL);
-    qos_add_test("input-migrate", "virtio-desk-pci", test_input_migrate,
-                 &(QOSGraphTestOptions) { .before = qdesk_remember_cmdline });
     qos_add_test("input-pointer-output", "virtio-desk-pci",
                  test_pointer_output, &(QOSGraphTestOptions) {
                      .edge.extra_device_opts = "max_outputs=2",

@@ -1,11 +1,14 @@
 /*
- * QTest for virtio-desk-pci: hostile migration streams, each rejected by the
- * destination without a crash, and the state a good stream restores.
+ * QTest for virtio-desk-pci migration: a running machine moves to a new
+ * QEMU with its pixels and the input events waiting in the device; hostile
+ * migration streams are each rejected by the destination without a crash,
+ * and a good stream restores the state.
  *
- * Every test builds the same source state, saves it to a file, changes one
- * field of the device's section in the file's bytes (docs/specs/
- * virtio-desk.rst, "Migration" and "Input migration", give the layout) and
- * loads the result into a new destination QEMU that must survive a failure.
+ * Every stream test builds the same source state, saves it to a file,
+ * changes one field of the device's section in the file's bytes
+ * (docs/specs/virtio-desk.rst, "Migration" and "Input migration", give the
+ * layout) and loads the result into a new destination QEMU that must
+ * survive a failure.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -18,11 +21,150 @@
 #include "qobject/qlist.h"
 #include "libqos/qgraph.h"
 #include "libqos/pci.h"
-#include "libqos/virtio-desk.h"
+#include "libqos/virtio-desk-client.h"
 #include "standard-headers/linux/input-event-codes.h"
 
 #define KBD VIRTIO_DESK_INPUT_KEYBOARD
 #define PTR VIRTIO_DESK_INPUT_POINTER
+
+/* --- two QEMUs ----------------------------------------------------------- */
+
+/* The command line qos-test built for the running test. */
+static char *test_cmdline;
+
+/* QOSGraphTestOptions.before: what start_incoming() starts. */
+static void *remember_cmdline(GString *cmd_line, void *arg)
+{
+    g_free(test_cmdline);
+    test_cmdline = g_strdup(cmd_line->str);
+    return arg;
+}
+
+/* Wait for the migration on @qts to end: NULL if it completed, else why not. */
+static char *migration_end(QTestState *qts)
+{
+    gint64 start = g_get_monotonic_time();
+
+    for (;;) {
+        QDict *r = qtest_qmp_assert_success_ref(qts,
+                                                "{'execute': 'query-migrate'}");
+        const char *status = qdict_get_try_str(r, "status");
+        bool completed = !g_strcmp0(status, "completed");
+        char *error = NULL;
+
+        if (!g_strcmp0(status, "failed")) {
+            error = g_strdup(qdict_get_try_str(r, "error-desc") ?: status);
+        }
+        qobject_unref(r);
+        if (completed || error) {
+            return error;
+        }
+        g_assert(g_get_monotonic_time() - start <= QDESK_TIMEOUT_US);
+        g_usleep(10 * 1000);
+    }
+}
+
+static void wait_migration(QTestState *qts)
+{
+    g_autofree char *error = migration_end(qts);
+
+    g_assert_cmpstr(error, ==, NULL);
+}
+
+/* Start a QEMU like the test's, plus @extra options, -incoming defer. */
+static QTestState *start_incoming(const char *extra)
+{
+    g_assert(test_cmdline);
+    return qtest_initf("%s %s -incoming defer", test_cmdline, extra);
+}
+
+/*
+ * Move the machine to a new QEMU and return it, running.  The source
+ * stays stopped: the test must then call qos_invalidate_command_line() so
+ * that the next test gets a new QEMU.
+ */
+static QTestState *migrate_to_new_qemu(QTestState *src)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *uri = NULL;
+    int fd = g_file_open_tmp("virtio-desk-migrate-XXXXXX", &path, NULL);
+    QTestState *dst;
+
+    g_assert(fd >= 0);
+    close(fd);
+    uri = g_strdup_printf("file:%s", path);
+    dst = start_incoming("");
+    qobject_unref(qtest_qmp_assert_success_ref(src,
+        "{'execute': 'migrate', 'arguments': {'uri': %s}}", uri));
+    wait_migration(src);
+    qobject_unref(qtest_qmp_assert_success_ref(dst,
+        "{'execute': 'migrate-incoming', 'arguments': {'uri': %s}}", uri));
+    wait_migration(dst);
+    unlink(path);
+    return dst;
+}
+
+/* --- a running machine --------------------------------------------------- */
+
+/* The host image is the only copy of the pixels: it migrates with them. */
+static void test_migrate(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start(obj, alloc);
+    QDeskFb fb = qdesk_fb_new(VIRTIO_DESK_FORMAT_XBGR8888, 64, 48, 256);
+    static const uint32_t r[][4] = { { 0, 0, 64, 48 } };
+    QTestState *src = d.qts, *dst;
+
+    qdesk_fb_paint(&fb, 0, 0, 64, 48, 8);
+    g_assert_cmphex(qdesk_create(&d, 4, fb.format, 64, 48), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(qdesk_create(&d, 5, fb.format, 16, 16), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(qdesk_fb_send(&d, &fb, 4, r, 1, 0), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(qdesk_scanout(&d, 0, 4, 8, 4, 48, 40), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+
+    dst = migrate_to_new_qemu(d.qts);
+    qos_invalidate_command_line();
+    d.qts = dst;
+    qdesk_assert_screen(&d, 0, &fb, 8, 4, 48, 40);
+    qtest_quit(dst);
+    d.qts = src;
+    g_free(fb.data);
+    qdesk_stop(&d);
+}
+
+/* Events waiting in the device when the machine migrates arrive after it. */
+static void test_input_migrate(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start(obj, alloc);
+    QPCIBus *bus = d.pci->pci_vdev.pdev->bus;
+    QTestState *src = d.qts;
+    QDeskEv want[] = {
+        { KBD, EV_KEY, KEY_M, 1 }, { KBD, EV_SYN, SYN_REPORT, 0 },
+        { KBD, EV_KEY, KEY_M, 0 }, { KBD, EV_SYN, SYN_REPORT, 0 },
+        { PTR, EV_KEY, BTN_RIGHT, 1 }, { PTR, EV_SYN, SYN_REPORT, 0 },
+    };
+
+    qdesk_send_key(d.qts, "m", true);
+    qdesk_send_key(d.qts, "m", false);
+    qdesk_send_events(d.qts, -1,
+                      "{'type': 'btn', "
+                      "'data': {'down': true, 'button': 'right'}}");
+    g_assert_false(qdesk_event_pending(&d));
+
+    /* the guest (its memory, its rings) is now on the destination */
+    d.qts = bus->qts = migrate_to_new_qemu(src);
+    qos_invalidate_command_line();
+    qdesk_event_post(&d, ARRAY_SIZE(want),
+                     sizeof(struct virtio_desk_input_event));
+    qdesk_expect_events(&d, want, ARRAY_SIZE(want));
+    qtest_quit(d.qts);
+    d.qts = bus->qts = src;
+    qdesk_stop(&d);
+}
+
+/* --- hostile streams ----------------------------------------------------- */
 
 /*
  * The source state.  Ids and sizes are distinctive: each record's
@@ -201,9 +343,9 @@ static void build_source(QDesk *d)
     /* the driver has posted no event buffer: these wait in the device */
     qdesk_send_key(d->qts, "m", true);
     qdesk_send_key(d->qts, "m", false);
-    qtest_qmp_assert_success(d->qts, "{'execute': 'input-send-event', "
-                             "'arguments': {'events': [{'type': 'btn', "
-                             "'data': {'down': true, 'button': 'right'}}]}}");
+    qdesk_send_events(d->qts, -1,
+                      "{'type': 'btn', "
+                      "'data': {'down': true, 'button': 'right'}}");
     g_assert_false(qdesk_event_pending(d));
 }
 
@@ -223,7 +365,7 @@ static GByteArray *save_stream(QTestState *src)
     qtest_qmp_assert_success(src, "{'execute': 'stop'}");
     qtest_qmp_assert_success(src, "{'execute': 'migrate', "
                              "'arguments': {'uri': %s}}", uri);
-    error = qdesk_migration_end(src);
+    error = migration_end(src);
     g_assert_cmpstr(error, ==, NULL);
     g_assert(g_file_get_contents(path, &data, &len, NULL));
     unlink(path);
@@ -343,11 +485,11 @@ static QTestState *load_stream(const char *opts, GByteArray *stream,
     uri = g_strdup_printf("file:%s", path);
     /* libqtest starts QEMU through the shell, as tests/qtest/migration do */
     args = g_strdup_printf("%s 2>%s", opts ? opts : "", log_path);
-    dst = qdesk_incoming(args);
+    dst = start_incoming(args);
     qtest_qmp_assert_success(dst, "{'execute': 'migrate-incoming', "
                              "'arguments': {'uri': %s, "
                              "'exit-on-error': false}}", uri);
-    *error = qdesk_migration_end(dst);
+    *error = migration_end(dst);
     g_assert(g_file_get_contents(log_path, log, NULL, NULL));
     unlink(log_path);
     unlink(path);
@@ -474,11 +616,15 @@ static void *before_migration(GString *cmd_line, void *arg)
     if (c->src_opts) {
         g_string_append_printf(cmd_line, " %s", c->src_opts);
     }
-    return qdesk_remember_cmdline(cmd_line, arg);
+    return remember_cmdline(cmd_line, arg);
 }
 
 static void register_virtio_desk_migration_test(void)
 {
+    qos_add_test("migrate", "virtio-desk-pci", test_migrate,
+                 &(QOSGraphTestOptions) { .before = remember_cmdline });
+    qos_add_test("input-migrate", "virtio-desk-pci", test_input_migrate,
+                 &(QOSGraphTestOptions) { .before = remember_cmdline });
     for (int i = 0; i < ARRAY_SIZE(cases); i++) {
         qos_add_test(cases[i].name, "virtio-desk-pci", test_migration,
                      &(QOSGraphTestOptions) {

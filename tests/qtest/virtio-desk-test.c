@@ -1,7 +1,7 @@
 /*
  * QTest for virtio-desk-pci: every command's happy path, checked pixel by
  * pixel through QMP screendump.  The validation rules are tested in
- * virtio-desk-validation-test.c.
+ * virtio-desk-validation-test.c, migration in virtio-desk-migration-test.c.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -13,120 +13,9 @@
 #include "qobject/qdict.h"
 #include "libqos/qgraph.h"
 #include "libqos/pci.h"
-#include "libqos/virtio-desk.h"
+#include "libqos/virtio-desk-client.h"
 #include "standard-headers/linux/pci_regs.h"
 #include "standard-headers/linux/virtio_desk.h"
-
-#define CFG(field) offsetof(struct virtio_desk_config, field)
-
-/* --- screen checks ----------------------------------------------------------- */
-
-/* Expected RGB of one pixel stored in @format at @p. */
-static void pixel_to_rgb(uint32_t format, const uint8_t *p, uint8_t *rgb)
-{
-    uint32_t v = p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-    uint16_t v16 = p[0] | p[1] << 8;
-
-    switch (format) {
-    case VIRTIO_DESK_FORMAT_XRGB8888:
-    case VIRTIO_DESK_FORMAT_ARGB8888:
-        rgb[0] = v >> 16, rgb[1] = v >> 8, rgb[2] = v;
-        break;
-    case VIRTIO_DESK_FORMAT_XBGR8888:
-    case VIRTIO_DESK_FORMAT_ABGR8888:
-        rgb[0] = v, rgb[1] = v >> 8, rgb[2] = v >> 16;
-        break;
-    case VIRTIO_DESK_FORMAT_RGB565:
-        /* pixman widens by replicating the top bits */
-        rgb[0] = (v16 >> 11) << 3 | (v16 >> 13);
-        rgb[1] = ((v16 >> 5) & 0x3f) << 2 | ((v16 >> 9) & 0x3);
-        rgb[2] = (v16 & 0x1f) << 3 | ((v16 >> 2) & 0x7);
-        break;
-    default:
-        g_assert_not_reached();
-    }
-}
-
-static uint32_t format_bpp(uint32_t format)
-{
-    return format == VIRTIO_DESK_FORMAT_RGB565 ? 2 : 4;
-}
-
-/* A guest framebuffer: what the guest believes is on screen. */
-typedef struct Fb {
-    uint32_t format, width, height, pitch, bpp;
-    uint8_t *data;
-} Fb;
-
-static Fb fb_new(uint32_t format, uint32_t width, uint32_t height,
-                 uint32_t pitch)
-{
-    Fb fb = { format, width, height, pitch, format_bpp(format) };
-
-    fb.data = g_malloc0((size_t)pitch * height);
-    return fb;
-}
-
-/* Fill a rect of @fb with a pattern that differs in every pixel and byte. */
-static void fb_paint(Fb *fb, uint32_t x, uint32_t y, uint32_t w, uint32_t h,
-                     uint32_t seed)
-{
-    for (uint32_t j = y; j < y + h; j++) {
-        for (uint32_t i = x; i < x + w; i++) {
-            uint8_t *p = fb->data + (size_t)j * fb->pitch + (size_t)i * fb->bpp;
-
-            for (uint32_t b = 0; b < fb->bpp; b++) {
-                p[b] = (i * 7 + j * 13 + b * 61 + seed * 101) & 0xff;
-            }
-        }
-    }
-}
-
-/* Send rects of @fb, the whole framebuffer as payload (stride = pitch). */
-static uint32_t fb_send(QDesk *d, Fb *fb, uint32_t id, const uint32_t (*r)[4],
-                        int n, size_t chunk)
-{
-    g_autofree struct virtio_desk_xfer_rect *rects =
-        g_new(struct virtio_desk_xfer_rect, n);
-
-    for (int i = 0; i < n; i++) {
-        rects[i] = qdesk_xrect(r[i][0], r[i][1], r[i][2], r[i][3], fb->pitch,
-                         (uint64_t)r[i][1] * fb->pitch + r[i][0] * fb->bpp);
-    }
-    return qdesk_transfer(d, id, n, rects, n * sizeof(*rects), fb->data,
-                         (size_t)fb->pitch * fb->height, chunk);
-}
-
-/* Output @head shows exactly rect sx,sy,w,h of @fb (unsent pixels: black). */
-static void assert_screen_head(QDesk *d, int head, const Fb *shown, uint32_t sx,
-                               uint32_t sy, uint32_t w, uint32_t h)
-{
-    QDeskImage img = qdesk_screendump(d->qts, head);
-
-    g_assert_cmpuint(img.width, ==, w);
-    g_assert_cmpuint(img.height, ==, h);
-    for (uint32_t y = 0; y < h; y++) {
-        for (uint32_t x = 0; x < w; x++) {
-            const uint8_t *p = shown->data + (size_t)(sy + y) * shown->pitch +
-                               (size_t)(sx + x) * shown->bpp;
-            const uint8_t *got = img.rgb + ((size_t)y * w + x) * 3;
-            uint8_t want[3];
-
-            pixel_to_rgb(shown->format, p, want);
-            if (memcmp(got, want, 3)) {
-                g_error("pixel %u,%u: got %02x%02x%02x want %02x%02x%02x",
-                        x, y, got[0], got[1], got[2], want[0], want[1], want[2]);
-            }
-        }
-    }
-    g_free(img.rgb);
-}
-
-static void assert_screen(QDesk *d, const Fb *shown, uint32_t sx, uint32_t sy,
-                          uint32_t w, uint32_t h)
-{
-    assert_screen_head(d, 0, shown, sx, sy, w, h);
-}
 
 /* --- happy paths ----------------------------------------------------------- */
 
@@ -146,15 +35,19 @@ static void test_config(void *obj, void *data, QGuestAllocator *alloc)
 {
     QDesk d = qdesk_start(obj, alloc);
 
-    g_assert_cmpuint(qvirtio_config_readl(d.vdev, CFG(events_read)), ==, 0);
-    g_assert_cmpuint(qvirtio_config_readl(d.vdev, CFG(num_outputs)), ==, 1);
-    g_assert_cmpuint(qvirtio_config_readl(d.vdev, CFG(max_rects)), ==, 1024);
-    g_assert_cmpuint(qvirtio_config_readl(d.vdev, CFG(max_segments)), ==, 1024);
-    g_assert_cmpuint(qvirtio_config_readl(d.vdev, CFG(max_dimension)), ==,
-                     16384);
-    g_assert_cmpuint(qvirtio_config_readl(d.vdev, CFG(max_resources)), ==,
-                     1024);
-    g_assert_cmpuint(qvirtio_config_readq(d.vdev, CFG(max_hostmem)), ==,
+    g_assert_cmpuint(qvirtio_config_readl(d.vdev, QDESK_CFG(events_read)),
+                     ==, 0);
+    g_assert_cmpuint(qvirtio_config_readl(d.vdev, QDESK_CFG(num_outputs)),
+                     ==, 1);
+    g_assert_cmpuint(qvirtio_config_readl(d.vdev, QDESK_CFG(max_rects)),
+                     ==, 1024);
+    g_assert_cmpuint(qvirtio_config_readl(d.vdev, QDESK_CFG(max_segments)),
+                     ==, 1024);
+    g_assert_cmpuint(qvirtio_config_readl(d.vdev, QDESK_CFG(max_dimension)),
+                     ==, 16384);
+    g_assert_cmpuint(qvirtio_config_readl(d.vdev, QDESK_CFG(max_resources)),
+                     ==, 1024);
+    g_assert_cmpuint(qvirtio_config_readq(d.vdev, QDESK_CFG(max_hostmem)), ==,
                      256 * 1024 * 1024);
     qdesk_stop(&d);
 }
@@ -189,7 +82,7 @@ static void test_display_info(void *obj, void *data, QGuestAllocator *alloc)
 static void test_transfer_rects(void *obj, void *data, QGuestAllocator *alloc)
 {
     QDesk d = qdesk_start(obj, alloc);
-    Fb fb = fb_new(VIRTIO_DESK_FORMAT_XRGB8888, 96, 64, 96 * 4 + 52);
+    QDeskFb fb = qdesk_fb_new(VIRTIO_DESK_FORMAT_XRGB8888, 96, 64, 96 * 4 + 52);
     static const uint32_t first[][4] = {
         { 0, 0, 96, 20 }, { 0, 20, 40, 44 }, { 40, 20, 56, 44 },
     };
@@ -201,18 +94,18 @@ static void test_transfer_rects(void *obj, void *data, QGuestAllocator *alloc)
                     VIRTIO_DESK_RESP_OK_NODATA);
     g_assert_cmphex(qdesk_scanout(&d, 0, 1, 0, 0, 96, 64), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
-    fb_paint(&fb, 0, 0, 96, 64, 1);
-    g_assert_cmphex(fb_send(&d, &fb, 1, first, 3, 0), ==,
+    qdesk_fb_paint(&fb, 0, 0, 96, 64, 1);
+    g_assert_cmphex(qdesk_fb_send(&d, &fb, 1, first, 3, 0), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
-    assert_screen(&d, &fb, 0, 0, 96, 64);
+    qdesk_assert_screen(&d, 0, &fb, 0, 0, 96, 64);
 
     for (int i = 0; i < 3; i++) {
-        fb_paint(&fb, second[i][0], second[i][1], second[i][2], second[i][3],
-                 2 + i);
+        qdesk_fb_paint(&fb, second[i][0], second[i][1], second[i][2],
+                       second[i][3], 2 + i);
     }
-    g_assert_cmphex(fb_send(&d, &fb, 1, second, 3, 0), ==,
+    g_assert_cmphex(qdesk_fb_send(&d, &fb, 1, second, 3, 0), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
-    assert_screen(&d, &fb, 0, 0, 96, 64);
+    qdesk_assert_screen(&d, 0, &fb, 0, 0, 96, 64);
     g_free(fb.data);
     qdesk_stop(&d);
 }
@@ -222,7 +115,7 @@ static void test_transfer_scattered(void *obj, void *data,
                                     QGuestAllocator *alloc)
 {
     QDesk d = qdesk_start(obj, alloc);
-    Fb fb = fb_new(VIRTIO_DESK_FORMAT_XRGB8888, 50, 30, 50 * 4);
+    QDeskFb fb = qdesk_fb_new(VIRTIO_DESK_FORMAT_XRGB8888, 50, 30, 50 * 4);
     static const uint32_t r[][4] = { { 0, 0, 50, 30 } };
     struct virtio_desk_transfer_rects hdr = {
         .hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_TRANSFER_RECTS),
@@ -239,14 +132,14 @@ static void test_transfer_scattered(void *obj, void *data,
                     VIRTIO_DESK_RESP_OK_NODATA);
     g_assert_cmphex(qdesk_scanout(&d, 0, 7, 0, 0, 50, 30), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
-    fb_paint(&fb, 0, 0, 50, 30, 3);
+    qdesk_fb_paint(&fb, 0, 0, 50, 30, 3);
     /* 97-byte pieces: never aligned to a row or a pixel */
-    g_assert_cmphex(fb_send(&d, &fb, 7, r, 1, 97), ==,
+    g_assert_cmphex(qdesk_fb_send(&d, &fb, 7, r, 1, 97), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
-    assert_screen(&d, &fb, 0, 0, 50, 30);
+    qdesk_assert_screen(&d, 0, &fb, 0, 0, 50, 30);
 
     /* Header split from its rect, payload in 60 pieces, indirect table. */
-    fb_paint(&fb, 10, 5, 30, 20, 4);
+    qdesk_fb_paint(&fb, 10, 5, 30, 20, 4);
     segs[n++] = (QDeskSeg) { &hdr, sizeof(hdr) };
     segs[n++] = (QDeskSeg) { &xr, sizeof(xr) };
     for (size_t off = 0; off < fb.pitch * 30; off += 100) {
@@ -255,7 +148,7 @@ static void test_transfer_scattered(void *obj, void *data,
     g_assert_cmpuint(qdesk_submit(&d, segs, n, &resp, sizeof(resp), true), ==,
                      sizeof(resp));
     g_assert_cmphex(le32_to_cpu(resp.type), ==, VIRTIO_DESK_RESP_OK_NODATA);
-    assert_screen(&d, &fb, 0, 0, 50, 30);
+    qdesk_assert_screen(&d, 0, &fb, 0, 0, 50, 30);
     g_free(fb.data);
     qdesk_stop(&d);
 }
@@ -271,18 +164,18 @@ static void test_formats(void *obj, void *data, QGuestAllocator *alloc)
     QDesk d = qdesk_start(obj, alloc);
 
     for (int i = 0; i < ARRAY_SIZE(formats); i++) {
-        uint32_t bpp = format_bpp(formats[i]);
-        Fb fb = fb_new(formats[i], 33, 17, 33 * bpp + 6);
+        uint32_t bpp = qdesk_format_bpp(formats[i]);
+        QDeskFb fb = qdesk_fb_new(formats[i], 33, 17, 33 * bpp + 6);
         static const uint32_t r[][4] = { { 0, 0, 33, 17 } };
 
         g_assert_cmphex(qdesk_create(&d, 10 + i, formats[i], 33, 17), ==,
                         VIRTIO_DESK_RESP_OK_NODATA);
-        fb_paint(&fb, 0, 0, 33, 17, i);
-        g_assert_cmphex(fb_send(&d, &fb, 10 + i, r, 1, 0), ==,
+        qdesk_fb_paint(&fb, 0, 0, 33, 17, i);
+        g_assert_cmphex(qdesk_fb_send(&d, &fb, 10 + i, r, 1, 0), ==,
                         VIRTIO_DESK_RESP_OK_NODATA);
         g_assert_cmphex(qdesk_scanout(&d, 0, 10 + i, 0, 0, 33, 17), ==,
                         VIRTIO_DESK_RESP_OK_NODATA);
-        assert_screen(&d, &fb, 0, 0, 33, 17);
+        qdesk_assert_screen(&d, 0, &fb, 0, 0, 33, 17);
         g_free(fb.data);
     }
     qdesk_stop(&d);
@@ -292,22 +185,22 @@ static void test_formats(void *obj, void *data, QGuestAllocator *alloc)
 static void test_scanout_src(void *obj, void *data, QGuestAllocator *alloc)
 {
     QDesk d = qdesk_start(obj, alloc);
-    Fb fb = fb_new(VIRTIO_DESK_FORMAT_XRGB8888, 80, 60, 80 * 4);
+    QDeskFb fb = qdesk_fb_new(VIRTIO_DESK_FORMAT_XRGB8888, 80, 60, 80 * 4);
     static const uint32_t all[][4] = { { 0, 0, 80, 60 } };
     static const uint32_t part[][4] = { { 20, 15, 10, 10 } };
 
     g_assert_cmphex(qdesk_create(&d, 3, fb.format, 80, 60), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
-    fb_paint(&fb, 0, 0, 80, 60, 5);
-    g_assert_cmphex(fb_send(&d, &fb, 3, all, 1, 0), ==,
+    qdesk_fb_paint(&fb, 0, 0, 80, 60, 5);
+    g_assert_cmphex(qdesk_fb_send(&d, &fb, 3, all, 1, 0), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
     g_assert_cmphex(qdesk_scanout(&d, 0, 3, 16, 8, 40, 30), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
-    assert_screen(&d, &fb, 16, 8, 40, 30);
-    fb_paint(&fb, 20, 15, 10, 10, 6);
-    g_assert_cmphex(fb_send(&d, &fb, 3, part, 1, 0), ==,
+    qdesk_assert_screen(&d, 0, &fb, 16, 8, 40, 30);
+    qdesk_fb_paint(&fb, 20, 15, 10, 10, 6);
+    g_assert_cmphex(qdesk_fb_send(&d, &fb, 3, part, 1, 0), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
-    assert_screen(&d, &fb, 16, 8, 40, 30);
+    qdesk_assert_screen(&d, 0, &fb, 16, 8, 40, 30);
     g_free(fb.data);
     qdesk_stop(&d);
 }
@@ -320,7 +213,7 @@ static void test_scanout_src(void *obj, void *data, QGuestAllocator *alloc)
 static void test_destroy(void *obj, void *data, QGuestAllocator *alloc)
 {
     QDesk d = qdesk_start(obj, alloc);
-    Fb fb = fb_new(VIRTIO_DESK_FORMAT_XRGB8888, 320, 64, 320 * 4);
+    QDeskFb fb = qdesk_fb_new(VIRTIO_DESK_FORMAT_XRGB8888, 320, 64, 320 * 4);
     static const uint32_t r[][4] = { { 0, 0, 320, 64 } };
     uint32_t black = 0, text = 0;
     QDeskImage img;
@@ -328,11 +221,11 @@ static void test_destroy(void *obj, void *data, QGuestAllocator *alloc)
     memset(fb.data, 0x40, 320 * 64 * 4);
     g_assert_cmphex(qdesk_create(&d, 5, fb.format, 320, 64), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
-    g_assert_cmphex(fb_send(&d, &fb, 5, r, 1, 0), ==,
+    g_assert_cmphex(qdesk_fb_send(&d, &fb, 5, r, 1, 0), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
     g_assert_cmphex(qdesk_scanout(&d, 0, 5, 0, 0, 320, 64), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
-    assert_screen(&d, &fb, 0, 0, 320, 64);
+    qdesk_assert_screen(&d, 0, &fb, 0, 0, 320, 64);
     g_assert_cmphex(qdesk_destroy(&d, 5), ==, VIRTIO_DESK_RESP_OK_NODATA);
 
     img = qdesk_screendump(d.qts, 0);
@@ -350,7 +243,7 @@ static void test_destroy(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpuint(black, >, text);
     g_free(img.rgb);
 
-    g_assert_cmphex(fb_send(&d, &fb, 5, r, 1, 0), ==,
+    g_assert_cmphex(qdesk_fb_send(&d, &fb, 5, r, 1, 0), ==,
                     VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID);
     g_assert_cmphex(qdesk_scanout(&d, 0, 5, 0, 0, 320, 64), ==,
                     VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID);
@@ -406,8 +299,8 @@ static void test_query_virtio(void *obj, void *data, QGuestAllocator *alloc)
 static void test_two_outputs(void *obj, void *data, QGuestAllocator *alloc)
 {
     QDesk d = qdesk_start(obj, alloc);
-    Fb a = fb_new(VIRTIO_DESK_FORMAT_XRGB8888, 40, 20, 160);
-    Fb b = fb_new(VIRTIO_DESK_FORMAT_XRGB8888, 24, 36, 96);
+    QDeskFb a = qdesk_fb_new(VIRTIO_DESK_FORMAT_XRGB8888, 40, 20, 160);
+    QDeskFb b = qdesk_fb_new(VIRTIO_DESK_FORMAT_XRGB8888, 24, 36, 96);
     static const uint32_t ra[][4] = { { 0, 0, 40, 20 } };
     static const uint32_t rb[][4] = { { 0, 0, 24, 36 } };
     struct virtio_desk_ctrl_hdr req = {
@@ -416,21 +309,22 @@ static void test_two_outputs(void *obj, void *data, QGuestAllocator *alloc)
     struct virtio_desk_resp_display_info resp;
     QDeskSeg seg = { &req, sizeof(req) };
 
-    g_assert_cmpuint(qvirtio_config_readl(d.vdev, CFG(num_outputs)), ==, 2);
+    g_assert_cmpuint(qvirtio_config_readl(d.vdev, QDESK_CFG(num_outputs)), ==,
+                     2);
     qdesk_submit(&d, &seg, 1, &resp, sizeof(resp), false);
     g_assert_cmpuint(le32_to_cpu(resp.outputs[1].width), ==, 1280);
     g_assert_cmpuint(le32_to_cpu(resp.outputs[1].enabled), ==, 0);
     g_assert_cmpuint(le32_to_cpu(resp.outputs[2].width), ==, 0);
 
-    fb_paint(&a, 0, 0, 40, 20, 1);
-    fb_paint(&b, 0, 0, 24, 36, 2);
+    qdesk_fb_paint(&a, 0, 0, 40, 20, 1);
+    qdesk_fb_paint(&b, 0, 0, 24, 36, 2);
     g_assert_cmphex(qdesk_create(&d, 1, a.format, 40, 20), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
     g_assert_cmphex(qdesk_create(&d, 2, b.format, 24, 36), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
-    g_assert_cmphex(fb_send(&d, &a, 1, ra, 1, 0), ==,
+    g_assert_cmphex(qdesk_fb_send(&d, &a, 1, ra, 1, 0), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
-    g_assert_cmphex(fb_send(&d, &b, 2, rb, 1, 0), ==,
+    g_assert_cmphex(qdesk_fb_send(&d, &b, 2, rb, 1, 0), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
     g_assert_cmphex(qdesk_scanout(&d, 0, 1, 0, 0, 40, 20), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
@@ -438,38 +332,10 @@ static void test_two_outputs(void *obj, void *data, QGuestAllocator *alloc)
                     VIRTIO_DESK_RESP_OK_NODATA);
     g_assert_cmphex(qdesk_scanout(&d, 2, 2, 0, 0, 24, 36), ==,
                     VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID);
-    assert_screen_head(&d, 0, &a, 0, 0, 40, 20);
-    assert_screen_head(&d, 1, &b, 0, 0, 24, 36);
+    qdesk_assert_screen(&d, 0, &a, 0, 0, 40, 20);
+    qdesk_assert_screen(&d, 1, &b, 0, 0, 24, 36);
     g_free(a.data);
     g_free(b.data);
-    qdesk_stop(&d);
-}
-
-/* The host image is the only copy of the pixels: it migrates with them. */
-static void test_migrate(void *obj, void *data, QGuestAllocator *alloc)
-{
-    QDesk d = qdesk_start(obj, alloc);
-    Fb fb = fb_new(VIRTIO_DESK_FORMAT_XBGR8888, 64, 48, 256);
-    static const uint32_t r[][4] = { { 0, 0, 64, 48 } };
-    QTestState *src = d.qts, *dst;
-
-    fb_paint(&fb, 0, 0, 64, 48, 8);
-    g_assert_cmphex(qdesk_create(&d, 4, fb.format, 64, 48), ==,
-                    VIRTIO_DESK_RESP_OK_NODATA);
-    g_assert_cmphex(qdesk_create(&d, 5, fb.format, 16, 16), ==,
-                    VIRTIO_DESK_RESP_OK_NODATA);
-    g_assert_cmphex(fb_send(&d, &fb, 4, r, 1, 0), ==,
-                    VIRTIO_DESK_RESP_OK_NODATA);
-    g_assert_cmphex(qdesk_scanout(&d, 0, 4, 8, 4, 48, 40), ==,
-                    VIRTIO_DESK_RESP_OK_NODATA);
-
-    dst = qdesk_migrate(d.qts);
-    qos_invalidate_command_line();
-    d.qts = dst;
-    assert_screen(&d, &fb, 8, 4, 48, 40);
-    qtest_quit(dst);
-    d.qts = src;
-    g_free(fb.data);
     qdesk_stop(&d);
 }
 
@@ -477,8 +343,8 @@ static void test_migrate(void *obj, void *data, QGuestAllocator *alloc)
 static void test_transfer_atomic(void *obj, void *data, QGuestAllocator *alloc)
 {
     QDesk d = qdesk_start(obj, alloc);
-    Fb fb = fb_new(VIRTIO_DESK_FORMAT_XRGB8888, 16, 16, 64);
-    Fb black = fb_new(VIRTIO_DESK_FORMAT_XRGB8888, 16, 16, 64);
+    QDeskFb fb = qdesk_fb_new(VIRTIO_DESK_FORMAT_XRGB8888, 16, 16, 64);
+    QDeskFb black = qdesk_fb_new(VIRTIO_DESK_FORMAT_XRGB8888, 16, 16, 64);
     struct virtio_desk_xfer_rect r[2] = {
         qdesk_xrect(0, 0, 8, 8, 64, 0),
         qdesk_xrect(8, 8, 9, 8, 64, 8 * 64 + 32),   /* one column too wide */
@@ -488,11 +354,11 @@ static void test_transfer_atomic(void *obj, void *data, QGuestAllocator *alloc)
                     VIRTIO_DESK_RESP_OK_NODATA);
     g_assert_cmphex(qdesk_scanout(&d, 0, 1, 0, 0, 16, 16), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
-    fb_paint(&fb, 0, 0, 16, 16, 9);
+    qdesk_fb_paint(&fb, 0, 0, 16, 16, 9);
     g_assert_cmphex(qdesk_transfer(&d, 1, 2, r, sizeof(r), fb.data,
                                   64 * 16, 0), ==,
                     VIRTIO_DESK_RESP_ERR_INVALID_RECT);
-    assert_screen(&d, &black, 0, 0, 16, 16);
+    qdesk_assert_screen(&d, 0, &black, 0, 0, 16, 16);
     g_free(fb.data);
     g_free(black.data);
     qdesk_stop(&d);
@@ -516,8 +382,6 @@ static void register_virtio_desk_test(void)
                  &(QOSGraphTestOptions) {
                      .edge.extra_device_opts = "max_outputs=2",
                  });
-    qos_add_test("migrate", "virtio-desk-pci", test_migrate,
-                 &(QOSGraphTestOptions) { .before = qdesk_remember_cmdline });
     qos_add_test("transfer-atomic", "virtio-desk-pci", test_transfer_atomic,
                  NULL);
 }

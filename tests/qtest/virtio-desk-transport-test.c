@@ -16,16 +16,14 @@
 #include "qobject/qdict.h"
 #include "libqos/qgraph.h"
 #include "libqos/pci.h"
-#include "libqos/virtio-desk.h"
+#include "libqos/virtio-desk-client.h"
 #include "standard-headers/linux/input-event-codes.h"
 #include "standard-headers/linux/virtio_config.h"
 #include "standard-headers/linux/virtio_pci.h"
 #include "standard-headers/linux/virtio_ring.h"
 
-#define CFG(field) offsetof(struct virtio_desk_config, field)
 #define CFG_WORDS (sizeof(struct virtio_desk_config) / 4)
 #define INFO_LEN sizeof(struct virtio_desk_resp_display_info)
-#define TIMEOUT_US (30 * G_USEC_PER_SEC)
 
 /* --- device state as the guest and QMP see it ----------------------------- */
 
@@ -289,7 +287,8 @@ static void expect_accepted(QDesk *d, QVirtQueue *vq, const Bufs *b,
     uint32_t len;
 
     qvirtqueue_kick(d->qts, d->vdev, vq, c->head);
-    qvirtio_wait_used_elem(d->qts, d->vdev, vq, c->head, &len, TIMEOUT_US);
+    qvirtio_wait_used_elem(d->qts, d->vdev, vq, c->head, &len,
+                           QDESK_TIMEOUT_US);
     g_assert_cmphex(qtest_readl(d->qts, b->resp), ==, c->resp);
     g_assert_cmpuint(len, ==,
                      c->resp == VIRTIO_DESK_RESP_OK_DISPLAY_INFO ? INFO_LEN :
@@ -415,7 +414,7 @@ static void write_ro_fields(QDesk *d, uint8_t byte)
              off += size) {
             uint64_t at = v->device_cfg_offset + off;
 
-            if (ranges_overlap(off, size, CFG(events_clear), 4)) {
+            if (ranges_overlap(off, size, QDESK_CFG(events_clear), 4)) {
                 continue;
             }
             switch (size) {
@@ -451,7 +450,7 @@ static void test_config_readonly_all(void *obj, void *data,
     for (int i = 0; i < CFG_WORDS; i++) {
         g_assert_cmphex(after[i], ==, before[i]);
     }
-    g_assert_cmphex(qvirtio_config_readq(d.vdev, CFG(max_hostmem)), ==,
+    g_assert_cmphex(qvirtio_config_readq(d.vdev, QDESK_CFG(max_hostmem)), ==,
                     256 * MiB);
     qdesk_assert_alive(&d);
     qdesk_stop(&d);
@@ -597,18 +596,19 @@ static void test_config_events(void *obj, void *data, QGuestAllocator *alloc)
     static const uint8_t rgb[3] = { 0x12, 0x34, 0x56 };
     QDesk d = qdesk_start(obj, alloc);
     QVirtioPCIDevice *v = &d.pci->pci_vdev;
-    uint64_t clear = v->device_cfg_offset + CFG(events_clear);
+    uint64_t clear = v->device_cfg_offset + QDESK_CFG(events_clear);
     int vnc = vnc_connect(data);
     uint32_t width, height;
 
     /* a client that said nothing about its size changes nothing */
-    g_assert_cmphex(qvirtio_config_readl(d.vdev, CFG(events_read)), ==, 0);
+    g_assert_cmphex(qvirtio_config_readl(d.vdev, QDESK_CFG(events_read)),
+                    ==, 0);
     assert_preferred(&d, 1280, 800);
 
     isr(&d);
     vnc_set_desktop_size(vnc, 1024, 768);
-    qvirtio_wait_config_isr(d.vdev, TIMEOUT_US);
-    g_assert_cmphex(qvirtio_config_readl(d.vdev, CFG(events_read)), ==,
+    qvirtio_wait_config_isr(d.vdev, QDESK_TIMEOUT_US);
+    g_assert_cmphex(qvirtio_config_readl(d.vdev, QDESK_CFG(events_read)), ==,
                     VIRTIO_DESK_EVENT_DISPLAY);
     assert_preferred(&d, 1024, 768);
 
@@ -616,11 +616,13 @@ static void test_config_events(void *obj, void *data, QGuestAllocator *alloc)
     write_ro_fields(&d, 0x00);
     write_ro_fields(&d, 0xff);
     qpci_io_writel(v->pdev, v->bar, clear, ~VIRTIO_DESK_EVENT_DISPLAY);
-    g_assert_cmphex(qvirtio_config_readl(d.vdev, CFG(events_read)), ==,
+    g_assert_cmphex(qvirtio_config_readl(d.vdev, QDESK_CFG(events_read)), ==,
                     VIRTIO_DESK_EVENT_DISPLAY);
-    g_assert_cmphex(qvirtio_config_readl(d.vdev, CFG(events_clear)), ==, 0);
+    g_assert_cmphex(qvirtio_config_readl(d.vdev, QDESK_CFG(events_clear)),
+                    ==, 0);
     qpci_io_writeb(v->pdev, v->bar, clear, VIRTIO_DESK_EVENT_DISPLAY);
-    g_assert_cmphex(qvirtio_config_readl(d.vdev, CFG(events_read)), ==, 0);
+    g_assert_cmphex(qvirtio_config_readl(d.vdev, QDESK_CFG(events_read)),
+                    ==, 0);
 
     /*
      * A write to events_clear acts once: a new event, then a write to
@@ -629,11 +631,11 @@ static void test_config_events(void *obj, void *data, QGuestAllocator *alloc)
     qpci_io_writel(v->pdev, v->bar, clear, VIRTIO_DESK_EVENT_DISPLAY);
     isr(&d);
     vnc_set_desktop_size(vnc, 800, 600);
-    qvirtio_wait_config_isr(d.vdev, TIMEOUT_US);
-    qpci_io_writeb(v->pdev, v->bar, v->device_cfg_offset + CFG(num_outputs),
-                   1);
+    qvirtio_wait_config_isr(d.vdev, QDESK_TIMEOUT_US);
+    qpci_io_writeb(v->pdev, v->bar,
+                   v->device_cfg_offset + QDESK_CFG(num_outputs), 1);
     qpci_io_writeb(v->pdev, v->bar, clear + 1, 0);
-    g_assert_cmphex(qvirtio_config_readl(d.vdev, CFG(events_read)), ==,
+    g_assert_cmphex(qvirtio_config_readl(d.vdev, QDESK_CFG(events_read)), ==,
                     VIRTIO_DESK_EVENT_DISPLAY);
 
     /*
@@ -646,7 +648,8 @@ static void test_config_events(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpuint(width, ==, 64);
     g_assert_cmpuint(height, ==, 32);
     restart(&d, obj);
-    g_assert_cmphex(qvirtio_config_readl(d.vdev, CFG(events_read)), ==, 0);
+    g_assert_cmphex(qvirtio_config_readl(d.vdev, QDESK_CFG(events_read)),
+                    ==, 0);
     g_assert_false(screen_shows(&d, rgb, &width, &height));
     g_assert_cmpuint(width, ==, 64);
     g_assert_cmpuint(height, ==, 32);

@@ -14,26 +14,7 @@
 #include "qemu/units.h"
 #include "libqos/qgraph.h"
 #include "libqos/pci.h"
-#include "libqos/virtio-desk.h"
-
-#define CFG(field) offsetof(struct virtio_desk_config, field)
-
-/* Writes to read-only config fields change nothing. */
-static void test_config_readonly(void *obj, void *data, QGuestAllocator *alloc)
-{
-    QDesk d = qdesk_start(obj, alloc);
-    QVirtioPCIDevice *v = &d.pci->pci_vdev;
-
-    qpci_io_writel(v->pdev, v->bar, v->device_cfg_offset + CFG(num_outputs), 9);
-    qpci_io_writel(v->pdev, v->bar, v->device_cfg_offset + CFG(max_rects), 0);
-    qpci_io_writel(v->pdev, v->bar, v->device_cfg_offset + CFG(events_read),
-                   0xffffffff);
-    g_assert_cmpuint(qvirtio_config_readl(d.vdev, CFG(num_outputs)), ==, 1);
-    g_assert_cmpuint(qvirtio_config_readl(d.vdev, CFG(max_rects)), ==, 1024);
-    g_assert_cmpuint(qvirtio_config_readl(d.vdev, CFG(events_read)), ==, 0);
-    qdesk_assert_alive(&d);
-    qdesk_stop(&d);
-}
+#include "libqos/virtio-desk-client.h"
 
 static void test_bad_command(void *obj, void *data, QGuestAllocator *alloc)
 {
@@ -501,8 +482,6 @@ static void test_transfer_invalid(void *obj, void *data, QGuestAllocator *alloc)
 
 static void register_virtio_desk_validation_test(void)
 {
-    qos_add_test("config-readonly", "virtio-desk-pci", test_config_readonly,
-                 NULL);
     qos_add_test("bad-command", "virtio-desk-pci", test_bad_command, NULL);
     qos_add_test("command-lengths", "virtio-desk-pci", test_command_lengths,
                  NULL);
