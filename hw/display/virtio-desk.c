@@ -61,12 +61,16 @@ typedef struct VirtIODeskCmd {
     bool deferred;       /* left to the bottom half, untouched */
 } VirtIODeskCmd;
 
-#define desk_guest_error(cmd, err, fmt, ...)                            \
+/* Reject the request: one guest error line, "virtio-desk: <func>: ..." */
+#define desk_guest_error_in(func, cmd, err, fmt, ...)                   \
     do {                                                                \
         qemu_log_mask(LOG_GUEST_ERROR, "virtio-desk: %s: " fmt "\n",    \
-                      __func__, ## __VA_ARGS__);                        \
+                      (func), ## __VA_ARGS__);                          \
         (cmd)->error = (err);                                           \
     } while (0)
+
+#define desk_guest_error(cmd, err, fmt, ...) \
+    desk_guest_error_in(__func__, cmd, err, fmt, ## __VA_ARGS__)
 
 /* ------------------------------------------------------------------ */
 /* request plumbing                                                   */
@@ -112,6 +116,21 @@ static void virtio_desk_respond_nodata(VirtIODesk *s, VirtIODeskCmd *cmd,
 
 /* ------------------------------------------------------------------ */
 /* commands                                                           */
+
+/* The resource a request names; if there is none, reject the request. */
+static VirtIODeskResource *
+virtio_desk_find_check_resource(VirtIODesk *s, uint32_t id,
+                                const char *caller, VirtIODeskCmd *cmd)
+{
+    VirtIODeskResource *res = virtio_desk_find_resource(s, id);
+
+    if (!res) {
+        desk_guest_error_in(caller, cmd,
+                            VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID,
+                            "no resource %u", id);
+    }
+    return res;
+}
 
 static void virtio_desk_cmd_get_display_info(VirtIODesk *s, VirtIODeskCmd *cmd)
 {
@@ -170,10 +189,8 @@ static void virtio_desk_cmd_resource_destroy(VirtIODesk *s, VirtIODeskCmd *cmd)
                          "padding not zero");
         return;
     }
-    res = virtio_desk_find_resource(s, id);
+    res = virtio_desk_find_check_resource(s, id, __func__, cmd);
     if (!res) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID,
-                         "no resource %u", id);
         return;
     }
     virtio_desk_resource_destroy(s, res);
@@ -205,10 +222,8 @@ static void virtio_desk_cmd_set_scanout(VirtIODesk *s, VirtIODeskCmd *cmd)
         virtio_desk_output_disable(s, output_id);
         return;
     }
-    res = virtio_desk_find_resource(s, id);
+    res = virtio_desk_find_check_resource(s, id, __func__, cmd);
     if (!res) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID,
-                         "no resource %u", id);
         return;
     }
     if (!virtio_desk_rect_valid(res, x, y, w, h)) {
@@ -309,10 +324,8 @@ static void virtio_desk_cmd_transfer_rects(VirtIODesk *s, VirtIODeskCmd *cmd)
     }
     id = le32_to_cpu(req.resource_id);
     num_rects = le32_to_cpu(req.num_rects);
-    res = virtio_desk_find_resource(s, id);
+    res = virtio_desk_find_check_resource(s, id, __func__, cmd);
     if (!res) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID,
-                         "no resource %u", id);
         return;
     }
     if (num_rects == 0 || num_rects > VIRTIO_DESK_MAX_RECTS) {
