@@ -308,94 +308,131 @@ static bool virtio_desk_check_xfer_rect(VirtIODeskCmd *cmd,
     return true;
 }
 
-static void virtio_desk_cmd_transfer_rects(VirtIODesk *s, VirtIODeskCmd *cmd)
-{
-    struct virtio_desk_transfer_rects req;
-    g_autofree struct virtio_desk_xfer_rect *rects = NULL;
+/* A TRANSFER_RECTS request that has been validated. */
+typedef struct VirtIODeskTransfer {
     VirtIODeskResource *res;
-    uint32_t id, num_rects, bpp, img_stride;
-    uint64_t area = 0, payload_start, payload_len;
-    uint8_t *img;
-    unsigned int idx = 0;
-    size_t base = 0;
+    uint32_t num_rects;
+    struct virtio_desk_xfer_rect *rects;  /* as the guest sent them */
+    uint64_t payload_start;               /* chain offset of payload byte 0 */
+    uint64_t bytes;                       /* pixel bytes to copy */
+} VirtIODeskTransfer;
 
-    if (!virtio_desk_read_req(cmd, &req, sizeof(req))) {
-        return;
-    }
-    id = le32_to_cpu(req.resource_id);
-    num_rects = le32_to_cpu(req.num_rects);
+/*
+ * Validate every rect before copying any: all or nothing.  Fills @xfer;
+ * xfer->rects is the caller's to free, even on failure.
+ */
+static bool virtio_desk_check_transfer(VirtIODesk *s, VirtIODeskCmd *cmd,
+                                       uint32_t id, uint32_t num_rects,
+                                       VirtIODeskTransfer *xfer)
+{
+    VirtIODeskResource *res;
+    uint64_t area = 0, payload_len;
+
     res = virtio_desk_find_check_resource(s, id, __func__, cmd);
     if (!res) {
-        return;
+        return false;
     }
     if (num_rects == 0 || num_rects > VIRTIO_DESK_MAX_RECTS) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
                          "%u rects, allowed 1..%u", num_rects,
                          VIRTIO_DESK_MAX_RECTS);
-        return;
+        return false;
     }
-    payload_start = sizeof(req) + (uint64_t)num_rects * sizeof(*rects);
-    if (cmd->out_len < payload_start) {
+    xfer->payload_start = sizeof(struct virtio_desk_transfer_rects) +
+                          (uint64_t)num_rects * sizeof(*xfer->rects);
+    if (cmd->out_len < xfer->payload_start) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
                          "%u rects need %" PRIu64 " bytes, request has %zu",
-                         num_rects, payload_start, cmd->out_len);
-        return;
+                         num_rects, xfer->payload_start, cmd->out_len);
+        return false;
     }
-    payload_len = cmd->out_len - payload_start;
+    payload_len = cmd->out_len - xfer->payload_start;
 
-    /* Validate every rect before copying any: all or nothing. */
-    rects = g_new(struct virtio_desk_xfer_rect, num_rects);
-    iov_to_buf(cmd->elem->out_sg, cmd->elem->out_num, sizeof(req),
-               rects, num_rects * sizeof(*rects));
+    xfer->rects = g_new(struct virtio_desk_xfer_rect, num_rects);
+    iov_to_buf(cmd->elem->out_sg, cmd->elem->out_num,
+               sizeof(struct virtio_desk_transfer_rects),
+               xfer->rects, num_rects * sizeof(*xfer->rects));
     for (uint32_t i = 0; i < num_rects; i++) {
-        if (!virtio_desk_check_xfer_rect(cmd, res, &rects[i], payload_len)) {
-            return;
+        if (!virtio_desk_check_xfer_rect(cmd, res, &xfer->rects[i],
+                                         payload_len)) {
+            return false;
         }
-        area += (uint64_t)le32_to_cpu(rects[i].r.width) *
-                le32_to_cpu(rects[i].r.height);
+        area += (uint64_t)le32_to_cpu(xfer->rects[i].r.width) *
+                le32_to_cpu(xfer->rects[i].r.height);
     }
     /* Bounds the host's work per request to one full copy of the resource. */
     if (area > (uint64_t)res->width * res->height) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
                          "rects cover %" PRIu64 " pixels, resource %u has %u",
                          area, id, res->width * res->height);
-        return;
+        return false;
     }
-    if (cmd->may_defer && area * res->bpp > VIRTIO_DESK_INLINE_MAX) {
-        cmd->deferred = true;
-        return;
-    }
-    trace_virtio_desk_transfer_rects(id, num_rects, cmd->out_len,
-                                     cmd->elem->out_num);
+    xfer->res = res;
+    xfer->num_rects = num_rects;
+    xfer->bytes = area * res->bpp;
+    return true;
+}
 
-    bpp = res->bpp;
-    img = (uint8_t *)pixman_image_get_data(res->image);
-    img_stride = pixman_image_get_stride(res->image);
-    for (uint32_t i = 0; i < num_rects; i++) {
-        uint32_t x = le32_to_cpu(rects[i].r.x), y = le32_to_cpu(rects[i].r.y);
-        uint32_t w = le32_to_cpu(rects[i].r.width);
-        uint32_t h = le32_to_cpu(rects[i].r.height);
-        uint32_t stride = le32_to_cpu(rects[i].stride);
-        uint64_t src = payload_start + le64_to_cpu(rects[i].offset);
+/* Copy a validated transfer into its resource and show what changed. */
+static void virtio_desk_copy_transfer(VirtIODesk *s, VirtIODeskCmd *cmd,
+                                      const VirtIODeskTransfer *xfer)
+{
+    VirtIODeskResource *res = xfer->res;
+    uint32_t bpp = res->bpp;
+    uint32_t img_stride = pixman_image_get_stride(res->image);
+    uint8_t *img = (uint8_t *)pixman_image_get_data(res->image);
+    unsigned int idx = 0;
+    size_t base = 0;
 
-        trace_virtio_desk_transfer_rect(id, x, y, w, h);
+    for (uint32_t i = 0; i < xfer->num_rects; i++) {
+        const struct virtio_desk_xfer_rect *xr = &xfer->rects[i];
+        uint32_t x = le32_to_cpu(xr->r.x), y = le32_to_cpu(xr->r.y);
+        uint32_t w = le32_to_cpu(xr->r.width), h = le32_to_cpu(xr->r.height);
+        uint32_t stride = le32_to_cpu(xr->stride);
+        uint64_t src = xfer->payload_start + le64_to_cpu(xr->offset);
+
+        trace_virtio_desk_transfer_rect(res->id, x, y, w, h);
         if (x == 0 && (uint64_t)w * bpp == img_stride && stride == img_stride) {
             /* whole rows, packed on both sides: one copy, not one a row */
             virtio_desk_copy_from_chain(cmd->elem->out_sg, &idx, &base, src,
                                         img + (uint64_t)y * img_stride,
                                         (size_t)h * img_stride);
-            virtio_desk_outputs_update(s, res, x, y, w, h);
-            continue;
-        }
-        for (uint32_t row = 0; row < h; row++) {
-            virtio_desk_copy_from_chain(cmd->elem->out_sg, &idx, &base,
-                                        src + (uint64_t)row * stride,
-                                        img + (uint64_t)(y + row) * img_stride +
-                                        (uint64_t)x * bpp,
-                                        (size_t)w * bpp);
+        } else {
+            for (uint32_t row = 0; row < h; row++) {
+                virtio_desk_copy_from_chain(cmd->elem->out_sg, &idx, &base,
+                                            src + (uint64_t)row * stride,
+                                            img + (uint64_t)(y + row) *
+                                            img_stride + (uint64_t)x * bpp,
+                                            (size_t)w * bpp);
+            }
         }
         virtio_desk_outputs_update(s, res, x, y, w, h);
     }
+}
+
+static void virtio_desk_cmd_transfer_rects(VirtIODesk *s, VirtIODeskCmd *cmd)
+{
+    struct virtio_desk_transfer_rects req;
+    VirtIODeskTransfer xfer = { 0 };
+    uint32_t id, num_rects;
+
+    if (!virtio_desk_read_req(cmd, &req, sizeof(req))) {
+        return;
+    }
+    id = le32_to_cpu(req.resource_id);
+    num_rects = le32_to_cpu(req.num_rects);
+    if (!virtio_desk_check_transfer(s, cmd, id, num_rects, &xfer)) {
+        goto out;
+    }
+    if (cmd->may_defer && xfer.bytes > VIRTIO_DESK_INLINE_MAX) {
+        cmd->deferred = true;
+        goto out;
+    }
+    trace_virtio_desk_transfer_rects(id, num_rects, cmd->out_len,
+                                     cmd->elem->out_num);
+    virtio_desk_copy_transfer(s, cmd, &xfer);
+out:
+    g_free(xfer.rects);
 }
 
 static void virtio_desk_cmd_get_input_info(VirtIODesk *s, VirtIODeskCmd *cmd)
