@@ -49,9 +49,20 @@ QEMU_BUILD_BUG_ON(VIRTIO_DESK_CTRL_QUEUE_SIZE > VIRTQUEUE_MAX_SIZE);
  */
 #define VIRTIO_DESK_INLINE_MAX (1 * MiB)
 
+/* The fixed part of every request; GET_DISPLAY_INFO is a bare header. */
+typedef union VirtIODeskReq {
+    struct virtio_desk_ctrl_hdr hdr;
+    struct virtio_desk_resource_create resource_create;
+    struct virtio_desk_resource_destroy resource_destroy;
+    struct virtio_desk_set_scanout set_scanout;
+    struct virtio_desk_transfer_rects transfer_rects;
+    struct virtio_desk_get_input_info get_input_info;
+} VirtIODeskReq;
+
 /* One control request while it is being handled. */
 typedef struct VirtIODeskCmd {
     VirtQueueElement *elem;
+    VirtIODeskReq req;   /* read once, before the handler runs */
     uint32_t type;
     uint32_t error;      /* 0, or the VIRTIO_DESK_RESP_ERR_* to answer */
     size_t out_len;      /* device-readable bytes in the chain */
@@ -74,19 +85,6 @@ typedef struct VirtIODeskCmd {
 
 /* ------------------------------------------------------------------ */
 /* request plumbing                                                   */
-
-/* Read the fixed part of a request; a short chain is a guest error. */
-static bool virtio_desk_read_req(VirtIODeskCmd *cmd, void *req, size_t size)
-{
-    if (iov_to_buf(cmd->elem->out_sg, cmd->elem->out_num, 0, req, size)
-        != size) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
-                         "request 0x%x shorter than %zu bytes",
-                         cmd->type, size);
-        return false;
-    }
-    return true;
-}
 
 static void virtio_desk_respond(VirtIODesk *s, VirtIODeskCmd *cmd,
                                 void *resp, size_t size)
@@ -152,17 +150,14 @@ static void virtio_desk_cmd_get_display_info(VirtIODesk *s, VirtIODeskCmd *cmd)
 
 static void virtio_desk_cmd_resource_create(VirtIODesk *s, VirtIODeskCmd *cmd)
 {
-    struct virtio_desk_resource_create req;
+    const struct virtio_desk_resource_create *req = &cmd->req.resource_create;
     const char *why;
     uint32_t id, format, width, height;
 
-    if (!virtio_desk_read_req(cmd, &req, sizeof(req))) {
-        return;
-    }
-    id = le32_to_cpu(req.resource_id);
-    format = le32_to_cpu(req.format);
-    width = le32_to_cpu(req.width);
-    height = le32_to_cpu(req.height);
+    id = le32_to_cpu(req->resource_id);
+    format = le32_to_cpu(req->format);
+    width = le32_to_cpu(req->width);
+    height = le32_to_cpu(req->height);
     trace_virtio_desk_resource_create(id, format, width, height);
 
     cmd->error = virtio_desk_resource_new(s, id, format, width, height, &why);
@@ -174,17 +169,14 @@ static void virtio_desk_cmd_resource_create(VirtIODesk *s, VirtIODeskCmd *cmd)
 
 static void virtio_desk_cmd_resource_destroy(VirtIODesk *s, VirtIODeskCmd *cmd)
 {
-    struct virtio_desk_resource_destroy req;
+    const struct virtio_desk_resource_destroy *req = &cmd->req.resource_destroy;
     VirtIODeskResource *res;
     uint32_t id;
 
-    if (!virtio_desk_read_req(cmd, &req, sizeof(req))) {
-        return;
-    }
-    id = le32_to_cpu(req.resource_id);
+    id = le32_to_cpu(req->resource_id);
     trace_virtio_desk_resource_destroy(id);
 
-    if (req.padding) {
+    if (req->padding) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
                          "padding not zero");
         return;
@@ -198,19 +190,16 @@ static void virtio_desk_cmd_resource_destroy(VirtIODesk *s, VirtIODeskCmd *cmd)
 
 static void virtio_desk_cmd_set_scanout(VirtIODesk *s, VirtIODeskCmd *cmd)
 {
-    struct virtio_desk_set_scanout req;
+    const struct virtio_desk_set_scanout *req = &cmd->req.set_scanout;
     VirtIODeskResource *res;
     uint32_t output_id, id, x, y, w, h;
 
-    if (!virtio_desk_read_req(cmd, &req, sizeof(req))) {
-        return;
-    }
-    output_id = le32_to_cpu(req.output_id);
-    id = le32_to_cpu(req.resource_id);
-    x = le32_to_cpu(req.src.x);
-    y = le32_to_cpu(req.src.y);
-    w = le32_to_cpu(req.src.width);
-    h = le32_to_cpu(req.src.height);
+    output_id = le32_to_cpu(req->output_id);
+    id = le32_to_cpu(req->resource_id);
+    x = le32_to_cpu(req->src.x);
+    y = le32_to_cpu(req->src.y);
+    w = le32_to_cpu(req->src.width);
+    h = le32_to_cpu(req->src.height);
     trace_virtio_desk_set_scanout(output_id, id, x, y, w, h);
 
     if (output_id >= s->max_outputs) {
@@ -412,15 +401,12 @@ static void virtio_desk_copy_transfer(VirtIODesk *s, VirtIODeskCmd *cmd,
 
 static void virtio_desk_cmd_transfer_rects(VirtIODesk *s, VirtIODeskCmd *cmd)
 {
-    struct virtio_desk_transfer_rects req;
+    const struct virtio_desk_transfer_rects *req = &cmd->req.transfer_rects;
     VirtIODeskTransfer xfer = { 0 };
     uint32_t id, num_rects;
 
-    if (!virtio_desk_read_req(cmd, &req, sizeof(req))) {
-        return;
-    }
-    id = le32_to_cpu(req.resource_id);
-    num_rects = le32_to_cpu(req.num_rects);
+    id = le32_to_cpu(req->resource_id);
+    num_rects = le32_to_cpu(req->num_rects);
     if (!virtio_desk_check_transfer(s, cmd, id, num_rects, &xfer)) {
         goto out;
     }
@@ -437,16 +423,13 @@ out:
 
 static void virtio_desk_cmd_get_input_info(VirtIODesk *s, VirtIODeskCmd *cmd)
 {
-    struct virtio_desk_get_input_info req;
+    const struct virtio_desk_get_input_info *req = &cmd->req.get_input_info;
     struct virtio_desk_resp_input_info resp;
     uint32_t device;
 
-    if (!virtio_desk_read_req(cmd, &req, sizeof(req))) {
-        return;
-    }
-    device = le32_to_cpu(req.device);
+    device = le32_to_cpu(req->device);
     trace_virtio_desk_get_input_info(device);
-    if (req.padding) {
+    if (req->padding) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
                          "padding not zero");
         return;
@@ -459,72 +442,113 @@ static void virtio_desk_cmd_get_input_info(VirtIODesk *s, VirtIODeskCmd *cmd)
     virtio_desk_respond(s, cmd, &resp, sizeof(resp));
 }
 
+/* ------------------------------------------------------------------ */
+/* dispatch                                                           */
+
+typedef struct VirtIODeskCmdType {
+    uint32_t type;
+    size_t req_size;        /* fixed part of the request, header included */
+    size_t resp_size;       /* writable bytes the answer needs */
+    uint64_t features;      /* feature bits the driver must have accepted */
+    void (*handle)(VirtIODesk *s, VirtIODeskCmd *cmd);
+} VirtIODeskCmdType;
+
+static const VirtIODeskCmdType virtio_desk_cmd_types[] = {
+    {
+        .type = VIRTIO_DESK_CMD_GET_DISPLAY_INFO,
+        .req_size = sizeof(struct virtio_desk_ctrl_hdr),
+        .resp_size = sizeof(struct virtio_desk_resp_display_info),
+        .handle = virtio_desk_cmd_get_display_info,
+    }, {
+        .type = VIRTIO_DESK_CMD_RESOURCE_CREATE,
+        .req_size = sizeof(struct virtio_desk_resource_create),
+        .resp_size = sizeof(struct virtio_desk_ctrl_hdr),
+        .handle = virtio_desk_cmd_resource_create,
+    }, {
+        .type = VIRTIO_DESK_CMD_RESOURCE_DESTROY,
+        .req_size = sizeof(struct virtio_desk_resource_destroy),
+        .resp_size = sizeof(struct virtio_desk_ctrl_hdr),
+        .handle = virtio_desk_cmd_resource_destroy,
+    }, {
+        .type = VIRTIO_DESK_CMD_SET_SCANOUT,
+        .req_size = sizeof(struct virtio_desk_set_scanout),
+        .resp_size = sizeof(struct virtio_desk_ctrl_hdr),
+        .handle = virtio_desk_cmd_set_scanout,
+    }, {
+        .type = VIRTIO_DESK_CMD_TRANSFER_RECTS,
+        .req_size = sizeof(struct virtio_desk_transfer_rects),
+        .resp_size = sizeof(struct virtio_desk_ctrl_hdr),
+        .handle = virtio_desk_cmd_transfer_rects,
+    }, {
+        .type = VIRTIO_DESK_CMD_GET_INPUT_INFO,
+        .req_size = sizeof(struct virtio_desk_get_input_info),
+        .resp_size = sizeof(struct virtio_desk_resp_input_info),
+        .features = BIT_ULL(VIRTIO_DESK_F_INPUT),
+        .handle = virtio_desk_cmd_get_input_info,
+    },
+};
+
+static const VirtIODeskCmdType *virtio_desk_find_cmd_type(uint32_t type)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(virtio_desk_cmd_types); i++) {
+        if (virtio_desk_cmd_types[i].type == type) {
+            return &virtio_desk_cmd_types[i];
+        }
+    }
+    return NULL;
+}
+
 static void virtio_desk_handle_cmd(VirtIODesk *s, VirtIODeskCmd *cmd)
 {
-    struct virtio_desk_ctrl_hdr hdr;
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    const VirtIODeskCmdType *ct;
+    size_t req_len, resp_len;
     uint32_t flags;
-    size_t resp_len;
 
-    if (!virtio_desk_read_req(cmd, &hdr, sizeof(hdr))) {
+    req_len = iov_to_buf(cmd->elem->out_sg, cmd->elem->out_num, 0,
+                         &cmd->req, sizeof(cmd->req));
+    if (req_len < sizeof(cmd->req.hdr)) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
+                         "request shorter than %zu bytes",
+                         sizeof(cmd->req.hdr));
         return;
     }
-    cmd->type = le32_to_cpu(hdr.type);
-    flags = le32_to_cpu(hdr.flags);
+    cmd->type = le32_to_cpu(cmd->req.hdr.type);
+    flags = le32_to_cpu(cmd->req.hdr.flags);
     trace_virtio_desk_cmd(cmd->type, flags, cmd->out_len);
     if (flags) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_COMMAND,
                          "request 0x%x has flags 0x%x", cmd->type, flags);
         return;
     }
-    if (cmd->type == VIRTIO_DESK_CMD_GET_INPUT_INFO &&
-        !virtio_vdev_has_feature(VIRTIO_DEVICE(s), VIRTIO_DESK_F_INPUT)) {
+    ct = virtio_desk_find_cmd_type(cmd->type);
+    if (ct && (vdev->guest_features & ct->features) != ct->features) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_COMMAND,
-                         "input info without VIRTIO_DESK_F_INPUT");
+                         "request 0x%x needs features 0x%" PRIx64
+                         ", driver has 0x%" PRIx64, cmd->type, ct->features,
+                         vdev->guest_features);
         return;
     }
-    /* Act only on requests whose answer can be delivered. */
-    switch (cmd->type) {
-    case VIRTIO_DESK_CMD_GET_DISPLAY_INFO:
-        resp_len = sizeof(struct virtio_desk_resp_display_info);
-        break;
-    case VIRTIO_DESK_CMD_GET_INPUT_INFO:
-        resp_len = sizeof(struct virtio_desk_resp_input_info);
-        break;
-    default:
-        resp_len = sizeof(hdr);
-        break;
-    }
+    /* Act only on requests whose answer, even an error, can be delivered. */
+    resp_len = ct ? ct->resp_size : sizeof(struct virtio_desk_ctrl_hdr);
     if (cmd->in_len < resp_len) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
                          "request 0x%x has %zu response bytes, needs %zu",
                          cmd->type, cmd->in_len, resp_len);
         return;
     }
-
-    switch (cmd->type) {
-    case VIRTIO_DESK_CMD_GET_DISPLAY_INFO:
-        virtio_desk_cmd_get_display_info(s, cmd);
-        break;
-    case VIRTIO_DESK_CMD_RESOURCE_CREATE:
-        virtio_desk_cmd_resource_create(s, cmd);
-        break;
-    case VIRTIO_DESK_CMD_RESOURCE_DESTROY:
-        virtio_desk_cmd_resource_destroy(s, cmd);
-        break;
-    case VIRTIO_DESK_CMD_SET_SCANOUT:
-        virtio_desk_cmd_set_scanout(s, cmd);
-        break;
-    case VIRTIO_DESK_CMD_TRANSFER_RECTS:
-        virtio_desk_cmd_transfer_rects(s, cmd);
-        break;
-    case VIRTIO_DESK_CMD_GET_INPUT_INFO:
-        virtio_desk_cmd_get_input_info(s, cmd);
-        break;
-    default:
+    if (!ct) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_COMMAND,
                          "unknown request 0x%x", cmd->type);
-        break;
+        return;
     }
+    if (req_len < ct->req_size) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
+                         "request 0x%x shorter than %zu bytes",
+                         cmd->type, ct->req_size);
+        return;
+    }
+    ct->handle(s, cmd);
 }
 
 static void virtio_desk_ctrl_run(VirtIODesk *s, bool in_notify)
