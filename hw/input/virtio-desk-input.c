@@ -292,8 +292,7 @@ static uint32_t virtio_desk_status_event(VirtIODesk *s, VirtQueueElement *elem)
                       device, type, code, value);
         return VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER;
     }
-    virtio_desk_input_set_leds(s, value ? s->ledstate | led
-                                         : s->ledstate & ~led);
+    virtio_desk_input_set_leds(s, (s->ledstate & ~led) | (value ? led : 0));
     return 0;
 }
 
