@@ -23,6 +23,7 @@
 #include "migration/vmstate.h"
 #include "ui/console.h"
 #include "trace.h"
+#include "virtio-desk-copy.h"
 
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_config) != 40);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_ctrl_hdr) != 8);
@@ -223,40 +224,6 @@ static void virtio_desk_cmd_set_scanout(VirtIODesk *s, VirtIODeskCmd *cmd)
     }
 
     virtio_desk_output_set(s, output_id, res, x, y, w, h);
-}
-
-/*
- * Copy @len bytes at @offset of the chain's readable bytes to @dst.  The
- * caller has checked the range.  *idx and *base remember where the last
- * copy ended, so consecutive rows of a rect cost O(1) to find.
- */
-static void virtio_desk_copy_from_chain(const struct iovec *iov,
-                                        unsigned int *idx, size_t *base,
-                                        size_t offset, uint8_t *dst, size_t len)
-{
-    size_t skip;
-
-    if (offset < *base) {
-        *idx = 0;
-        *base = 0;
-    }
-    while (offset - *base >= iov[*idx].iov_len) {
-        *base += iov[*idx].iov_len;
-        (*idx)++;
-    }
-    skip = offset - *base;
-    while (len) {
-        size_t n = MIN(len, iov[*idx].iov_len - skip);
-
-        memcpy(dst, (uint8_t *)iov[*idx].iov_base + skip, n);
-        dst += n;
-        len -= n;
-        if (len) {
-            *base += iov[*idx].iov_len;
-            (*idx)++;
-            skip = 0;
-        }
-    }
 }
 
 static bool virtio_desk_check_xfer_rect(VirtIODeskCmd *cmd,
