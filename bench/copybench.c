@@ -19,6 +19,9 @@
 #include <sys/uio.h>
 #include <time.h>
 
+/* the device's own copy routine, as hw/display/virtio-desk.c uses it */
+#include "../hw/display/virtio-desk-copy.h"
+
 #define PAGE 4096u
 
 static double now(void)
@@ -37,35 +40,6 @@ static int cmp_double(const void *a, const void *b)
 }
 
 struct rect { uint32_t x, y, w, h; };
-
-/* The device's copy: virtio_desk_copy_from_chain() per row. */
-static void copy_from_chain(const struct iovec *iov, unsigned int *idx, size_t *base,
-			    size_t offset, uint8_t *dst, size_t len)
-{
-	size_t skip;
-
-	if (offset < *base) {
-		*idx = 0;
-		*base = 0;
-	}
-	while (offset - *base >= iov[*idx].iov_len) {
-		*base += iov[*idx].iov_len;
-		(*idx)++;
-	}
-	skip = offset - *base;
-	while (len) {
-		size_t n = len < iov[*idx].iov_len - skip ? len : iov[*idx].iov_len - skip;
-
-		memcpy(dst, (uint8_t *)iov[*idx].iov_base + skip, n);
-		dst += n;
-		len -= n;
-		if (len) {
-			*base += iov[*idx].iov_len;
-			(*idx)++;
-			skip = 0;
-		}
-	}
-}
 
 struct setup {
 	uint32_t w, h, pitch;
@@ -113,7 +87,7 @@ static void setup(struct setup *s, uint32_t w, uint32_t h)
 }
 
 /*
- * M_DEVICE_*: the device's loop, one copy_from_chain() per row.
+ * M_DEVICE_*: the device's loop, one virtio_desk_copy_from_chain() per row.
  * M_SPANS_*: what the device could do: rows that are contiguous in both the
  * payload (stride == pitch) and the image (full-width rect) copied as one
  * range, i.e. one memcpy per iovec entry.
@@ -129,6 +103,7 @@ static void do_copy(struct setup *s, enum method m, const struct rect *r, unsign
 {
 	uint8_t *img = (uint8_t *)pixman_image_get_data(s->img);
 	struct iovec one = { s->fb, (size_t)s->npages * PAGE };
+	const struct iovec *iov = m == M_DEVICE_PAGES || m == M_SPANS_PAGES ? s->pages : &one;
 
 	for (unsigned int i = 0; i < n; i++) {
 		unsigned int idx = 0;
@@ -136,26 +111,22 @@ static void do_copy(struct setup *s, enum method m, const struct rect *r, unsign
 		size_t src = (size_t)r[i].y * s->pitch + (size_t)r[i].x * 4;
 
 		switch (m) {
-		case M_DEVICE_PAGES:
-		case M_DEVICE_CONTIG:
-			for (uint32_t row = 0; row < r[i].h; row++)
-				copy_from_chain(m == M_DEVICE_PAGES ? s->pages : &one, &idx, &base,
-						src + (size_t)row * s->pitch,
-						img + (size_t)(r[i].y + row) * s->pitch + (size_t)r[i].x * 4,
-						(size_t)r[i].w * 4);
-			break;
 		case M_SPANS_PAGES:
 		case M_SPANS_CONTIG:
 			if (r[i].x == 0 && r[i].w * 4 == s->pitch) {
-				copy_from_chain(m == M_SPANS_PAGES ? s->pages : &one, &idx, &base,
-						src, img + src, (size_t)s->pitch * r[i].h);
+				virtio_desk_copy_from_chain(iov, &idx, &base, src, img + src,
+							    (size_t)s->pitch * r[i].h);
 				break;
 			}
+			/* fall through */
+		case M_DEVICE_PAGES:
+		case M_DEVICE_CONTIG:
 			for (uint32_t row = 0; row < r[i].h; row++)
-				copy_from_chain(m == M_SPANS_PAGES ? s->pages : &one, &idx, &base,
-						src + (size_t)row * s->pitch,
-						img + (size_t)(r[i].y + row) * s->pitch + (size_t)r[i].x * 4,
-						(size_t)r[i].w * 4);
+				virtio_desk_copy_from_chain(iov, &idx, &base,
+							    src + (size_t)row * s->pitch,
+							    img + (size_t)(r[i].y + row) * s->pitch +
+							    (size_t)r[i].x * 4,
+							    (size_t)r[i].w * 4);
 			break;
 		case M_PIXMAN_BLT:
 			if (!pixman_blt((uint32_t *)s->fb, (uint32_t *)img, s->pitch / 4, s->pitch / 4,

@@ -17,7 +17,11 @@
 #include "migration/vmstate.h"
 #include "ui/console.h"
 #include "ui/qemu-pixman.h"
+#include "ui/rect.h"
 #include "trace.h"
+
+/* QemuRect holds any rect inside a resource */
+QEMU_BUILD_BUG_ON(VIRTIO_DESK_MAX_DIMENSION > INT16_MAX);
 
 /* ------------------------------------------------------------------ */
 /* pixel formats                                                      */
@@ -75,9 +79,9 @@ static void virtio_desk_output_show(VirtIODesk *s, uint32_t output_id)
 
     data += (uint64_t)out->src_y * stride +
             (uint64_t)out->src_x * res->bpp;
-    surface = qemu_create_displaysurface_from(out->src_width, out->src_height,
-                                              pixman_image_get_format(res->image),
-                                              stride, data);
+    surface = qemu_create_displaysurface_from(
+        out->src_width, out->src_height, pixman_image_get_format(res->image),
+        stride, data);
     dpy_gfx_replace_surface(out->con, surface);
     dpy_gfx_update_full(out->con);
 }
@@ -143,7 +147,8 @@ void virtio_desk_prompt_fini(VirtIODesk *s)
 
 static void virtio_desk_prompt(VirtIODesk *s)
 {
-    if (s->prompt_dcl.ds && s->prompt_dcl.update_interval != s->refresh_prompt_ms) {
+    if (s->prompt_dcl.ds &&
+        s->prompt_dcl.update_interval != s->refresh_prompt_ms) {
         trace_virtio_desk_refresh_prompt(s->refresh_prompt_ms);
         update_displaychangelistener(&s->prompt_dcl, s->refresh_prompt_ms);
     }
@@ -151,23 +156,25 @@ static void virtio_desk_prompt(VirtIODesk *s)
 
 /* Tell every output showing @res that rect x,y,w,h of it changed. */
 void virtio_desk_outputs_update(VirtIODesk *s, VirtIODeskResource *res,
-                                       uint32_t x, uint32_t y,
-                                       uint32_t w, uint32_t h)
+                                uint32_t x, uint32_t y, uint32_t w, uint32_t h)
 {
+    QemuRect damage;
+
+    qemu_rect_init(&damage, x, y, w, h);
     for (uint32_t i = 0; i < s->max_outputs; i++) {
         VirtIODeskOutput *out = &s->outputs[i];
-        uint32_t x0, y0, x1, y1;
+        QemuRect shown;
 
         if (out->res != res) {
             continue;
         }
-        x0 = MAX(x, out->src_x);
-        y0 = MAX(y, out->src_y);
-        x1 = MIN(x + w, out->src_x + out->src_width);
-        y1 = MIN(y + h, out->src_y + out->src_height);
-        if (x0 < x1 && y0 < y1) {
-            dpy_gfx_update(out->con, x0 - out->src_x, y0 - out->src_y,
-                           x1 - x0, y1 - y0);
+        qemu_rect_init(&shown, out->src_x, out->src_y,
+                       out->src_width, out->src_height);
+        if (qemu_rect_intersect(&damage, &shown, &shown)) {
+            qemu_rect_translate(&shown, -(int16_t)out->src_x,
+                                -(int16_t)out->src_y);
+            dpy_gfx_update(out->con, shown.x, shown.y,
+                           shown.width, shown.height);
             virtio_desk_prompt(s);
         }
     }
@@ -176,8 +183,7 @@ void virtio_desk_outputs_update(VirtIODesk *s, VirtIODeskResource *res,
 /* ------------------------------------------------------------------ */
 /* resources                                                          */
 
-VirtIODeskResource *virtio_desk_find_resource(VirtIODesk *s,
-                                                     uint32_t id)
+VirtIODeskResource *virtio_desk_find_resource(VirtIODesk *s, uint32_t id)
 {
     return g_hash_table_lookup(s->resources, GUINT_TO_POINTER(id));
 }
@@ -187,8 +193,8 @@ VirtIODeskResource *virtio_desk_find_resource(VirtIODesk *s,
  * migration, so both trust nothing.  Returns 0 or a VIRTIO_DESK_RESP_ERR_*.
  */
 uint32_t virtio_desk_resource_new(VirtIODesk *s, uint32_t id,
-                                         uint32_t format, uint32_t width,
-                                         uint32_t height, const char **why)
+                                  uint32_t format, uint32_t width,
+                                  uint32_t height, const char **why)
 {
     const VirtIODeskFormat *fmt = virtio_desk_find_format(format);
     VirtIODeskResource *res;
@@ -202,8 +208,8 @@ uint32_t virtio_desk_resource_new(VirtIODesk *s, uint32_t id,
         *why = "unknown format";
         return VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER;
     }
-    if (width == 0 || height == 0 ||
-        width > VIRTIO_DESK_MAX_DIMENSION || height > VIRTIO_DESK_MAX_DIMENSION) {
+    if (width == 0 || width > VIRTIO_DESK_MAX_DIMENSION ||
+        height == 0 || height > VIRTIO_DESK_MAX_DIMENSION) {
         *why = "size out of range";
         return VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER;
     }
@@ -269,7 +275,7 @@ void virtio_desk_destroy_all(VirtIODesk *s)
 
 /* A non-empty rect entirely inside the resource; overflow-safe. */
 bool virtio_desk_rect_valid(VirtIODeskResource *res, uint32_t x,
-                                   uint32_t y, uint32_t w, uint32_t h)
+                            uint32_t y, uint32_t w, uint32_t h)
 {
     return w && h && x <= res->width && w <= res->width - x &&
            y <= res->height && h <= res->height - y;
@@ -284,7 +290,8 @@ bool virtio_desk_rect_valid(VirtIODeskResource *res, uint32_t x,
  * id 0 ends the list.  The outputs follow as VMState fields.
  */
 static int virtio_desk_resources_save(QEMUFile *f, void *opaque, size_t size,
-                            const VMStateField *field, JSONWriter *vmdesc)
+                                      const VMStateField *field,
+                                      JSONWriter *vmdesc)
 {
     VirtIODesk *s = opaque;
     GHashTableIter iter;
@@ -304,7 +311,7 @@ static int virtio_desk_resources_save(QEMUFile *f, void *opaque, size_t size,
 }
 
 static int virtio_desk_resources_load(QEMUFile *f, void *opaque, size_t size,
-                            const VMStateField *field)
+                                      const VMStateField *field)
 {
     VirtIODesk *s = opaque;
     const char *why;

@@ -23,6 +23,7 @@
 #include "migration/vmstate.h"
 #include "ui/console.h"
 #include "trace.h"
+#include "virtio-desk-copy.h"
 
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_config) != 40);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_ctrl_hdr) != 8);
@@ -49,9 +50,20 @@ QEMU_BUILD_BUG_ON(VIRTIO_DESK_CTRL_QUEUE_SIZE > VIRTQUEUE_MAX_SIZE);
  */
 #define VIRTIO_DESK_INLINE_MAX (1 * MiB)
 
+/* The fixed part of every request; GET_DISPLAY_INFO is a bare header. */
+typedef union VirtIODeskReq {
+    struct virtio_desk_ctrl_hdr hdr;
+    struct virtio_desk_resource_create resource_create;
+    struct virtio_desk_resource_destroy resource_destroy;
+    struct virtio_desk_set_scanout set_scanout;
+    struct virtio_desk_transfer_rects transfer_rects;
+    struct virtio_desk_get_input_info get_input_info;
+} VirtIODeskReq;
+
 /* One control request while it is being handled. */
 typedef struct VirtIODeskCmd {
     VirtQueueElement *elem;
+    VirtIODeskReq req;   /* read once, before the handler runs */
     uint32_t type;
     uint32_t error;      /* 0, or the VIRTIO_DESK_RESP_ERR_* to answer */
     size_t out_len;      /* device-readable bytes in the chain */
@@ -61,28 +73,19 @@ typedef struct VirtIODeskCmd {
     bool deferred;       /* left to the bottom half, untouched */
 } VirtIODeskCmd;
 
-#define desk_guest_error(cmd, err, fmt, ...)                            \
+/* Reject the request: one guest error line, "virtio-desk: <func>: ..." */
+#define desk_guest_error_in(func, cmd, err, fmt, ...)                   \
     do {                                                                \
         qemu_log_mask(LOG_GUEST_ERROR, "virtio-desk: %s: " fmt "\n",    \
-                      __func__, ## __VA_ARGS__);                        \
+                      (func), ## __VA_ARGS__);                          \
         (cmd)->error = (err);                                           \
     } while (0)
 
+#define desk_guest_error(cmd, err, fmt, ...) \
+    desk_guest_error_in(__func__, cmd, err, fmt, ## __VA_ARGS__)
+
 /* ------------------------------------------------------------------ */
 /* request plumbing                                                   */
-
-/* Read the fixed part of a request; a short chain is a guest error. */
-static bool virtio_desk_read_req(VirtIODeskCmd *cmd, void *req, size_t size)
-{
-    if (iov_to_buf(cmd->elem->out_sg, cmd->elem->out_num, 0, req, size)
-        != size) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
-                         "request 0x%x shorter than %zu bytes",
-                         cmd->type, size);
-        return false;
-    }
-    return true;
-}
 
 static void virtio_desk_respond(VirtIODesk *s, VirtIODeskCmd *cmd,
                                 void *resp, size_t size)
@@ -113,6 +116,21 @@ static void virtio_desk_respond_nodata(VirtIODesk *s, VirtIODeskCmd *cmd,
 /* ------------------------------------------------------------------ */
 /* commands                                                           */
 
+/* The resource a request names; if there is none, reject the request. */
+static VirtIODeskResource *
+virtio_desk_find_check_resource(VirtIODesk *s, uint32_t id,
+                                const char *caller, VirtIODeskCmd *cmd)
+{
+    VirtIODeskResource *res = virtio_desk_find_resource(s, id);
+
+    if (!res) {
+        desk_guest_error_in(caller, cmd,
+                            VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID,
+                            "no resource %u", id);
+    }
+    return res;
+}
+
 static void virtio_desk_cmd_get_display_info(VirtIODesk *s, VirtIODeskCmd *cmd)
 {
     struct virtio_desk_resp_display_info resp = {
@@ -133,17 +151,14 @@ static void virtio_desk_cmd_get_display_info(VirtIODesk *s, VirtIODeskCmd *cmd)
 
 static void virtio_desk_cmd_resource_create(VirtIODesk *s, VirtIODeskCmd *cmd)
 {
-    struct virtio_desk_resource_create req;
+    const struct virtio_desk_resource_create *req = &cmd->req.resource_create;
     const char *why;
     uint32_t id, format, width, height;
 
-    if (!virtio_desk_read_req(cmd, &req, sizeof(req))) {
-        return;
-    }
-    id = le32_to_cpu(req.resource_id);
-    format = le32_to_cpu(req.format);
-    width = le32_to_cpu(req.width);
-    height = le32_to_cpu(req.height);
+    id = le32_to_cpu(req->resource_id);
+    format = le32_to_cpu(req->format);
+    width = le32_to_cpu(req->width);
+    height = le32_to_cpu(req->height);
     trace_virtio_desk_resource_create(id, format, width, height);
 
     cmd->error = virtio_desk_resource_new(s, id, format, width, height, &why);
@@ -155,25 +170,20 @@ static void virtio_desk_cmd_resource_create(VirtIODesk *s, VirtIODeskCmd *cmd)
 
 static void virtio_desk_cmd_resource_destroy(VirtIODesk *s, VirtIODeskCmd *cmd)
 {
-    struct virtio_desk_resource_destroy req;
+    const struct virtio_desk_resource_destroy *req = &cmd->req.resource_destroy;
     VirtIODeskResource *res;
     uint32_t id;
 
-    if (!virtio_desk_read_req(cmd, &req, sizeof(req))) {
-        return;
-    }
-    id = le32_to_cpu(req.resource_id);
+    id = le32_to_cpu(req->resource_id);
     trace_virtio_desk_resource_destroy(id);
 
-    if (req.padding) {
+    if (req->padding) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
                          "padding not zero");
         return;
     }
-    res = virtio_desk_find_resource(s, id);
+    res = virtio_desk_find_check_resource(s, id, __func__, cmd);
     if (!res) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID,
-                         "no resource %u", id);
         return;
     }
     virtio_desk_resource_destroy(s, res);
@@ -181,19 +191,16 @@ static void virtio_desk_cmd_resource_destroy(VirtIODesk *s, VirtIODeskCmd *cmd)
 
 static void virtio_desk_cmd_set_scanout(VirtIODesk *s, VirtIODeskCmd *cmd)
 {
-    struct virtio_desk_set_scanout req;
+    const struct virtio_desk_set_scanout *req = &cmd->req.set_scanout;
     VirtIODeskResource *res;
     uint32_t output_id, id, x, y, w, h;
 
-    if (!virtio_desk_read_req(cmd, &req, sizeof(req))) {
-        return;
-    }
-    output_id = le32_to_cpu(req.output_id);
-    id = le32_to_cpu(req.resource_id);
-    x = le32_to_cpu(req.src.x);
-    y = le32_to_cpu(req.src.y);
-    w = le32_to_cpu(req.src.width);
-    h = le32_to_cpu(req.src.height);
+    output_id = le32_to_cpu(req->output_id);
+    id = le32_to_cpu(req->resource_id);
+    x = le32_to_cpu(req->src.x);
+    y = le32_to_cpu(req->src.y);
+    w = le32_to_cpu(req->src.width);
+    h = le32_to_cpu(req->src.height);
     trace_virtio_desk_set_scanout(output_id, id, x, y, w, h);
 
     if (output_id >= s->max_outputs) {
@@ -205,10 +212,8 @@ static void virtio_desk_cmd_set_scanout(VirtIODesk *s, VirtIODeskCmd *cmd)
         virtio_desk_output_disable(s, output_id);
         return;
     }
-    res = virtio_desk_find_resource(s, id);
+    res = virtio_desk_find_check_resource(s, id, __func__, cmd);
     if (!res) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID,
-                         "no resource %u", id);
         return;
     }
     if (!virtio_desk_rect_valid(res, x, y, w, h)) {
@@ -219,40 +224,6 @@ static void virtio_desk_cmd_set_scanout(VirtIODesk *s, VirtIODeskCmd *cmd)
     }
 
     virtio_desk_output_set(s, output_id, res, x, y, w, h);
-}
-
-/*
- * Copy @len bytes at @offset of the chain's readable bytes to @dst.  The
- * caller has checked the range.  *idx and *base remember where the last
- * copy ended, so consecutive rows of a rect cost O(1) to find.
- */
-static void virtio_desk_copy_from_chain(const struct iovec *iov,
-                                        unsigned int *idx, size_t *base,
-                                        size_t offset, uint8_t *dst, size_t len)
-{
-    size_t skip;
-
-    if (offset < *base) {
-        *idx = 0;
-        *base = 0;
-    }
-    while (offset - *base >= iov[*idx].iov_len) {
-        *base += iov[*idx].iov_len;
-        (*idx)++;
-    }
-    skip = offset - *base;
-    while (len) {
-        size_t n = MIN(len, iov[*idx].iov_len - skip);
-
-        memcpy(dst, (uint8_t *)iov[*idx].iov_base + skip, n);
-        dst += n;
-        len -= n;
-        if (len) {
-            *base += iov[*idx].iov_len;
-            (*idx)++;
-            skip = 0;
-        }
-    }
 }
 
 static bool virtio_desk_check_xfer_rect(VirtIODeskCmd *cmd,
@@ -293,110 +264,139 @@ static bool virtio_desk_check_xfer_rect(VirtIODeskCmd *cmd,
     return true;
 }
 
-static void virtio_desk_cmd_transfer_rects(VirtIODesk *s, VirtIODeskCmd *cmd)
-{
-    struct virtio_desk_transfer_rects req;
-    g_autofree struct virtio_desk_xfer_rect *rects = NULL;
+/* A TRANSFER_RECTS request that has been validated. */
+typedef struct VirtIODeskTransfer {
     VirtIODeskResource *res;
-    uint32_t id, num_rects, bpp, img_stride;
-    uint64_t area = 0, payload_start, payload_len;
-    uint8_t *img;
-    unsigned int idx = 0;
-    size_t base = 0;
+    uint32_t num_rects;
+    struct virtio_desk_xfer_rect *rects;  /* as the guest sent them */
+    uint64_t payload_start;               /* chain offset of payload byte 0 */
+    uint64_t bytes;                       /* pixel bytes to copy */
+} VirtIODeskTransfer;
 
-    if (!virtio_desk_read_req(cmd, &req, sizeof(req))) {
-        return;
-    }
-    id = le32_to_cpu(req.resource_id);
-    num_rects = le32_to_cpu(req.num_rects);
-    res = virtio_desk_find_resource(s, id);
+/*
+ * Validate every rect before copying any: all or nothing.  Fills @xfer;
+ * xfer->rects is the caller's to free, even on failure.
+ */
+static bool virtio_desk_check_transfer(VirtIODesk *s, VirtIODeskCmd *cmd,
+                                       uint32_t id, uint32_t num_rects,
+                                       VirtIODeskTransfer *xfer)
+{
+    VirtIODeskResource *res;
+    uint64_t area = 0, payload_len;
+
+    res = virtio_desk_find_check_resource(s, id, __func__, cmd);
     if (!res) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID,
-                         "no resource %u", id);
-        return;
+        return false;
     }
     if (num_rects == 0 || num_rects > VIRTIO_DESK_MAX_RECTS) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
                          "%u rects, allowed 1..%u", num_rects,
                          VIRTIO_DESK_MAX_RECTS);
-        return;
+        return false;
     }
-    payload_start = sizeof(req) + (uint64_t)num_rects * sizeof(*rects);
-    if (cmd->out_len < payload_start) {
+    xfer->payload_start = sizeof(struct virtio_desk_transfer_rects) +
+                          (uint64_t)num_rects * sizeof(*xfer->rects);
+    if (cmd->out_len < xfer->payload_start) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
                          "%u rects need %" PRIu64 " bytes, request has %zu",
-                         num_rects, payload_start, cmd->out_len);
-        return;
+                         num_rects, xfer->payload_start, cmd->out_len);
+        return false;
     }
-    payload_len = cmd->out_len - payload_start;
+    payload_len = cmd->out_len - xfer->payload_start;
 
-    /* Validate every rect before copying any: all or nothing. */
-    rects = g_new(struct virtio_desk_xfer_rect, num_rects);
-    iov_to_buf(cmd->elem->out_sg, cmd->elem->out_num, sizeof(req),
-               rects, num_rects * sizeof(*rects));
+    xfer->rects = g_new(struct virtio_desk_xfer_rect, num_rects);
+    iov_to_buf(cmd->elem->out_sg, cmd->elem->out_num,
+               sizeof(struct virtio_desk_transfer_rects),
+               xfer->rects, num_rects * sizeof(*xfer->rects));
     for (uint32_t i = 0; i < num_rects; i++) {
-        if (!virtio_desk_check_xfer_rect(cmd, res, &rects[i], payload_len)) {
-            return;
+        if (!virtio_desk_check_xfer_rect(cmd, res, &xfer->rects[i],
+                                         payload_len)) {
+            return false;
         }
-        area += (uint64_t)le32_to_cpu(rects[i].r.width) *
-                le32_to_cpu(rects[i].r.height);
+        area += (uint64_t)le32_to_cpu(xfer->rects[i].r.width) *
+                le32_to_cpu(xfer->rects[i].r.height);
     }
     /* Bounds the host's work per request to one full copy of the resource. */
     if (area > (uint64_t)res->width * res->height) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
                          "rects cover %" PRIu64 " pixels, resource %u has %u",
                          area, id, res->width * res->height);
-        return;
+        return false;
     }
-    if (cmd->may_defer && area * res->bpp > VIRTIO_DESK_INLINE_MAX) {
-        cmd->deferred = true;
-        return;
-    }
-    trace_virtio_desk_transfer_rects(id, num_rects, cmd->out_len,
-                                     cmd->elem->out_num);
+    xfer->res = res;
+    xfer->num_rects = num_rects;
+    xfer->bytes = area * res->bpp;
+    return true;
+}
 
-    bpp = res->bpp;
-    img = (uint8_t *)pixman_image_get_data(res->image);
-    img_stride = pixman_image_get_stride(res->image);
-    for (uint32_t i = 0; i < num_rects; i++) {
-        uint32_t x = le32_to_cpu(rects[i].r.x), y = le32_to_cpu(rects[i].r.y);
-        uint32_t w = le32_to_cpu(rects[i].r.width);
-        uint32_t h = le32_to_cpu(rects[i].r.height);
-        uint32_t stride = le32_to_cpu(rects[i].stride);
-        uint64_t src = payload_start + le64_to_cpu(rects[i].offset);
+/* Copy a validated transfer into its resource and show what changed. */
+static void virtio_desk_copy_transfer(VirtIODesk *s, VirtIODeskCmd *cmd,
+                                      const VirtIODeskTransfer *xfer)
+{
+    VirtIODeskResource *res = xfer->res;
+    uint32_t bpp = res->bpp;
+    uint32_t img_stride = pixman_image_get_stride(res->image);
+    uint8_t *img = (uint8_t *)pixman_image_get_data(res->image);
+    unsigned int idx = 0;
+    size_t base = 0;
 
-        trace_virtio_desk_transfer_rect(id, x, y, w, h);
+    for (uint32_t i = 0; i < xfer->num_rects; i++) {
+        const struct virtio_desk_xfer_rect *xr = &xfer->rects[i];
+        uint32_t x = le32_to_cpu(xr->r.x), y = le32_to_cpu(xr->r.y);
+        uint32_t w = le32_to_cpu(xr->r.width), h = le32_to_cpu(xr->r.height);
+        uint32_t stride = le32_to_cpu(xr->stride);
+        uint64_t src = xfer->payload_start + le64_to_cpu(xr->offset);
+
+        trace_virtio_desk_transfer_rect(res->id, x, y, w, h);
         if (x == 0 && (uint64_t)w * bpp == img_stride && stride == img_stride) {
             /* whole rows, packed on both sides: one copy, not one a row */
             virtio_desk_copy_from_chain(cmd->elem->out_sg, &idx, &base, src,
                                         img + (uint64_t)y * img_stride,
                                         (size_t)h * img_stride);
-            virtio_desk_outputs_update(s, res, x, y, w, h);
-            continue;
-        }
-        for (uint32_t row = 0; row < h; row++) {
-            virtio_desk_copy_from_chain(cmd->elem->out_sg, &idx, &base,
-                                        src + (uint64_t)row * stride,
-                                        img + (uint64_t)(y + row) * img_stride +
-                                        (uint64_t)x * bpp,
-                                        (size_t)w * bpp);
+        } else {
+            for (uint32_t row = 0; row < h; row++) {
+                virtio_desk_copy_from_chain(cmd->elem->out_sg, &idx, &base,
+                                            src + (uint64_t)row * stride,
+                                            img + (uint64_t)(y + row) *
+                                            img_stride + (uint64_t)x * bpp,
+                                            (size_t)w * bpp);
+            }
         }
         virtio_desk_outputs_update(s, res, x, y, w, h);
     }
 }
 
+static void virtio_desk_cmd_transfer_rects(VirtIODesk *s, VirtIODeskCmd *cmd)
+{
+    const struct virtio_desk_transfer_rects *req = &cmd->req.transfer_rects;
+    VirtIODeskTransfer xfer = { 0 };
+    uint32_t id, num_rects;
+
+    id = le32_to_cpu(req->resource_id);
+    num_rects = le32_to_cpu(req->num_rects);
+    if (!virtio_desk_check_transfer(s, cmd, id, num_rects, &xfer)) {
+        goto out;
+    }
+    if (cmd->may_defer && xfer.bytes > VIRTIO_DESK_INLINE_MAX) {
+        cmd->deferred = true;
+        goto out;
+    }
+    trace_virtio_desk_transfer_rects(id, num_rects, cmd->out_len,
+                                     cmd->elem->out_num);
+    virtio_desk_copy_transfer(s, cmd, &xfer);
+out:
+    g_free(xfer.rects);
+}
+
 static void virtio_desk_cmd_get_input_info(VirtIODesk *s, VirtIODeskCmd *cmd)
 {
-    struct virtio_desk_get_input_info req;
+    const struct virtio_desk_get_input_info *req = &cmd->req.get_input_info;
     struct virtio_desk_resp_input_info resp;
     uint32_t device;
 
-    if (!virtio_desk_read_req(cmd, &req, sizeof(req))) {
-        return;
-    }
-    device = le32_to_cpu(req.device);
+    device = le32_to_cpu(req->device);
     trace_virtio_desk_get_input_info(device);
-    if (req.padding) {
+    if (req->padding) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
                          "padding not zero");
         return;
@@ -409,72 +409,113 @@ static void virtio_desk_cmd_get_input_info(VirtIODesk *s, VirtIODeskCmd *cmd)
     virtio_desk_respond(s, cmd, &resp, sizeof(resp));
 }
 
+/* ------------------------------------------------------------------ */
+/* dispatch                                                           */
+
+typedef struct VirtIODeskCmdType {
+    uint32_t type;
+    size_t req_size;        /* fixed part of the request, header included */
+    size_t resp_size;       /* writable bytes the answer needs */
+    uint64_t features;      /* feature bits the driver must have accepted */
+    void (*handle)(VirtIODesk *s, VirtIODeskCmd *cmd);
+} VirtIODeskCmdType;
+
+static const VirtIODeskCmdType virtio_desk_cmd_types[] = {
+    {
+        .type = VIRTIO_DESK_CMD_GET_DISPLAY_INFO,
+        .req_size = sizeof(struct virtio_desk_ctrl_hdr),
+        .resp_size = sizeof(struct virtio_desk_resp_display_info),
+        .handle = virtio_desk_cmd_get_display_info,
+    }, {
+        .type = VIRTIO_DESK_CMD_RESOURCE_CREATE,
+        .req_size = sizeof(struct virtio_desk_resource_create),
+        .resp_size = sizeof(struct virtio_desk_ctrl_hdr),
+        .handle = virtio_desk_cmd_resource_create,
+    }, {
+        .type = VIRTIO_DESK_CMD_RESOURCE_DESTROY,
+        .req_size = sizeof(struct virtio_desk_resource_destroy),
+        .resp_size = sizeof(struct virtio_desk_ctrl_hdr),
+        .handle = virtio_desk_cmd_resource_destroy,
+    }, {
+        .type = VIRTIO_DESK_CMD_SET_SCANOUT,
+        .req_size = sizeof(struct virtio_desk_set_scanout),
+        .resp_size = sizeof(struct virtio_desk_ctrl_hdr),
+        .handle = virtio_desk_cmd_set_scanout,
+    }, {
+        .type = VIRTIO_DESK_CMD_TRANSFER_RECTS,
+        .req_size = sizeof(struct virtio_desk_transfer_rects),
+        .resp_size = sizeof(struct virtio_desk_ctrl_hdr),
+        .handle = virtio_desk_cmd_transfer_rects,
+    }, {
+        .type = VIRTIO_DESK_CMD_GET_INPUT_INFO,
+        .req_size = sizeof(struct virtio_desk_get_input_info),
+        .resp_size = sizeof(struct virtio_desk_resp_input_info),
+        .features = BIT_ULL(VIRTIO_DESK_F_INPUT),
+        .handle = virtio_desk_cmd_get_input_info,
+    },
+};
+
+static const VirtIODeskCmdType *virtio_desk_find_cmd_type(uint32_t type)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(virtio_desk_cmd_types); i++) {
+        if (virtio_desk_cmd_types[i].type == type) {
+            return &virtio_desk_cmd_types[i];
+        }
+    }
+    return NULL;
+}
+
 static void virtio_desk_handle_cmd(VirtIODesk *s, VirtIODeskCmd *cmd)
 {
-    struct virtio_desk_ctrl_hdr hdr;
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    const VirtIODeskCmdType *ct;
+    size_t req_len, resp_len;
     uint32_t flags;
-    size_t resp_len;
 
-    if (!virtio_desk_read_req(cmd, &hdr, sizeof(hdr))) {
+    req_len = iov_to_buf(cmd->elem->out_sg, cmd->elem->out_num, 0,
+                         &cmd->req, sizeof(cmd->req));
+    if (req_len < sizeof(cmd->req.hdr)) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
+                         "request shorter than %zu bytes",
+                         sizeof(cmd->req.hdr));
         return;
     }
-    cmd->type = le32_to_cpu(hdr.type);
-    flags = le32_to_cpu(hdr.flags);
+    cmd->type = le32_to_cpu(cmd->req.hdr.type);
+    flags = le32_to_cpu(cmd->req.hdr.flags);
     trace_virtio_desk_cmd(cmd->type, flags, cmd->out_len);
     if (flags) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_COMMAND,
                          "request 0x%x has flags 0x%x", cmd->type, flags);
         return;
     }
-    if (cmd->type == VIRTIO_DESK_CMD_GET_INPUT_INFO &&
-        !virtio_vdev_has_feature(VIRTIO_DEVICE(s), VIRTIO_DESK_F_INPUT)) {
+    ct = virtio_desk_find_cmd_type(cmd->type);
+    if (ct && (vdev->guest_features & ct->features) != ct->features) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_COMMAND,
-                         "input info without VIRTIO_DESK_F_INPUT");
+                         "request 0x%x needs features 0x%" PRIx64
+                         ", driver has 0x%" PRIx64, cmd->type, ct->features,
+                         vdev->guest_features);
         return;
     }
-    /* Act only on requests whose answer can be delivered. */
-    switch (cmd->type) {
-    case VIRTIO_DESK_CMD_GET_DISPLAY_INFO:
-        resp_len = sizeof(struct virtio_desk_resp_display_info);
-        break;
-    case VIRTIO_DESK_CMD_GET_INPUT_INFO:
-        resp_len = sizeof(struct virtio_desk_resp_input_info);
-        break;
-    default:
-        resp_len = sizeof(hdr);
-        break;
-    }
+    /* Act only on requests whose answer, even an error, can be delivered. */
+    resp_len = ct ? ct->resp_size : sizeof(struct virtio_desk_ctrl_hdr);
     if (cmd->in_len < resp_len) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
                          "request 0x%x has %zu response bytes, needs %zu",
                          cmd->type, cmd->in_len, resp_len);
         return;
     }
-
-    switch (cmd->type) {
-    case VIRTIO_DESK_CMD_GET_DISPLAY_INFO:
-        virtio_desk_cmd_get_display_info(s, cmd);
-        break;
-    case VIRTIO_DESK_CMD_RESOURCE_CREATE:
-        virtio_desk_cmd_resource_create(s, cmd);
-        break;
-    case VIRTIO_DESK_CMD_RESOURCE_DESTROY:
-        virtio_desk_cmd_resource_destroy(s, cmd);
-        break;
-    case VIRTIO_DESK_CMD_SET_SCANOUT:
-        virtio_desk_cmd_set_scanout(s, cmd);
-        break;
-    case VIRTIO_DESK_CMD_TRANSFER_RECTS:
-        virtio_desk_cmd_transfer_rects(s, cmd);
-        break;
-    case VIRTIO_DESK_CMD_GET_INPUT_INFO:
-        virtio_desk_cmd_get_input_info(s, cmd);
-        break;
-    default:
+    if (!ct) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_COMMAND,
                          "unknown request 0x%x", cmd->type);
-        break;
+        return;
     }
+    if (req_len < ct->req_size) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
+                         "request 0x%x shorter than %zu bytes",
+                         cmd->type, ct->req_size);
+        return;
+    }
+    ct->handle(s, cmd);
 }
 
 static void virtio_desk_ctrl_run(VirtIODesk *s, bool in_notify)

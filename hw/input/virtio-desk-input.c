@@ -43,6 +43,23 @@ static const uint16_t virtio_desk_buttons[INPUT_BUTTON__MAX] = {
     [INPUT_BUTTON_EXTRA]  = BTN_EXTRA,
 };
 
+static const uint16_t virtio_desk_abs_axes[INPUT_AXIS__MAX] = {
+    [INPUT_AXIS_X] = ABS_X,
+    [INPUT_AXIS_Y] = ABS_Y,
+};
+
+static const uint16_t virtio_desk_rel_axes[INPUT_AXIS__MAX] = {
+    [INPUT_AXIS_X] = REL_X,
+    [INPUT_AXIS_Y] = REL_Y,
+};
+
+/* the keyboard's LEDs: evdev LED_* code to QEMU_*_LOCK_LED */
+static const int virtio_desk_leds[] = {
+    [LED_NUML]    = QEMU_NUM_LOCK_LED,
+    [LED_CAPSL]   = QEMU_CAPS_LOCK_LED,
+    [LED_SCROLLL] = QEMU_SCROLL_LOCK_LED,
+};
+
 /* Wheels are buttons to QEMU and relative axes to evdev: a step a press. */
 static const struct {
     uint16_t code;
@@ -181,14 +198,12 @@ static void virtio_desk_input_event(DeviceState *dev, QemuConsole *src,
     case INPUT_EVENT_KIND_ABS:
         move = evt->u.abs.data;
         virtio_desk_input_push(s, VIRTIO_DESK_INPUT_POINTER, out, EV_ABS,
-                               move->axis == INPUT_AXIS_X ? ABS_X : ABS_Y,
-                               move->value);
+                               virtio_desk_abs_axes[move->axis], move->value);
         break;
     case INPUT_EVENT_KIND_REL:
         move = evt->u.rel.data;
         virtio_desk_input_push(s, VIRTIO_DESK_INPUT_POINTER, out, EV_REL,
-                               move->axis == INPUT_AXIS_X ? REL_X : REL_Y,
-                               move->value);
+                               virtio_desk_rel_axes[move->axis], move->value);
         break;
     default:
         break;
@@ -236,6 +251,13 @@ static const QemuInputHandler virtio_desk_rel_handler = {
 /* ------------------------------------------------------------------ */
 /* virtqueues                                                         */
 
+/* The keyboard's LEDs as the guest last set them, shown by QEMU's UI. */
+static void virtio_desk_input_set_leds(VirtIODesk *s, int ledstate)
+{
+    s->ledstate = ledstate;
+    kbd_put_ledstate(ledstate);
+}
+
 static void virtio_desk_handle_event(VirtIODevice *vdev, VirtQueue *vq)
 {
     virtio_desk_input_flush(VIRTIO_DESK(vdev));
@@ -262,20 +284,7 @@ static uint32_t virtio_desk_status_event(VirtIODesk *s, VirtQueueElement *elem)
     value = le32_to_cpu(ev.value);
     trace_virtio_desk_input_status(device, type, code, value);
 
-    switch (code) {
-    case LED_NUML:
-        led = QEMU_NUM_LOCK_LED;
-        break;
-    case LED_CAPSL:
-        led = QEMU_CAPS_LOCK_LED;
-        break;
-    case LED_SCROLLL:
-        led = QEMU_SCROLL_LOCK_LED;
-        break;
-    default:
-        led = 0;
-        break;
-    }
+    led = code < ARRAY_SIZE(virtio_desk_leds) ? virtio_desk_leds[code] : 0;
     if (device != VIRTIO_DESK_INPUT_KEYBOARD || type != EV_LED || !led ||
         value > 1 || ev.output || ev.padding) {
         qemu_log_mask(LOG_GUEST_ERROR, "virtio-desk: bad status message "
@@ -283,8 +292,7 @@ static uint32_t virtio_desk_status_event(VirtIODesk *s, VirtQueueElement *elem)
                       device, type, code, value);
         return VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER;
     }
-    s->ledstate = value ? s->ledstate | led : s->ledstate & ~led;
-    kbd_put_ledstate(s->ledstate);
+    virtio_desk_input_set_leds(s, (s->ledstate & ~led) | (value ? led : 0));
     return 0;
 }
 
@@ -329,9 +337,53 @@ static void virtio_desk_handle_status(VirtIODevice *vdev, VirtQueue *vq)
 /* ------------------------------------------------------------------ */
 /* capabilities                                                       */
 
-static void set_bit_le(uint8_t *bits, unsigned int n)
+/* Every input device's identity; its codes follow from the maps above. */
+static const struct {
+    const char *name;
+    uint16_t product;
+} virtio_desk_input_ids[VIRTIO_DESK_INPUT_DEVICES] = {
+    [VIRTIO_DESK_INPUT_KEYBOARD] = { "virtio-desk keyboard", 1 },
+    [VIRTIO_DESK_INPUT_POINTER]  = { "virtio-desk pointer", 2 },
+};
+
+static void virtio_desk_input_set_bit_le(uint8_t *bits, unsigned int n)
 {
-    bits[n / 8] |= 1 << (n % 8);
+    bits[n / BITS_PER_BYTE] |= 1 << (n % BITS_PER_BYTE);
+}
+
+/* Report that the device sends events of @type with @code. */
+static void virtio_desk_input_set_code(struct virtio_desk_resp_input_info *info,
+                                       uint16_t type, uint16_t code)
+{
+    switch (type) {
+    case EV_KEY:
+        assert(code < sizeof(info->key_bits) * BITS_PER_BYTE);
+        virtio_desk_input_set_bit_le(info->key_bits, code);
+        break;
+    case EV_REL:
+        info->rel_bits |= cpu_to_le32(1u << code);
+        break;
+    case EV_ABS:
+        info->abs_bits |= cpu_to_le64(1ull << code);
+        break;
+    case EV_LED:
+        info->led_bits |= cpu_to_le32(1u << code);
+        break;
+    default:
+        g_assert_not_reached();
+    }
+    info->ev_bits |= cpu_to_le32(1u << type);
+}
+
+/* The EV_KEY codes of a QEMU-to-evdev map; 0 (KEY_RESERVED) is no key. */
+static void virtio_desk_input_set_keys(struct virtio_desk_resp_input_info *info,
+                                       const uint16_t *map, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (map[i]) {
+            virtio_desk_input_set_code(info, EV_KEY, map[i]);
+        }
+    }
 }
 
 bool virtio_desk_input_info(VirtIODesk *s, uint32_t device,
@@ -341,49 +393,54 @@ bool virtio_desk_input_info(VirtIODesk *s, uint32_t device,
         .max = cpu_to_le32(VIRTIO_DESK_INPUT_ABS_MAX),
     };
 
+    if (device >= VIRTIO_DESK_INPUT_DEVICES) {
+        return false;
+    }
     memset(info, 0, sizeof(*info));
     info->hdr.type = cpu_to_le32(VIRTIO_DESK_RESP_OK_INPUT_INFO);
+    pstrcpy(info->name, sizeof(info->name), virtio_desk_input_ids[device].name);
     info->bustype = cpu_to_le16(BUS_VIRTUAL);
     info->vendor = cpu_to_le16(0x0627);   /* QEMU's input devices' vendor */
+    info->product = cpu_to_le16(virtio_desk_input_ids[device].product);
     info->version = cpu_to_le16(1);
+    info->ev_bits = cpu_to_le32(1 << EV_SYN);
 
     switch (device) {
     case VIRTIO_DESK_INPUT_KEYBOARD:
-        pstrcpy(info->name, sizeof(info->name), "virtio-desk keyboard");
-        info->product = cpu_to_le16(1);
-        info->ev_bits = cpu_to_le32(1 << EV_SYN | 1 << EV_KEY | 1 << EV_LED);
-        info->led_bits = cpu_to_le32(1 << LED_NUML | 1 << LED_CAPSL |
-                                     1 << LED_SCROLLL);
-        for (unsigned int q = 0; q < qemu_input_map_qcode_to_linux_len; q++) {
-            unsigned int code = qemu_input_map_qcode_to_linux[q];
-
-            if (code && code < BTN_MISC) {
-                set_bit_le(info->key_bits, code);
+        virtio_desk_input_set_keys(info, qemu_input_map_qcode_to_linux,
+                                   qemu_input_map_qcode_to_linux_len);
+        for (uint16_t code = 0; code < ARRAY_SIZE(virtio_desk_leds); code++) {
+            if (virtio_desk_leds[code]) {
+                virtio_desk_input_set_code(info, EV_LED, code);
             }
         }
-        return true;
+        break;
     case VIRTIO_DESK_INPUT_POINTER:
-        pstrcpy(info->name, sizeof(info->name), "virtio-desk pointer");
-        info->product = cpu_to_le16(2);
-        info->ev_bits = cpu_to_le32(1 << EV_SYN | 1 << EV_KEY | 1 << EV_REL |
-                                    (s->relative_pointer ? 0 : 1 << EV_ABS));
-        info->rel_bits = cpu_to_le32(1 << REL_WHEEL | 1 << REL_HWHEEL |
-                                     (s->relative_pointer ?
-                                      1 << REL_X | 1 << REL_Y : 0));
-        if (!s->relative_pointer) {
-            info->abs_bits = cpu_to_le64(1ull << ABS_X | 1ull << ABS_Y);
+        virtio_desk_input_set_keys(info, virtio_desk_buttons,
+                                   ARRAY_SIZE(virtio_desk_buttons));
+        for (int b = 0; b < INPUT_BUTTON__MAX; b++) {
+            if (virtio_desk_wheels[b].step) {
+                virtio_desk_input_set_code(info, EV_REL,
+                                           virtio_desk_wheels[b].code);
+            }
+        }
+        /* the axes of the input handler virtio_desk_input_realize() took */
+        if (s->relative_pointer) {
+            for (int a = 0; a < INPUT_AXIS__MAX; a++) {
+                virtio_desk_input_set_code(info, EV_REL,
+                                           virtio_desk_rel_axes[a]);
+            }
+        } else {
+            for (int a = 0; a < INPUT_AXIS__MAX; a++) {
+                virtio_desk_input_set_code(info, EV_ABS,
+                                           virtio_desk_abs_axes[a]);
+            }
             info->abs_x = abs;
             info->abs_y = abs;
         }
-        for (int b = 0; b < INPUT_BUTTON__MAX; b++) {
-            if (virtio_desk_buttons[b]) {
-                set_bit_le(info->key_bits, virtio_desk_buttons[b]);
-            }
-        }
-        return true;
-    default:
-        return false;
+        break;
     }
+    return true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -434,8 +491,7 @@ void virtio_desk_input_reset(VirtIODesk *s)
     s->dropped_frames = 0;
     if (s->ledstate) {
         /* a keyboard that is reset turns its LEDs off */
-        s->ledstate = 0;
-        kbd_put_ledstate(0);
+        virtio_desk_input_set_leds(s, 0);
     }
 }
 
@@ -520,7 +576,7 @@ static int virtio_desk_input_post_load(void *opaque, int version_id)
         error_report("virtio-desk: LED state 0x%x in migration", s->ledstate);
         return -EINVAL;
     }
-    kbd_put_ledstate(s->ledstate);
+    virtio_desk_input_set_leds(s, s->ledstate);
     return 0;
 }
 

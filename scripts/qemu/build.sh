@@ -38,6 +38,7 @@ overlay=(
     include/standard-headers/linux/virtio_desk.h
     include/hw/virtio/virtio-desk.h
     hw/display/virtio-desk.c
+    hw/display/virtio-desk-copy.h
     hw/display/virtio-desk-resource.c
     hw/display/virtio-desk-pci.c
     hw/input/virtio-desk-input.c

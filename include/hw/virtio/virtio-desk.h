@@ -17,12 +17,14 @@
 OBJECT_DECLARE_SIMPLE_TYPE(VirtIODesk, VIRTIO_DESK)
 
 /* Limits the device advertises in its config space. */
-#define VIRTIO_DESK_MAX_RECTS      1024
-#define VIRTIO_DESK_MAX_DIMENSION  16384
-#define VIRTIO_DESK_MAX_RESOURCES  1024
-#define VIRTIO_DESK_CTRL_QUEUE_SIZE 1024  /* == VIRTQUEUE_MAX_SIZE: max_segments */
-#define VIRTIO_DESK_INPUT_QUEUE_SIZE 256
-#define VIRTIO_DESK_INPUT_PENDING_MAX 65536 /* events waiting for guest buffers */
+#define VIRTIO_DESK_MAX_RECTS         1024
+#define VIRTIO_DESK_MAX_DIMENSION     16384
+#define VIRTIO_DESK_MAX_RESOURCES     1024
+/* also max_segments; == VIRTQUEUE_MAX_SIZE, the most a chain can have */
+#define VIRTIO_DESK_CTRL_QUEUE_SIZE   1024
+
+#define VIRTIO_DESK_INPUT_QUEUE_SIZE  256
+#define VIRTIO_DESK_INPUT_PENDING_MAX 65536  /* events waiting for buffers */
 
 typedef struct VirtIODeskResource {
     uint32_t id;
