@@ -331,6 +331,7 @@ MODULE_DEVICE_TABLE(virtio, vdesk_id_table);
 
 static const unsigned int vdesk_features[] = {
 	VIRTIO_DESK_F_INPUT,
+	VIRTIO_DESK_F_EDID,
 };
 
 static struct virtio_driver vdesk_virtio_driver = {

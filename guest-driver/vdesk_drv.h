@@ -202,6 +202,7 @@ void vdesk_output_event(struct vdesk_device *vd, struct vdesk_output *out,
 			struct drm_pending_vblank_event *event, u64 seq,
 			bool paced);
 int vdesk_get_display_info(struct vdesk_device *vd);
+const struct drm_edid *vdesk_get_edid(struct vdesk_device *vd, u32 output);
 int vdesk_get_input_info(struct vdesk_device *vd, u32 device,
 			 struct virtio_desk_resp_input_info *info);
 int vdesk_resource_create(struct vdesk_device *vd, u32 id, u32 format,

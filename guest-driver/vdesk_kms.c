@@ -8,6 +8,7 @@
 
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/virtio_config.h>
 
 #include <drm/drm_atomic.h>
 #include <drm/drm_atomic_helper.h>
@@ -627,6 +628,22 @@ static int vdesk_conn_get_modes(struct drm_connector *conn)
 	struct drm_display_mode *mode;
 	int count;
 
+	/*
+	 * The monitor's EDID (F_EDID) names it, gives its size and the
+	 * preferred mode; the device takes any size up to max_dimension, as a
+	 * window does, so every standard mode below that is offered as well.
+	 */
+	if (virtio_has_feature(vd->vdev, VIRTIO_DESK_F_EDID)) {
+		const struct drm_edid *edid =
+			vdesk_get_edid(vd, conn_to_output(conn)->index);
+
+		drm_edid_connector_update(conn, edid);
+		count = drm_edid_connector_add_modes(conn);
+		drm_edid_free(edid);
+		if (count)
+			return count + drm_add_modes_noedid(conn, vd->max_dimension,
+							    vd->max_dimension);
+	}
 	count = drm_add_modes_noedid(conn, vd->max_dimension, vd->max_dimension);
 	if (!w || !h || w > vd->max_dimension || h > vd->max_dimension) {
 		drm_set_preferred_mode(conn, 1024, 768);

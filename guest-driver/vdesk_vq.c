@@ -24,6 +24,7 @@
 #include <linux/virtio_ring.h>
 
 #include <drm/drm_drv.h>
+#include <drm/drm_edid.h>
 #include <drm/drm_managed.h>
 #include <drm/drm_print.h>
 #include <drm/drm_vblank.h>
@@ -487,6 +488,30 @@ int vdesk_get_input_info(struct vdesk_device *vd, u32 device,
 
 	return vdesk_call(vd, &cmd, sizeof(cmd), info, sizeof(*info),
 			  VIRTIO_DESK_RESP_OK_INPUT_INFO);
+}
+
+/* The EDID of an output's monitor (F_EDID), NULL if there is none; drm_edid_free() it. */
+const struct drm_edid *vdesk_get_edid(struct vdesk_device *vd, u32 output)
+{
+	struct virtio_desk_get_edid cmd = {
+		.hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_GET_EDID),
+		.output_id = cpu_to_le32(output),
+	};
+	struct virtio_desk_resp_edid *resp;
+	const struct drm_edid *edid = NULL;
+	u32 size;
+
+	resp = kmalloc(sizeof(*resp), GFP_KERNEL);
+	if (!resp)
+		return NULL;
+	if (!vdesk_call(vd, &cmd, sizeof(cmd), resp, sizeof(*resp),
+			VIRTIO_DESK_RESP_OK_EDID)) {
+		size = le32_to_cpu(resp->size);
+		if (size >= EDID_LENGTH && size <= sizeof(resp->edid))
+			edid = drm_edid_alloc(resp->edid, size);
+	}
+	kfree(resp);
+	return edid;
 }
 
 /* Waits: a mode set fails right there if the device has no room for it. */

@@ -17,6 +17,7 @@
 #include "qemu/module.h"
 #include "qemu/units.h"
 #include "qapi/error.h"
+#include "hw/display/edid.h"
 #include "hw/qdev-properties.h"
 #include "hw/virtio/virtio.h"
 #include "hw/virtio/virtio-desk.h"
@@ -35,6 +36,8 @@ QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_resource_destroy) != 16);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_set_scanout) != 32);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_xfer_rect) != 32);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_transfer_rects) != 16);
+QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_get_edid) != 16);
+QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_resp_edid) != 1040);
 QEMU_BUILD_BUG_ON(VIRTIO_DESK_CTRL_QUEUE_SIZE > VIRTQUEUE_MAX_SIZE);
 
 /*
@@ -58,6 +61,7 @@ typedef union VirtIODeskReq {
     struct virtio_desk_set_scanout set_scanout;
     struct virtio_desk_transfer_rects transfer_rects;
     struct virtio_desk_get_input_info get_input_info;
+    struct virtio_desk_get_edid get_edid;
 } VirtIODeskReq;
 
 /* One control request while it is being handled. */
@@ -146,6 +150,43 @@ static void virtio_desk_cmd_get_display_info(VirtIODesk *s, VirtIODeskCmd *cmd)
         resp.outputs[i].enabled = cpu_to_le32(out->connected);
         resp.outputs[i].refresh = cpu_to_le32(out->pref_refresh);
     }
+    virtio_desk_respond(s, cmd, &resp, sizeof(resp));
+}
+
+/*
+ * The monitor's EDID describes what GET_DISPLAY_INFO says of the output:
+ * its preferred mode and refresh rate (60 Hz when the UI does not say,
+ * as drivers assume), so the two never disagree.
+ */
+static void virtio_desk_cmd_get_edid(VirtIODesk *s, VirtIODeskCmd *cmd)
+{
+    const struct virtio_desk_get_edid *req = &cmd->req.get_edid;
+    struct virtio_desk_resp_edid resp = {
+        .hdr.type = cpu_to_le32(VIRTIO_DESK_RESP_OK_EDID),
+    };
+    uint32_t output_id = le32_to_cpu(req->output_id);
+    VirtIODeskOutput *out;
+    qemu_edid_info info = { 0 };
+
+    trace_virtio_desk_get_edid(output_id);
+    if (output_id >= s->max_outputs) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID,
+                         "output %u of %u", output_id, s->max_outputs);
+        return;
+    }
+    if (req->padding) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
+                         "padding not zero");
+        return;
+    }
+    out = &s->outputs[output_id];
+    info.prefx = out->pref_width;
+    info.prefy = out->pref_height;
+    info.maxx = VIRTIO_DESK_MAX_DIMENSION;
+    info.maxy = VIRTIO_DESK_MAX_DIMENSION;
+    info.refresh_rate = out->pref_refresh ? out->pref_refresh : 60000;
+    qemu_edid_generate(resp.edid, sizeof(resp.edid), &info);
+    resp.size = cpu_to_le32(qemu_edid_size(resp.edid));
     virtio_desk_respond(s, cmd, &resp, sizeof(resp));
 }
 
@@ -452,6 +493,12 @@ static const VirtIODeskCmdType virtio_desk_cmd_types[] = {
         .resp_size = sizeof(struct virtio_desk_resp_input_info),
         .features = BIT_ULL(VIRTIO_DESK_F_INPUT),
         .handle = virtio_desk_cmd_get_input_info,
+    }, {
+        .type = VIRTIO_DESK_CMD_GET_EDID,
+        .req_size = sizeof(struct virtio_desk_get_edid),
+        .resp_size = sizeof(struct virtio_desk_resp_edid),
+        .features = BIT_ULL(VIRTIO_DESK_F_EDID),
+        .handle = virtio_desk_cmd_get_edid,
     },
 };
 
@@ -642,8 +689,13 @@ static void virtio_desk_set_config(VirtIODevice *vdev, const uint8_t *config)
 static uint64_t virtio_desk_get_features(VirtIODevice *vdev, uint64_t features,
                                          Error **errp)
 {
-    if (VIRTIO_DESK(vdev)->input) {
+    VirtIODesk *s = VIRTIO_DESK(vdev);
+
+    if (s->input) {
         virtio_add_feature(&features, VIRTIO_DESK_F_INPUT);
+    }
+    if (s->edid) {
+        virtio_add_feature(&features, VIRTIO_DESK_F_EDID);
     }
     return features;
 }
@@ -875,6 +927,7 @@ static const Property virtio_desk_properties[] = {
     DEFINE_PROP_UINT32("max_outputs", VirtIODesk, max_outputs, 1),
     DEFINE_PROP_SIZE("max_hostmem", VirtIODesk, max_hostmem, 256 * MiB),
     DEFINE_PROP_BOOL("input", VirtIODesk, input, true),
+    DEFINE_PROP_BOOL("edid", VirtIODesk, edid, true),
     DEFINE_PROP_BOOL("relative-pointer", VirtIODesk, relative_pointer, false),
     DEFINE_PROP_UINT32("refresh-prompt-ms", VirtIODesk, refresh_prompt_ms, 4),
 };

@@ -15,6 +15,7 @@ import contextlib
 import re
 import signal
 import struct
+import subprocess
 import sys
 import time
 import traceback
@@ -290,6 +291,49 @@ def test_display_change(g):
     st.next()
     st.stage("partial")
     st.finish()
+
+
+def read_edid(g, name):
+    """The connector's EDID from sysfs (after a probe), decoded on the host
+    by Debian's edid-decode: (bytes, edid-decode's text)."""
+    sh_ok(g, "kmstest info >/dev/null")
+    out = sh_ok(g, "od -An -tx1 -v /sys/class/drm/card*-Virtual-1/edid")
+    data = bytes.fromhex("".join(out.split()))
+    path = g.dir / (name + ".edid")
+    path.write_bytes(data)
+    r = subprocess.run(["edid-decode", str(path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    (g.dir / (name + ".edid.txt")).write_text(r.stdout)
+    return data, r.stdout
+
+
+def edid_preferred(text):
+    """WxH and Hz of the first detailed timing (the preferred mode)."""
+    m = re.search(r"DTD 1:\s+(\d+)x(\d+)\s+([\d.]+) Hz", text)
+    return (int(m.group(1)), int(m.group(2)), float(m.group(3))) if m else None
+
+
+def test_edid(g):
+    """F_EDID: the connector's EDID parses, names QEMU's monitor and has the
+    preferred mode as its first detailed timing at 60 Hz; after a VNC
+    client's SetDesktopSize it names the new mode, and so does the kernel."""
+    for w, h in ((1100, 700), (1280, 720)):
+        if (w, h) != (1100, 700):
+            g.vnc_set_desktop_size(w, h)
+        end = time.time() + 20
+        while True:
+            data, text = read_edid(g, "edid-%dx%d" % (w, h))
+            pref = edid_preferred(text)
+            if (pref and pref[:2] == (w, h)) or time.time() > end:
+                break
+            time.sleep(0.5)
+        assert len(data) >= 128 and len(data) % 128 == 0 and data[:8] == bytes.fromhex("00ffffffffffff00"), \
+            "no EDID in sysfs (%d bytes): %s" % (len(data), data[:16].hex())
+        assert "Display Product Name: 'QEMU Monitor'" in text, "monitor name: " + text[:1500]
+        assert pref and pref[:2] == (w, h) and abs(pref[2] - 60) < 0.5, \
+            "EDID's preferred timing %s, expected %dx%d at 60 Hz: %s" % (pref, w, h, text[:1500])
+        out = sh_ok(g, "kmstest info | grep preferred")
+        assert "mode %dx%d@60 preferred" % (w, h) in out, "kernel's preferred mode: " + out
+    g.vnc_set_desktop_size(1100, 700)
 
 
 def test_overlapping_clips(g):
@@ -1286,6 +1330,7 @@ def main():
         check("rmfb_close_during_flips", test_rmfb_close_during_flips, g)
         check("pixel_formats", test_formats, g)
         check("display_change_from_vnc_client", test_display_change, g)
+        check("edid_follows_vnc_client", test_edid, g)
         check("overlapping_clips_split", test_overlapping_clips, g)
         if selected("differential"):
             check("differential_program_and_fbcon_on_desk", run_differential_program, g, desk_shots, "desk")

@@ -57,6 +57,7 @@ struct VirtIODesk {
     uint32_t max_outputs;
     uint64_t max_hostmem;
     bool input;
+    bool edid;
     bool relative_pointer;
     uint32_t refresh_prompt_ms;   /* 0: never prompt the UIs' refresh */
 

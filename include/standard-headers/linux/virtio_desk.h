@@ -49,11 +49,11 @@
  * so that they never change the meaning of anything a driver relies on:
  *   bit 1  cursor plane
  *   bit 2  copy/blit of rectangles inside a resource
- *   bit 3  EDID per output
  * A driver acknowledges only the bits it knows; the device never sends and
  * accepts no command that belongs to a feature which was not negotiated.
  */
 #define VIRTIO_DESK_F_INPUT 0  /* event and status queues, GET_INPUT_INFO */
+#define VIRTIO_DESK_F_EDID  3  /* GET_EDID: an EDID per output */
 
 /* --- Virtqueues ------------------------------------------------------------ */
 
@@ -113,11 +113,13 @@ enum virtio_desk_ctrl_type {
 	VIRTIO_DESK_CMD_SET_SCANOUT,
 	VIRTIO_DESK_CMD_TRANSFER_RECTS,
 	VIRTIO_DESK_CMD_GET_INPUT_INFO,      /* F_INPUT */
+	VIRTIO_DESK_CMD_GET_EDID,            /* F_EDID */
 
 	/* success responses */
 	VIRTIO_DESK_RESP_OK_NODATA = 0x1100,
 	VIRTIO_DESK_RESP_OK_DISPLAY_INFO,
 	VIRTIO_DESK_RESP_OK_INPUT_INFO,
+	VIRTIO_DESK_RESP_OK_EDID,
 
 	/* error responses */
 	VIRTIO_DESK_RESP_ERR_INVALID_COMMAND = 0x1200, /* unknown type, flags not 0 */
@@ -218,6 +220,24 @@ struct virtio_desk_transfer_rects {
 	struct virtio_desk_ctrl_hdr hdr;
 	__le32 resource_id;
 	__le32 num_rects;    /* 1..max_rects */
+};
+
+/*
+ * VIRTIO_DESK_CMD_GET_EDID (F_EDID): the EDID of the monitor on an output,
+ * describing the preferred mode and refresh rate of GET_DISPLAY_INFO, so a
+ * display-change event means the EDID may have changed too.
+ */
+struct virtio_desk_get_edid {
+	struct virtio_desk_ctrl_hdr hdr;
+	__le32 output_id;    /* 0..num_outputs-1 */
+	__le32 padding;      /* zero */
+};
+
+struct virtio_desk_resp_edid {
+	struct virtio_desk_ctrl_hdr hdr;  /* VIRTIO_DESK_RESP_OK_EDID */
+	__le32 size;         /* bytes of edid used: a multiple of 128, >= 128 */
+	__le32 padding;      /* zero */
+	__u8 edid[1024];     /* base block and extension blocks; the rest 0 */
 };
 
 /* --- Input (F_INPUT) -------------------------------------------------------
