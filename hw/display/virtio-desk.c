@@ -169,14 +169,14 @@ static void virtio_desk_cmd_get_edid(VirtIODesk *s, VirtIODeskCmd *cmd)
     qemu_edid_info info = { 0 };
 
     trace_virtio_desk_get_edid(output_id);
-    if (output_id >= s->max_outputs) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID,
-                         "output %u of %u", output_id, s->max_outputs);
-        return;
-    }
     if (req->padding) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
                          "padding not zero");
+        return;
+    }
+    if (output_id >= s->max_outputs) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID,
+                         "output %u of %u", output_id, s->max_outputs);
         return;
     }
     out = &s->outputs[output_id];

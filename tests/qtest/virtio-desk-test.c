@@ -364,6 +364,106 @@ static void test_transfer_atomic(void *obj, void *data, QGuestAllocator *alloc)
     qdesk_stop(&d);
 }
 
+/* --- EDID (F_EDID) --------------------------------------------------------- */
+
+static uint32_t get_edid(QDesk *d, uint32_t output, uint32_t padding,
+                         size_t req_len, size_t resp_len,
+                         struct virtio_desk_resp_edid *resp)
+{
+    struct virtio_desk_get_edid req = {
+        .hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_GET_EDID),
+        .output_id = cpu_to_le32(output),
+        .padding = cpu_to_le32(padding),
+    };
+    QDeskSeg seg = { &req, req_len };
+
+    memset(resp, 0xaa, sizeof(*resp));
+    qdesk_submit(d, &seg, 1, resp, resp_len, false);
+    return le32_to_cpu(resp->hdr.type);
+}
+
+/* The first detailed timing descriptor's active area: the preferred mode. */
+static void edid_preferred(const uint8_t *edid, uint32_t *w, uint32_t *h)
+{
+    const uint8_t *dtd = edid + 54;
+
+    *w = dtd[2] | (dtd[4] & 0xf0) << 4;
+    *h = dtd[5] | (dtd[7] & 0xf0) << 4;
+}
+
+/*
+ * Each output has an EDID naming QEMU's monitor, whose preferred mode is the
+ * one GET_DISPLAY_INFO reports (xres x yres here); bad requests get errors.
+ */
+static void test_edid(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start(obj, alloc);
+    struct virtio_desk_resp_edid resp;
+    const size_t len = sizeof(struct virtio_desk_get_edid);
+    uint32_t size, w, h;
+    uint8_t sum = 0;
+
+    g_assert(d.vdev->features & (1ull << VIRTIO_DESK_F_EDID));
+    for (uint32_t i = 0; i < 2; i++) {
+        g_assert_cmphex(get_edid(&d, i, 0, len, sizeof(resp), &resp), ==,
+                        VIRTIO_DESK_RESP_OK_EDID);
+        size = le32_to_cpu(resp.size);
+        g_assert_cmpuint(size, >=, 128);
+        g_assert_cmpuint(size % 128, ==, 0);
+        g_assert_cmpuint(size, <=, sizeof(resp.edid));
+        g_assert_cmpuint(resp.padding, ==, 0);
+        g_assert(!memcmp(resp.edid, "\0\xff\xff\xff\xff\xff\xff\0", 8));
+        g_assert(memmem(resp.edid, 128, "QEMU Monitor", 12));
+        edid_preferred(resp.edid, &w, &h);
+        g_assert_cmpuint(w, ==, 1100);
+        g_assert_cmpuint(h, ==, 700);
+        for (uint32_t b = 0; b < 128; b++) {
+            sum += resp.edid[b];
+        }
+        g_assert_cmpuint(sum, ==, 0);
+    }
+
+    /* validation */
+    g_assert_cmphex(get_edid(&d, 2, 0, len, sizeof(resp), &resp), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID);
+    g_assert_cmphex(get_edid(&d, UINT32_MAX, 0, len, sizeof(resp), &resp), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID);
+    g_assert_cmphex(get_edid(&d, 0, 1, len, sizeof(resp), &resp), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(get_edid(&d, 0, 0, len - 4, sizeof(resp), &resp), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
+    /* no room for the 1040-byte answer */
+    g_assert_cmphex(get_edid(&d, 0, 0, len, sizeof(resp) - 1, &resp), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
+    qdesk_assert_alive(&d);
+    qdesk_stop(&d);
+}
+
+/* A driver that does not take F_EDID, or edid=off: no GET_EDID. */
+static void test_edid_unavailable(void *obj, void *data,
+                                  QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start_features(obj, alloc,
+                                   ~(1ull << VIRTIO_DESK_F_EDID));
+    struct virtio_desk_resp_edid resp;
+
+    g_assert_false(d.vdev->features & (1ull << VIRTIO_DESK_F_EDID));
+    g_assert_cmphex(get_edid(&d, 0, 0, sizeof(struct virtio_desk_get_edid),
+                             sizeof(resp), &resp), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_COMMAND);
+    qdesk_assert_alive(&d);
+    qdesk_stop(&d);
+}
+
+static void test_edid_off(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioDeskPCI *pci = obj;
+
+    g_assert_false(qvirtio_get_features(pci->desk.vdev) &
+                   (1ull << VIRTIO_DESK_F_EDID));
+    test_edid_unavailable(obj, data, alloc);
+}
+
 static void register_virtio_desk_test(void)
 {
     qos_add_test("pci-ids", "virtio-desk-pci", test_pci_ids, NULL);
@@ -384,6 +484,17 @@ static void register_virtio_desk_test(void)
                  });
     qos_add_test("transfer-atomic", "virtio-desk-pci", test_transfer_atomic,
                  NULL);
+    qos_add_test("edid", "virtio-desk-pci", test_edid,
+                 &(QOSGraphTestOptions) {
+                     .edge.extra_device_opts = "max_outputs=2,xres=1100,"
+                                               "yres=700",
+                 });
+    qos_add_test("edid-not-negotiated", "virtio-desk-pci",
+                 test_edid_unavailable, NULL);
+    qos_add_test("edid-off", "virtio-desk-pci", test_edid_off,
+                 &(QOSGraphTestOptions) {
+                     .edge.extra_device_opts = "edid=off",
+                 });
 }
 
 libqos_init(register_virtio_desk_test);
