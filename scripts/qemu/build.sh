@@ -20,7 +20,10 @@ mkdir -p "$cache/dl"
 # --- source ---------------------------------------------------------------
 orig=$(ls "$cache"/dl/qemu_10.0.*+ds.orig.tar.xz 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$orig" ]; then
-    (cd "$cache/dl" && apt-get source --download-only qemu/trixie >&2)
+    # through a private apt configuration: see apt-trixie.sh
+    bash "$repo/scripts/qemu/apt-trixie.sh" update >&2
+    (cd "$cache/dl" &&
+     bash "$repo/scripts/qemu/apt-trixie.sh" source --download-only qemu/trixie >&2)
     orig=$(ls "$cache"/dl/qemu_10.0.*+ds.orig.tar.xz | sort -V | tail -n 1)
 fi
 version=$(basename "$orig" | sed -E 's/^qemu_(10\.0\.[0-9]+)\+ds\.orig\.tar\.xz$/\1/')
