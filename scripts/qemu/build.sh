@@ -9,7 +9,7 @@
 # The graft: our QEMU-side files are copied to the same paths in the tree
 # (only when they differ, so timestamps stay put), and scripts/qemu/wiring.patch
 # adds the few lines that hook them in (Kconfig, meson, trace events, the
-# virtio name table, docs index).  scripts/qemu/edk2-blobs.patch,
+# virtio name table, docs index, MAINTAINERS).  scripts/qemu/edk2-blobs.patch,
 # a build fix for Debian's tarball, is applied with it.
 set -euo pipefail
 
@@ -54,6 +54,9 @@ overlay=(
     tests/qtest/libqos/virtio-desk.h
     tests/qtest/fuzz/virtio_desk_fuzz.c
     docs/specs/virtio-desk.rst
+    docs/system/devices/virtio-desk.rst
+    docs/images/virtio-desk-vnc-pattern.png
+    docs/images/virtio-desk-fbcon.png
 )
 for f in "${overlay[@]}"; do
     if ! cmp -s "$repo/$f" "$tree/$f"; then
