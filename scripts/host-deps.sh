@@ -2,9 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Install everything the build, the demo and the tests need on a Debian bookworm host.
-# Adds deb-src plus the trixie and bookworm-backports suites, pinned at priority 100 so that
-# nothing already installed is upgraded from them; only packages named with /suite come from
-# there.  Idempotent: a second run with everything present does no network access at all.
+# What it changes on the machine: the packages below, plus one apt source and its pin,
+# bookworm-backports at priority 100, so that nothing installed is ever upgraded from it;
+# only packages named with /bookworm-backports (meson, python3-pycotap) come from there.
+# QEMU's source package comes from trixie through a private apt configuration under the
+# cache (scripts/qemu/apt-trixie.sh), never through the system's sources.
+# Idempotent: a second run with everything present does no network access at all.
 set -euo pipefail
 
 packages=(
@@ -35,32 +38,29 @@ missing=0
 for p in "${packages[@]}" meson'>=1.5' python3-pycotap'>=1.3'; do
     have "$p" || missing=1
 done
-[ $missing -eq 0 ] && [ -e /etc/apt/sources.list.d/virtio-desk.sources ] && exit 0
-
-cat > /etc/apt/sources.list.d/virtio-desk.sources <<'SRC'
-# Written by virtio-desk scripts/host-deps.sh: QEMU 10.0 sources and newer meson.
-Types: deb-src
+sources=/etc/apt/sources.list.d/virtio-desk.sources
+prefs=/etc/apt/preferences.d/virtio-desk
+want_sources='# Written by virtio-desk scripts/host-deps.sh: meson >= 1.5 and python3-pycotap.
+Types: deb
 URIs: http://deb.debian.org/debian
-Suites: bookworm
+Suites: bookworm-backports
 Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb deb-src
-URIs: http://deb.debian.org/debian
-Suites: trixie bookworm-backports
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-cat > /etc/apt/preferences.d/virtio-desk <<'PIN'
-Package: *
-Pin: release n=trixie
-Pin-Priority: 100
-
-Package: *
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg'
+want_prefs='Package: *
 Pin: release n=bookworm-backports
-Pin-Priority: 100
-PIN
+Pin-Priority: 100'
+# Older versions of this script wrote trixie and deb-src lines into the same
+# file: any other content is replaced, and the lists refreshed to forget them.
+current=1
+[ "$(cat "$sources" 2>/dev/null)" = "$want_sources" ] || current=0
+[ "$(cat "$prefs" 2>/dev/null)" = "$want_prefs" ] || current=0
+[ $missing -eq 0 ] && [ $current -eq 1 ] && exit 0
 
 export DEBIAN_FRONTEND=noninteractive
+if [ $current -eq 0 ]; then
+    printf '%s\n' "$want_sources" > "$sources"
+    printf '%s\n' "$want_prefs" > "$prefs"
+fi
 apt-get update -q
-apt-get install -y -q --no-install-recommends "${packages[@]}" "${backports[@]}"
+[ $missing -eq 0 ] ||
+    apt-get install -y -q --no-install-recommends "${packages[@]}" "${backports[@]}"

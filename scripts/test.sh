@@ -101,6 +101,9 @@ grep -q '^virtio_desk_input_frame_dropped input queue full, 1 frames dropped' "$
 result "input-frame-dropped-traced" $?
 rm -f "$log"
 
+# --- upstream form: the graft as a patch series (git am, same tree, checkpatch) --
+stage qemu-patch-series bash "$repo/scripts/qemu/check-series.sh" "$(dirname "$build")"
+
 # --- guest tests ------------------------------------------------------------------
 if [ "${1:-}" != --qtest-only ]; then
     glog=$(mktemp)

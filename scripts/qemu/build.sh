@@ -9,7 +9,8 @@
 # The graft: our QEMU-side files are copied to the same paths in the tree
 # (only when they differ, so timestamps stay put), and scripts/qemu/wiring.patch
 # adds the few lines that hook them in (Kconfig, meson, trace events, the
-# virtio name table).
+# virtio name table, docs index, MAINTAINERS).  scripts/qemu/edk2-blobs.patch,
+# a build fix for Debian's tarball, is applied with it.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,7 +21,10 @@ mkdir -p "$cache/dl"
 # --- source ---------------------------------------------------------------
 orig=$(ls "$cache"/dl/qemu_10.0.*+ds.orig.tar.xz 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$orig" ]; then
-    (cd "$cache/dl" && apt-get source --download-only qemu/trixie >&2)
+    # through a private apt configuration: see apt-trixie.sh
+    bash "$repo/scripts/qemu/apt-trixie.sh" update >&2
+    (cd "$cache/dl" &&
+     bash "$repo/scripts/qemu/apt-trixie.sh" source --download-only qemu/trixie >&2)
     orig=$(ls "$cache"/dl/qemu_10.0.*+ds.orig.tar.xz | sort -V | tail -n 1)
 fi
 version=$(basename "$orig" | sed -E 's/^qemu_(10\.0\.[0-9]+)\+ds\.orig\.tar\.xz$/\1/')
@@ -53,6 +57,9 @@ overlay=(
     tests/qtest/libqos/virtio-desk-client.h
     tests/qtest/fuzz/virtio_desk_fuzz.c
     docs/specs/virtio-desk.rst
+    docs/system/devices/virtio-desk.rst
+    docs/images/virtio-desk-vnc-pattern.png
+    docs/images/virtio-desk-fbcon.png
 )
 for f in "${overlay[@]}"; do
     if ! cmp -s "$repo/$f" "$tree/$f"; then
@@ -63,23 +70,26 @@ if ! cmp -s "$repo/scripts/qemu/devices.mak" \
         "$tree/configs/devices/x86_64-softmmu/virtio-desk.mak"; then
     cp "$repo/scripts/qemu/devices.mak" "$tree/configs/devices/x86_64-softmmu/virtio-desk.mak"
 fi
-# The wiring patch is applied to pristine copies of the files it touches (now
-# or in the version applied before), and only files whose result differs
-# from the tree are replaced: unchanged files keep their timestamps.
+# The patches are applied to pristine copies of the files they touch (now or
+# in the version applied before), and only files whose result differs from
+# the tree are replaced: unchanged files keep their timestamps.  $applied
+# keeps the patches as last applied, concatenated.
+patches=("$repo/scripts/qemu/edk2-blobs.patch" "$repo/scripts/qemu/wiring.patch")
 applied="$tree/.virtio-desk-wiring.patch"
-if ! cmp -s "$repo/scripts/qemu/wiring.patch" "$applied"; then
+if ! cat "${patches[@]}" | cmp -s - "$applied"; then
     scratch=$(mktemp -d)
-    mapfile -t wired < <(sed -n 's|^--- a/||p' "$repo/scripts/qemu/wiring.patch" \
+    mapfile -t wired < <(sed -n 's|^--- a/||p' "${patches[@]}" \
                          "$applied" 2>/dev/null | sort -u)
     tar -xf "$orig" -C "$scratch" --strip-components=1 \
         "${wired[@]/#/qemu-$version/}"
-    patch -d "$scratch" -p1 -s --no-backup-if-mismatch \
-        < "$repo/scripts/qemu/wiring.patch"
+    for p in "${patches[@]}"; do
+        patch -d "$scratch" -p1 -s --no-backup-if-mismatch < "$p"
+    done
     for f in "${wired[@]}"; do
         cmp -s "$scratch/$f" "$tree/$f" || cp "$scratch/$f" "$tree/$f"
     done
     rm -rf "$scratch"
-    cp "$repo/scripts/qemu/wiring.patch" "$applied"
+    cat "${patches[@]}" > "$applied"
 fi
 
 # --- configure --------------------------------------------------------------

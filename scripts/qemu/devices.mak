@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# virtio-desk test build: the devices its tests and benchmark use
 CONFIG_Q35=y
 CONFIG_I440FX=y
 CONFIG_PCIE_PORT=y

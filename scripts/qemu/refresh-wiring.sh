@@ -4,7 +4,7 @@
 # For developers: after editing the wiring lines in the grafted QEMU tree,
 # regenerate scripts/qemu/wiring.patch from it.  Diffs every file the patch
 # already touches, plus any QEMU-relative paths given as arguments, against
-# the pristine tarball.
+# the pristine tarball.  (edk2-blobs.patch, the build fix, is kept by hand.)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,4 +20,6 @@ tar -xf "$orig" -C "$pristine" --strip-components=1 "${files[@]/#/qemu-$version/
 for f in "${files[@]}"; do
     diff -u --label "a/$f" --label "b/$f" "$pristine/$f" "$tree/$f" || true
 done > "$repo/scripts/qemu/wiring.patch"
-cp "$repo/scripts/qemu/wiring.patch" "$tree/.virtio-desk-wiring.patch"
+# what build.sh records as applied: the same patches, in its order
+cat "$repo/scripts/qemu/edk2-blobs.patch" "$repo/scripts/qemu/wiring.patch" \
+    > "$tree/.virtio-desk-wiring.patch"
