@@ -18,7 +18,7 @@ packages=(
     # guest kernel, module and initramfs
     gcc-12 dwarves kmod busybox-static cpio dkms
     # real clients used by the tests
-    gvncviewer spice-client-gtk
+    gvncviewer spice-client-gtk edid-decode
     # fuzzing and sanitizers (scripts/fuzz.sh)
     clang libclang-rt-14-dev
     # the libvirt test (tests/libvirt/): a real libvirtd, started by hand

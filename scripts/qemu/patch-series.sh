@@ -115,6 +115,7 @@ pci_block="  virtio_desk_ss.add(when: ['CONFIG_VIRTIO_DESK', 'CONFIG_VIRTIO_PCI'
 "
 patch_ "hw/display: add the virtio-desk device" \
     include/hw/virtio/virtio-desk.h hw/display/virtio-desk.c \
+    hw/display/virtio-desk-copy.h \
     hw/display/virtio-desk-resource.c hw/display/trace-events \
     hw/display/Kconfig meson.build hw/display/meson.build \
     -hw/display/meson.build "$pci_block" \
@@ -163,6 +164,8 @@ MSG
 
 patch_ "tests/qtest: virtio-desk qtests and libqos driver" \
     tests/qtest/libqos/virtio-desk.c tests/qtest/libqos/virtio-desk.h \
+    tests/qtest/libqos/virtio-desk-client.c \
+    tests/qtest/libqos/virtio-desk-client.h \
     tests/qtest/libqos/meson.build \
     tests/qtest/virtio-desk-test.c tests/qtest/virtio-desk-validation-test.c \
     tests/qtest/virtio-desk-input-test.c \

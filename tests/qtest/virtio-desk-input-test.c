@@ -143,8 +143,10 @@ static void test_input_not_negotiated(void *obj, void *data,
     qdesk_stop(&d);
 }
 
-/* Reset releases QEMU's input focus and empties the ring; a new driver
- * that negotiates input gets it back. */
+/*
+ * Reset releases QEMU's input focus and empties the ring; a new driver
+ * that negotiates input gets it back.
+ */
 static void test_input_reset(void *obj, void *data, QGuestAllocator *alloc)
 {
     QDesk d = qdesk_start(obj, alloc);
