@@ -722,6 +722,9 @@ static int vdesk_output_init(struct vdesk_device *vd, struct vdesk_output *out)
 		return ret;
 	drm_connector_helper_add(&out->connector, &vdesk_conn_helper_funcs);
 	out->connector.polled = DRM_CONNECTOR_POLL_HPD;
+	/* virtual connectors get no EDID property by default */
+	if (virtio_has_feature(vd->vdev, VIRTIO_DESK_F_EDID))
+		drm_connector_attach_edid_property(&out->connector);
 	return drm_connector_attach_encoder(&out->connector, &out->encoder);
 }
 
