@@ -37,6 +37,9 @@ def _recv(s, n):
 def connect(port, host="127.0.0.1", timeout=10, encodings=(ENCODING_EXTENDED_DESKTOP_SIZE,)):
     """Handshake with security type None, SetEncodings; returns (socket, width, height)."""
     s = socket.create_connection((host, port), timeout=timeout)
+    # As real viewers do: without it Nagle holds a key event back until the
+    # server acknowledges the last request, i.e. until its next update.
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     version = _recv(s, 12)
     if not version.startswith(b"RFB 003."):
         raise ConnectionError("not an RFB server: %r" % version)
