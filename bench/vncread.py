@@ -18,6 +18,23 @@ import rfb  # noqa: E402
 RAW = 0
 
 
+def recv_exact(reader, n):
+    """n bytes from reader.s (a socket with a timeout); EOFError once
+    reader.stop is set, so a reader thread can be told to end."""
+    buf = bytearray()
+    while len(buf) < n:
+        try:
+            d = reader.s.recv(min(n - len(buf), 1 << 20))
+        except socket.timeout:
+            if reader.stop:
+                raise EOFError
+            continue
+        if not d:
+            raise ConnectionError("VNC server closed the connection")
+        buf += d
+    return bytes(buf)
+
+
 class Reader:
     def __init__(self, port):
         self.s, self.w, self.h = rfb.connect(port, encodings=(RAW, rfb.ENCODING_DESKTOP_SIZE))
@@ -37,18 +54,7 @@ class Reader:
         self.s.sendall(struct.pack(">BBHHHH", 3, incremental, 0, 0, self.w, self.h))
 
     def _recv(self, n):
-        buf = bytearray()
-        while len(buf) < n:
-            try:
-                d = self.s.recv(min(n - len(buf), 1 << 20))
-            except socket.timeout:
-                if self.stop:
-                    raise EOFError
-                continue
-            if not d:
-                raise ConnectionError("VNC server closed the connection")
-            buf += d
-        return bytes(buf)
+        return recv_exact(self, n)
 
     def _run(self):
         try:

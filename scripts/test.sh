@@ -130,6 +130,8 @@ if [ "${1:-}" != --qtest-only ]; then
 
     # --- the benchmark harness, short: it must not rot (speed never fails CI) --------
     stage bench-harness-short bash "$repo/bench/run.sh" --short
+    stage bench-latency-harness-short bash "$repo/bench/run.sh" latency --short \
+        --configs virtio-desk,virtio-gpu
 
     # --- hardening: sanitizers and fuzzing, each in its own QEMU build ---------------
     within_budget "sanitizer run" &&

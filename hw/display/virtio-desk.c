@@ -929,7 +929,7 @@ static const Property virtio_desk_properties[] = {
     DEFINE_PROP_BOOL("input", VirtIODesk, input, true),
     DEFINE_PROP_BOOL("edid", VirtIODesk, edid, true),
     DEFINE_PROP_BOOL("relative-pointer", VirtIODesk, relative_pointer, false),
-    DEFINE_PROP_UINT32("refresh-prompt-ms", VirtIODesk, refresh_prompt_ms, 4),
+    DEFINE_PROP_UINT32("refresh-prompt-ms", VirtIODesk, refresh_prompt_ms, 2),
 };
 
 static void virtio_desk_class_init(ObjectClass *klass, void *data)
