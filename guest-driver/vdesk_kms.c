@@ -634,9 +634,14 @@ static int vdesk_conn_get_modes(struct drm_connector *conn)
 	 * window does, so every standard mode below that is offered as well.
 	 */
 	if (virtio_has_feature(vd->vdev, VIRTIO_DESK_F_EDID)) {
-		const struct drm_edid *edid =
-			vdesk_get_edid(vd, conn_to_output(conn)->index);
+		const struct drm_edid *edid = NULL;
+		int idx;
 
+		/* an unplugged device has no queue to ask: no EDID then */
+		if (drm_dev_enter(conn->dev, &idx)) {
+			edid = vdesk_get_edid(vd, conn_to_output(conn)->index);
+			drm_dev_exit(idx);
+		}
 		drm_edid_connector_update(conn, edid);
 		count = drm_edid_connector_add_modes(conn);
 		drm_edid_free(edid);
