@@ -44,7 +44,12 @@ static_assert(DRM_FORMAT_RGB565 == VIRTIO_DESK_FORMAT_RGB565);
 
 /* --- Framebuffers ----------------------------------------------------------- */
 
-/* Pin the pages and record them as runs of contiguous pages, once. */
+/*
+ * Pin the pages and record them as runs of contiguous pages, once.  Not
+ * drm_gem_shmem_get_pages_sgt(): that pins for the object's whole life and
+ * DMA-maps the pages for the device, while virtqueue_add_sgs() maps each
+ * request's pages itself and a framebuffer needs them only while it lives.
+ */
 static int vdesk_fb_pin(struct vdesk_fb *vfb)
 {
 	struct drm_gem_shmem_object *shmem =
