@@ -86,7 +86,7 @@ class Viewer:
     def __init__(self, port):
         self.s, self.w, self.h = rfb.connect(port, encodings=(RAW, rfb.ENCODING_DESKTOP_SIZE))
         self.send_lock = threading.Lock()
-        self._send(struct.pack(">BxxxBBBBHHHBBBxxx", 0, 32, 24, 0, 1, 255, 255, 255, 16, 8, 0))
+        self._send(vncread.SET_PIXEL_FORMAT_32)
         self.seen = []  # (host monotonic time, colour) each time the colour changes
         self.updates = 0
         self.error = None
@@ -205,14 +205,15 @@ class LatencyGuest:
     def __init__(self, name, device, extra, kbd, kernel, initrd):
         self.name = name
         self.kbd = kbd
-        d = Path(rig.OUT) / ("lat-" + re.sub(r"\W+", "-", name))
+        slug = "lat-" + re.sub(r"\W+", "-", name)
+        d = Path(rig.OUT) / slug
         d.mkdir(parents=True, exist_ok=True)
         self.sync_path = d / "sync.sock"
         if self.sync_path.exists():
             self.sync_path.unlink()
         args = list(extra) + ["-chardev", "socket,id=sync,path=%s,server=on,wait=off" % self.sync_path,
                               "-serial", "chardev:sync"]
-        self.g = rig.Guest("lat-" + re.sub(r"\W+", "-", name), kernel, initrd, device, extra=args)
+        self.g = rig.Guest(slug, kernel, initrd, device, extra=args)
         self.g.boot()
         bench.sh(self.g, "for i in $(seq 50); do [ -e /dev/dri/card0 ] && break; sleep 0.1; done; "
                          "[ -e /dev/dri/card0 ] && echo 0 > /proc/sys/kernel/printk")
@@ -291,7 +292,7 @@ def run_anim(lg, secs):
         frames, gsecs, late = int(m.group(1)), float(m.group(2)), int(m.group(3))
         shown = sorted({c for _, c in v.seen if 1 <= c <= frames})
         # the steady part: drop the first and last half second of frames
-        lo, hi = int(30), frames - 30
+        lo, hi = 30, frames - 30
         mid = [c for c in shown if lo <= c <= hi]
         times = [t for t, c in v.seen if lo <= c <= hi]
         span = (times[-1] - times[0]) if len(times) > 1 else 0

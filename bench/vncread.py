@@ -16,6 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests/guest"))
 import rfb  # noqa: E402
 
 RAW = 0
+# SetPixelFormat: 32 bpp, depth 24, little endian, true colour, 8 bits each, shifts 16 8 0
+SET_PIXEL_FORMAT_32 = struct.pack(">BxxxBBBBHHHBBBxxx", 0, 32, 24, 0, 1, 255, 255, 255, 16, 8, 0)
 
 
 def recv_exact(reader, n):
@@ -38,8 +40,7 @@ def recv_exact(reader, n):
 class Reader:
     def __init__(self, port):
         self.s, self.w, self.h = rfb.connect(port, encodings=(RAW, rfb.ENCODING_DESKTOP_SIZE))
-        # 32 bpp, depth 24, little endian, true colour, 8 bits each, shifts 16 8 0
-        self.s.sendall(struct.pack(">BxxxBBBBHHHBBBxxx", 0, 32, 24, 0, 1, 255, 255, 255, 16, 8, 0))
+        self.s.sendall(SET_PIXEL_FORMAT_32)
         self.updates = 0
         self.rects = 0
         self.bytes = 0

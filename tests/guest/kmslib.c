@@ -140,7 +140,7 @@ void set_crtc(struct fb *f, const struct drm_mode_modeinfo *mode)
 		die("SETCRTC %ux%u", mode->hdisplay, mode->vdisplay);
 }
 
-void dirty(struct fb *f, const struct rect *r, unsigned int n)
+int try_dirty(struct fb *f, const struct rect *r, unsigned int n)
 {
 	struct drm_clip_rect clips[64];
 	struct drm_mode_fb_dirty_cmd d = { .fb_id = f->id, .num_clips = n,
@@ -152,8 +152,17 @@ void dirty(struct fb *f, const struct rect *r, unsigned int n)
 		clips[i].x2 = r[i].x + r[i].w;
 		clips[i].y2 = r[i].y + r[i].h;
 	}
-	if (xioctl(DRM_IOCTL_MODE_DIRTYFB, &d))
+	return xioctl(DRM_IOCTL_MODE_DIRTYFB, &d) ? -errno : 0;
+}
+
+void dirty(struct fb *f, const struct rect *r, unsigned int n)
+{
+	int ret = try_dirty(f, r, n);
+
+	if (ret) {
+		errno = -ret;
 		die("DIRTYFB");
+	}
 }
 
 void flip(struct fb *f)

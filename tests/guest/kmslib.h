@@ -54,6 +54,8 @@ void fb_create_fmt(struct fb *f, uint32_t w, uint32_t h, uint32_t fmt);
 void fb_create(struct fb *f, uint32_t w, uint32_t h);
 void fb_destroy(struct fb *f);
 void set_crtc(struct fb *f, const struct drm_mode_modeinfo *mode);
+/* DIRTYFB of n (at most 64) rects: 0 or -errno; dirty() dies on an error. */
+int try_dirty(struct fb *f, const struct rect *r, unsigned int n);
 void dirty(struct fb *f, const struct rect *r, unsigned int n);
 void flip(struct fb *f);
 double now(void);

@@ -337,21 +337,6 @@ static double host_sync(struct fb *f)
 	return now() - t;
 }
 
-static int try_dirty(struct fb *f, const struct rect *r, unsigned int n)
-{
-	struct drm_clip_rect clips[2];
-	struct drm_mode_fb_dirty_cmd d = { .fb_id = f->id, .num_clips = n,
-					   .clips_ptr = (uintptr_t)clips };
-
-	for (unsigned int i = 0; i < n && i < 2; i++) {
-		clips[i].x1 = r[i].x;
-		clips[i].y1 = r[i].y;
-		clips[i].x2 = r[i].x + r[i].w;
-		clips[i].y2 = r[i].y + r[i].h;
-	}
-	return xioctl(DRM_IOCTL_MODE_DIRTYFB, &d) ? -errno : 0;
-}
-
 static int cmd_perf(uint32_t w, uint32_t h, const char *wl, double secs)
 {
 	struct rect full = { 0, 0, w, h }, r64 = { 0, 0, 64, 64 };
