@@ -39,6 +39,7 @@ static_assert(sizeof(struct virtio_desk_resource_destroy) == 16);
 static_assert(sizeof(struct virtio_desk_set_scanout) == 32);
 static_assert(sizeof(struct virtio_desk_xfer_rect) == 32);
 static_assert(sizeof(struct virtio_desk_transfer_rects) == 16);
+static_assert(sizeof(struct virtio_desk_resp_layout) == 136);
 
 /* --- Framebuffer memory ------------------------------------------------------------
  *
@@ -332,6 +333,7 @@ MODULE_DEVICE_TABLE(virtio, vdesk_id_table);
 static const unsigned int vdesk_features[] = {
 	VIRTIO_DESK_F_INPUT,
 	VIRTIO_DESK_F_EDID,
+	VIRTIO_DESK_F_LAYOUT,
 };
 
 static struct virtio_driver vdesk_virtio_driver = {

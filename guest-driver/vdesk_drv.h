@@ -27,7 +27,12 @@
 
 #include "standard-headers/linux/virtio_desk.h"
 
-#define DRIVER_NAME	"virtio_desk"
+/*
+ * The DRM driver's name (DRM_IOCTL_VERSION, drm_info) is not the module's:
+ * fbdev names its framebuffer "<name>drmfb" in 16 bytes (/proc/fb, uAPI),
+ * which "virtio_desk" does not fit.
+ */
+#define DRIVER_NAME	"virtiodesk"
 #define DRIVER_DESC	"virtio-desk paravirtual display"
 #define DRIVER_DATE	"20261122"
 #define DRIVER_MAJOR	1
@@ -138,9 +143,10 @@ struct vdesk_device {
 	unsigned int payload_max;	/* entries usable in payload */
 	unsigned int rects_max;		/* rects usable in one request */
 
-	/* display info, protected by info_lock */
+	/* display info and layout (F_LAYOUT), protected by info_lock */
 	spinlock_t info_lock;
 	struct virtio_desk_output_info info[VIRTIO_DESK_MAX_OUTPUTS];
+	struct virtio_desk_output_position layout[VIRTIO_DESK_MAX_OUTPUTS];
 	struct work_struct config_work;
 
 	/* host resources, kept within max_resources and max_hostmem */

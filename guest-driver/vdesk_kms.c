@@ -611,27 +611,45 @@ static inline struct vdesk_output *conn_to_output(struct drm_connector *conn)
 	return container_of(conn, struct vdesk_output, connector);
 }
 
-static struct virtio_desk_output_info vdesk_output_info(struct vdesk_device *vd,
-							unsigned int i)
+static void vdesk_output_info(struct vdesk_device *vd, unsigned int i,
+			      struct virtio_desk_output_info *info,
+			      struct virtio_desk_output_position *pos)
 {
-	struct virtio_desk_output_info info;
 	unsigned long flags;
 
 	spin_lock_irqsave(&vd->info_lock, flags);
-	info = vd->info[i];
+	*info = vd->info[i];
+	if (pos)
+		*pos = vd->layout[i];
 	spin_unlock_irqrestore(&vd->info_lock, flags);
-	return info;
 }
 
 static int vdesk_conn_get_modes(struct drm_connector *conn)
 {
 	struct vdesk_device *vd = to_vdesk(conn->dev);
-	struct virtio_desk_output_info info =
-		vdesk_output_info(vd, conn_to_output(conn)->index);
-	u32 w = le32_to_cpu(info.width), h = le32_to_cpu(info.height);
-	u32 mhz = le32_to_cpu(info.refresh);
+	struct drm_mode_config *config = &conn->dev->mode_config;
+	struct virtio_desk_output_info info;
+	struct virtio_desk_output_position pos;
 	struct drm_display_mode *mode;
+	u32 w, h, mhz;
 	int count;
+
+	vdesk_output_info(vd, conn_to_output(conn)->index, &info, &pos);
+	w = le32_to_cpu(info.width);
+	h = le32_to_cpu(info.height);
+	mhz = le32_to_cpu(info.refresh);
+
+	/*
+	 * The place of this monitor on the user's desktop (F_LAYOUT), for
+	 * compositors that arrange their outputs as the host does.  The
+	 * properties are immutable (driver-set), as in vboxvideo and qxl.
+	 */
+	if (virtio_has_feature(vd->vdev, VIRTIO_DESK_F_LAYOUT)) {
+		drm_object_property_set_value(&conn->base, config->suggested_x_property,
+					      le32_to_cpu(pos.x));
+		drm_object_property_set_value(&conn->base, config->suggested_y_property,
+					      le32_to_cpu(pos.y));
+	}
 
 	/*
 	 * The monitor's EDID (F_EDID) names it, gives its size and the
@@ -682,9 +700,10 @@ static const struct drm_connector_helper_funcs vdesk_conn_helper_funcs = {
 static enum drm_connector_status vdesk_conn_detect(struct drm_connector *conn,
 						   bool force)
 {
-	struct virtio_desk_output_info info =
-		vdesk_output_info(to_vdesk(conn->dev), conn_to_output(conn)->index);
+	struct virtio_desk_output_info info;
 
+	vdesk_output_info(to_vdesk(conn->dev), conn_to_output(conn)->index,
+			  &info, NULL);
 	return le32_to_cpu(info.enabled) ? connector_status_connected :
 					   connector_status_disconnected;
 }
@@ -735,6 +754,12 @@ static int vdesk_output_init(struct vdesk_device *vd, struct vdesk_output *out)
 	/* virtual connectors get no EDID property by default */
 	if (virtio_has_feature(vd->vdev, VIRTIO_DESK_F_EDID))
 		drm_connector_attach_edid_property(&out->connector);
+	if (virtio_has_feature(vd->vdev, VIRTIO_DESK_F_LAYOUT)) {
+		drm_object_attach_property(&out->connector.base,
+					   dev->mode_config.suggested_x_property, 0);
+		drm_object_attach_property(&out->connector.base,
+					   dev->mode_config.suggested_y_property, 0);
+	}
 	return drm_connector_attach_encoder(&out->connector, &out->encoder);
 }
 
@@ -760,6 +785,11 @@ int vdesk_modeset_init(struct vdesk_device *vd)
 	dev->mode_config.fb_modifiers_not_supported = true;
 	dev->mode_config.funcs = &vdesk_mode_config_funcs;
 	dev->mode_config.helper_private = &vdesk_mode_config_helpers;
+	if (virtio_has_feature(vd->vdev, VIRTIO_DESK_F_LAYOUT)) {
+		ret = drm_mode_create_suggested_offset_properties(dev);
+		if (ret)
+			return ret;
+	}
 	for (i = 0; i < vd->num_outputs; i++) {
 		vd->outputs[i].index = i;
 		ret = vdesk_output_init(vd, &vd->outputs[i]);

@@ -455,6 +455,30 @@ int vdesk_vq_init(struct vdesk_device *vd)
 
 /* --- commands -------------------------------------------------------------------- */
 
+/* Where the user's UI places the outputs (F_LAYOUT): their suggested X/Y. */
+static int vdesk_get_layout(struct vdesk_device *vd)
+{
+	struct virtio_desk_ctrl_hdr hdr = {
+		.type = cpu_to_le32(VIRTIO_DESK_CMD_GET_LAYOUT),
+	};
+	struct virtio_desk_resp_layout *resp;
+	unsigned long flags;
+	int ret;
+
+	resp = kmalloc(sizeof(*resp), GFP_KERNEL);
+	if (!resp)
+		return -ENOMEM;
+	ret = vdesk_call(vd, &hdr, sizeof(hdr), resp, sizeof(*resp),
+			 VIRTIO_DESK_RESP_OK_LAYOUT);
+	if (!ret) {
+		spin_lock_irqsave(&vd->info_lock, flags);
+		memcpy(vd->layout, resp->outputs, sizeof(vd->layout));
+		spin_unlock_irqrestore(&vd->info_lock, flags);
+	}
+	kfree(resp);
+	return ret;
+}
+
 int vdesk_get_display_info(struct vdesk_device *vd)
 {
 	struct virtio_desk_ctrl_hdr hdr = {
@@ -475,6 +499,8 @@ int vdesk_get_display_info(struct vdesk_device *vd)
 		spin_unlock_irqrestore(&vd->info_lock, flags);
 	}
 	kfree(resp);
+	if (!ret && virtio_has_feature(vd->vdev, VIRTIO_DESK_F_LAYOUT))
+		ret = vdesk_get_layout(vd);
 	return ret;
 }
 

@@ -38,6 +38,8 @@ QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_xfer_rect) != 32);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_transfer_rects) != 16);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_get_edid) != 16);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_resp_edid) != 1040);
+QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_output_position) != 8);
+QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_resp_layout) != 136);
 QEMU_BUILD_BUG_ON(VIRTIO_DESK_CTRL_QUEUE_SIZE > VIRTQUEUE_MAX_SIZE);
 
 /*
@@ -185,8 +187,24 @@ static void virtio_desk_cmd_get_edid(VirtIODesk *s, VirtIODeskCmd *cmd)
     info.maxx = VIRTIO_DESK_MAX_DIMENSION;
     info.maxy = VIRTIO_DESK_MAX_DIMENSION;
     info.refresh_rate = out->pref_refresh ? out->pref_refresh : 60000;
+    info.width_mm = out->width_mm;  /* 0: qemu_edid_generate assumes 100 dpi */
+    info.height_mm = out->height_mm;
     qemu_edid_generate(resp.edid, sizeof(resp.edid), &info);
     resp.size = cpu_to_le32(qemu_edid_size(resp.edid));
+    virtio_desk_respond(s, cmd, &resp, sizeof(resp));
+}
+
+static void virtio_desk_cmd_get_layout(VirtIODesk *s, VirtIODeskCmd *cmd)
+{
+    struct virtio_desk_resp_layout resp = {
+        .hdr.type = cpu_to_le32(VIRTIO_DESK_RESP_OK_LAYOUT),
+    };
+
+    trace_virtio_desk_get_layout();
+    for (uint32_t i = 0; i < s->max_outputs; i++) {
+        resp.outputs[i].x = cpu_to_le32(s->outputs[i].pos_x);
+        resp.outputs[i].y = cpu_to_le32(s->outputs[i].pos_y);
+    }
     virtio_desk_respond(s, cmd, &resp, sizeof(resp));
 }
 
@@ -499,6 +517,12 @@ static const VirtIODeskCmdType virtio_desk_cmd_types[] = {
         .resp_size = sizeof(struct virtio_desk_resp_edid),
         .features = BIT_ULL(VIRTIO_DESK_F_EDID),
         .handle = virtio_desk_cmd_get_edid,
+    }, {
+        .type = VIRTIO_DESK_CMD_GET_LAYOUT,
+        .req_size = sizeof(struct virtio_desk_ctrl_hdr),
+        .resp_size = sizeof(struct virtio_desk_resp_layout),
+        .features = BIT_ULL(VIRTIO_DESK_F_LAYOUT),
+        .handle = virtio_desk_cmd_get_layout,
     },
 };
 
@@ -630,7 +654,7 @@ static void virtio_desk_ui_info(void *opaque, uint32_t output_id,
         return;
     }
     trace_virtio_desk_ui_info(output_id, info->width, info->height,
-                              info->refresh_rate);
+                              info->refresh_rate, info->xoff, info->yoff);
     out = &s->outputs[output_id];
     old = *out;
     out->connected = info->width && info->height;
@@ -638,10 +662,17 @@ static void virtio_desk_ui_info(void *opaque, uint32_t output_id,
         out->pref_width = MIN(info->width, VIRTIO_DESK_MAX_DIMENSION);
         out->pref_height = MIN(info->height, VIRTIO_DESK_MAX_DIMENSION);
         out->pref_refresh = info->refresh_rate;
+        out->width_mm = info->width_mm;
+        out->height_mm = info->height_mm;
+        /* a desktop's top-left corner is 0,0: nothing lies left of it */
+        out->pos_x = MAX(info->xoff, 0);
+        out->pos_y = MAX(info->yoff, 0);
     }
     if (out->connected == old.connected && out->pref_width == old.pref_width &&
         out->pref_height == old.pref_height &&
-        out->pref_refresh == old.pref_refresh) {
+        out->pref_refresh == old.pref_refresh &&
+        out->width_mm == old.width_mm && out->height_mm == old.height_mm &&
+        out->pos_x == old.pos_x && out->pos_y == old.pos_y) {
         return;
     }
     s->events_read |= VIRTIO_DESK_EVENT_DISPLAY;
@@ -697,6 +728,7 @@ static uint64_t virtio_desk_get_features(VirtIODevice *vdev, uint64_t features,
     if (s->edid) {
         virtio_add_feature(&features, VIRTIO_DESK_F_EDID);
     }
+    virtio_add_feature(&features, VIRTIO_DESK_F_LAYOUT);
     return features;
 }
 

@@ -94,7 +94,8 @@ fi
 
 # --- configure --------------------------------------------------------------
 # A minimal x86_64 build: the devices the tests and the benchmark compare,
-# the VNC and SPICE servers, and modules so that virtio-desk loads on demand.
+# the VNC and SPICE servers, the D-Bus display (a UI that sends a monitor
+# layout), and modules so that virtio-desk loads on demand.
 config=(
     --python=/usr/bin/python3 --target-list=x86_64-softmmu
     --without-default-features --without-default-devices
@@ -102,7 +103,7 @@ config=(
     --disable-download --disable-install-blobs --disable-docs
     --enable-tcg --enable-kvm --enable-modules --enable-trace-backends=log
     --enable-pixman --enable-vnc --enable-png --enable-spice --enable-spice-protocol
-    --enable-opengl --enable-slirp
+    --enable-opengl --enable-slirp --enable-gio --enable-dbus-display
 )
 config+=(${VIRTIO_DESK_CONFIGURE_EXTRA:-})
 build="$tree/$build_name"

@@ -304,7 +304,7 @@ static void get_driver_name(void)
 
 /*
  * Return once the host has finished every display update made so far.
- * virtio_desk: a DIRTYFB returns once the device has answered the requests
+ * virtiodesk (our DRM driver): a DIRTYFB returns once the device has answered the requests
  * of the commit before it, so one more of a single pixel waits for the
  * last real one.  virtio_gpu: DIRTYFB only queues transfer and flush commands (no fence for
  * dumb buffers), so make a fenced command (a 1x1 resource) and wait for its
@@ -316,7 +316,7 @@ static double host_sync(struct fb *f)
 	struct rect px1 = { 0, 0, 1, 1 };
 	double t = now();
 
-	if (!strcmp(drv_name, "virtio_desk"))
+	if (!strcmp(drv_name, "virtiodesk"))
 		dirty(f, &px1, 1);
 	if (!strcmp(drv_name, "virtio_gpu")) {
 		struct drm_virtgpu_resource_create c = {

@@ -580,7 +580,7 @@ def test_autoload(g):
     out = sh_ok(g, "cat /sys/bus/virtio/devices/*/modalias; lsmod; ls /dev/dri; cat /proc/fb")
     assert "virtio:d0000003F" in out, out
     assert "virtio_desk" in out and "card0" in out, out
-    assert "drmf" in out, "no fbdev: " + out
+    assert "virtiodeskdrmfb" in out, "no fbdev, or its name cut: " + out
 
 
 # --- compositor-style page flips, damage clips, vblank (kmstest flipclip / vblank) --------

@@ -464,6 +464,66 @@ static void test_edid_off(void *obj, void *data, QGuestAllocator *alloc)
     test_edid_unavailable(obj, data, alloc);
 }
 
+/* --- layout (F_LAYOUT) ------------------------------------------------------ */
+
+static uint32_t get_layout(QDesk *d, size_t req_len, size_t resp_len,
+                           struct virtio_desk_resp_layout *resp)
+{
+    struct virtio_desk_ctrl_hdr req = {
+        .type = cpu_to_le32(VIRTIO_DESK_CMD_GET_LAYOUT),
+    };
+    QDeskSeg seg = { &req, req_len };
+
+    memset(resp, 0xaa, sizeof(*resp));
+    qdesk_submit(d, &seg, 1, resp, resp_len, false);
+    return le32_to_cpu(resp->hdr.type);
+}
+
+/*
+ * Without a UI that places them (the D-Bus display does: the guest test
+ * layout_from_dbus_ui), every output is at 0,0; past num_outputs it is 0.
+ */
+static void test_layout(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start(obj, alloc);
+    struct virtio_desk_resp_layout resp;
+    const size_t len = sizeof(struct virtio_desk_ctrl_hdr);
+
+    g_assert(d.vdev->features & (1ull << VIRTIO_DESK_F_LAYOUT));
+    g_assert_cmphex(get_layout(&d, len, sizeof(resp), &resp), ==,
+                    VIRTIO_DESK_RESP_OK_LAYOUT);
+    g_assert_cmpuint(resp.hdr.flags, ==, 0);
+    for (uint32_t i = 0; i < VIRTIO_DESK_MAX_OUTPUTS; i++) {
+        g_assert_cmpuint(resp.outputs[i].x, ==, 0);
+        g_assert_cmpuint(resp.outputs[i].y, ==, 0);
+    }
+
+    /* validation */
+    g_assert_cmphex(get_layout(&d, len - 1, sizeof(resp), &resp), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
+    /* no room for the 136-byte answer */
+    g_assert_cmphex(get_layout(&d, len, sizeof(resp) - 1, &resp), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_LENGTH);
+    qdesk_assert_alive(&d);
+    qdesk_stop(&d);
+}
+
+/* A driver that does not take F_LAYOUT: no GET_LAYOUT. */
+static void test_layout_not_negotiated(void *obj, void *data,
+                                       QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start_features(obj, alloc,
+                                   ~(1ull << VIRTIO_DESK_F_LAYOUT));
+    struct virtio_desk_resp_layout resp;
+
+    g_assert_false(d.vdev->features & (1ull << VIRTIO_DESK_F_LAYOUT));
+    g_assert_cmphex(get_layout(&d, sizeof(struct virtio_desk_ctrl_hdr),
+                               sizeof(resp), &resp), ==,
+                    VIRTIO_DESK_RESP_ERR_INVALID_COMMAND);
+    qdesk_assert_alive(&d);
+    qdesk_stop(&d);
+}
+
 static void register_virtio_desk_test(void)
 {
     qos_add_test("pci-ids", "virtio-desk-pci", test_pci_ids, NULL);
@@ -495,6 +555,12 @@ static void register_virtio_desk_test(void)
                  &(QOSGraphTestOptions) {
                      .edge.extra_device_opts = "edid=off",
                  });
+    qos_add_test("layout", "virtio-desk-pci", test_layout,
+                 &(QOSGraphTestOptions) {
+                     .edge.extra_device_opts = "max_outputs=2",
+                 });
+    qos_add_test("layout-not-negotiated", "virtio-desk-pci",
+                 test_layout_not_negotiated, NULL);
 }
 
 libqos_init(register_virtio_desk_test);

@@ -42,9 +42,11 @@ typedef struct VirtIODeskOutput {
     VirtIODeskResource *res;
     uint32_t src_x, src_y, src_width, src_height;
     uint32_t resource_id;         /* res's id, in the migration stream only */
-    /* what the user's window asks for (GET_DISPLAY_INFO) */
+    /* what the user's window asks for (GET_DISPLAY_INFO, GET_EDID) */
     uint32_t pref_width, pref_height;
     uint32_t pref_refresh;        /* mHz, 0 if the UI does not say */
+    uint16_t width_mm, height_mm; /* physical size, 0 if the UI does not say */
+    uint32_t pos_x, pos_y;        /* place on the UI's desktop (GET_LAYOUT) */
     bool connected;
 } VirtIODeskOutput;
 

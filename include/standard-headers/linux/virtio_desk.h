@@ -52,8 +52,9 @@
  * A driver acknowledges only the bits it knows; the device never sends and
  * accepts no command that belongs to a feature which was not negotiated.
  */
-#define VIRTIO_DESK_F_INPUT 0  /* event and status queues, GET_INPUT_INFO */
-#define VIRTIO_DESK_F_EDID  3  /* GET_EDID: an EDID per output */
+#define VIRTIO_DESK_F_INPUT  0 /* event and status queues, GET_INPUT_INFO */
+#define VIRTIO_DESK_F_EDID   3 /* GET_EDID: an EDID per output */
+#define VIRTIO_DESK_F_LAYOUT 4 /* GET_LAYOUT: where the outputs are on the desktop */
 
 /* --- Virtqueues ------------------------------------------------------------ */
 
@@ -114,12 +115,14 @@ enum virtio_desk_ctrl_type {
 	VIRTIO_DESK_CMD_TRANSFER_RECTS,
 	VIRTIO_DESK_CMD_GET_INPUT_INFO,      /* F_INPUT */
 	VIRTIO_DESK_CMD_GET_EDID,            /* F_EDID */
+	VIRTIO_DESK_CMD_GET_LAYOUT,          /* F_LAYOUT */
 
 	/* success responses */
 	VIRTIO_DESK_RESP_OK_NODATA = 0x1100,
 	VIRTIO_DESK_RESP_OK_DISPLAY_INFO,
 	VIRTIO_DESK_RESP_OK_INPUT_INFO,
 	VIRTIO_DESK_RESP_OK_EDID,
+	VIRTIO_DESK_RESP_OK_LAYOUT,
 
 	/* error responses */
 	VIRTIO_DESK_RESP_ERR_INVALID_COMMAND = 0x1200, /* unknown type, flags not 0 */
@@ -238,6 +241,23 @@ struct virtio_desk_resp_edid {
 	__le32 size;         /* bytes of edid used: a multiple of 128, >= 128 */
 	__le32 padding;      /* zero */
 	__u8 edid[1024];     /* base block and extension blocks; the rest 0 */
+};
+
+/*
+ * VIRTIO_DESK_CMD_GET_LAYOUT (F_LAYOUT): request is a bare
+ * virtio_desk_ctrl_hdr.  Where the user's UI places each output's top-left
+ * corner on one desktop spanning all outputs (QEMU: QemuUIInfo xoff/yoff),
+ * so the guest can arrange its outputs the same way.  A display-change event
+ * means the layout may have changed too.
+ */
+struct virtio_desk_output_position {
+	__le32 x;        /* pixels from the desktop's left edge, 0 if unknown */
+	__le32 y;        /* pixels from the desktop's top edge, 0 if unknown */
+};
+
+struct virtio_desk_resp_layout {
+	struct virtio_desk_ctrl_hdr hdr;  /* VIRTIO_DESK_RESP_OK_LAYOUT */
+	struct virtio_desk_output_position outputs[VIRTIO_DESK_MAX_OUTPUTS];  /* past num_outputs: 0 */
 };
 
 /* --- Input (F_INPUT) -------------------------------------------------------
