@@ -19,6 +19,8 @@ packages=(
     gcc-12 dwarves kmod busybox-static cpio dkms
     # real clients used by the tests
     gvncviewer spice-client-gtk edid-decode
+    # a D-Bus display client for the multi-monitor test: a private bus, gdbus calls
+    dbus-daemon libglib2.0-bin
     # fuzzing and sanitizers (scripts/fuzz.sh)
     clang libclang-rt-14-dev
     # the libvirt test (tests/libvirt/): a real libvirtd, started by hand

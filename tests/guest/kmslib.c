@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -28,7 +29,8 @@ int xioctl(unsigned long req, void *arg)
 	return r;
 }
 
-void probe(void)
+/* Connector n (connected) and CRTC n; n < 0: the first connected connector, CRTC 0. */
+static void probe_connector(int n)
 {
 	struct drm_mode_card_res res = { 0 };
 	uint32_t conns[16], crtcs[16];
@@ -45,13 +47,18 @@ void probe(void)
 	res.count_crtcs = 16;
 	if (xioctl(DRM_IOCTL_MODE_GETRESOURCES, &res))
 		die("GETRESOURCES");
-	for (i = 0; i < res.count_connectors; i++) {
+	if (n >= (int)res.count_connectors || n >= (int)res.count_crtcs)
+		die("no output %d", n);
+	for (i = n < 0 ? 0 : n; i < res.count_connectors; i++) {
 		struct drm_mode_get_connector c = { .connector_id = conns[i] };
 
 		if (xioctl(DRM_IOCTL_MODE_GETCONNECTOR, &c))
 			die("GETCONNECTOR");
-		if (c.connection != 1 || !c.count_modes)
+		if (c.connection != 1 || !c.count_modes) {
+			if (n >= 0)
+				break;
 			continue;
+		}
 		if (c.count_modes > 256)
 			c.count_modes = 256;
 		nmodes = c.count_modes;
@@ -61,12 +68,22 @@ void probe(void)
 		if (xioctl(DRM_IOCTL_MODE_GETCONNECTOR, &c))
 			die("GETCONNECTOR");
 		conn_id = conns[i];
-		crtc_id = crtcs[0];
+		crtc_id = crtcs[n < 0 ? 0 : n];
 		return;
 	}
 	fprintf(stderr, "%s: ", program_invocation_short_name);
 	fprintf(stderr, "no connected connector\n");
 	exit(1);
+}
+
+void probe(void)
+{
+	probe_connector(-1);
+}
+
+void probe_output(unsigned int n)
+{
+	probe_connector(n);
 }
 
 const struct drm_mode_modeinfo *find_mode(uint32_t w, uint32_t h)
@@ -214,4 +231,40 @@ int open_input(const char *name, char *devname, size_t len)
 	}
 	closedir(d);
 	return in;
+}
+
+/* --- the base pattern (mirrored in rig.py, Canvas) --- */
+
+uint32_t base_px(uint32_t x, uint32_t y)
+{
+	uint32_t r = x & 255, g = y & 255, b = ((x >> 8) * 16 + (y >> 8) * 4 + 128) & 255;
+
+	return r << 16 | g << 8 | b;
+}
+
+void fill_base(struct fb *f, uint32_t inv)
+{
+	for (uint32_t y = 0; y < f->h; y++) {
+		uint32_t *p = px(f, 0, y);
+
+		for (uint32_t x = 0; x < f->w; x++)
+			p[x] = base_px(x, y) ^ inv;
+	}
+}
+
+/* --- staged programs --- */
+
+void stage(const char *fmt, ...)
+{
+	char line[64];
+	va_list ap;
+
+	printf("@@STAGE ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("@@\n");
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		exit(0);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * kmslib: the raw-ioctl DRM and evdev plumbing the guest test programs
- * (kmstest, keypaint) share.  One connector, the first CRTC; dumb buffers.
+ * (kmstest, keypaint) share.  One connector and its CRTC at a time; dumb
+ * buffers.
  */
 #ifndef KMSLIB_H
 #define KMSLIB_H
@@ -48,7 +49,8 @@ static inline uint32_t *px(struct fb *f, uint32_t x, uint32_t y)
 /* --- DRM --- */
 
 int xioctl(unsigned long req, void *arg);
-void probe(void);
+void probe(void);			/* the first connected connector, CRTC 0 */
+void probe_output(unsigned int n);	/* connector n, which must be connected, and CRTC n */
 const struct drm_mode_modeinfo *find_mode(uint32_t w, uint32_t h);
 void fb_create_fmt(struct fb *f, uint32_t w, uint32_t h, uint32_t fmt);
 void fb_create(struct fb *f, uint32_t w, uint32_t h);
@@ -59,6 +61,17 @@ int try_dirty(struct fb *f, const struct rect *r, unsigned int n);
 void dirty(struct fb *f, const struct rect *r, unsigned int n);
 void flip(struct fb *f);
 double now(void);
+
+/* --- the base pattern (mirrored in rig.py, Canvas) --- */
+
+uint32_t base_px(uint32_t x, uint32_t y);
+void fill_base(struct fb *f, uint32_t inv);	/* inv 0xffffff: Canvas(invert=True) */
+
+/*
+ * Print "@@STAGE <name>@@" and wait for a line on stdin (exit at its end),
+ * so that the host can capture the screen at each stage.
+ */
+void stage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* --- evdev --- */
 

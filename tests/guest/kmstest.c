@@ -55,14 +55,7 @@
 #include <termios.h>
 
 
-/* --- pixels (mirrored in rig.py, Canvas) --- */
-
-static uint32_t base_px(uint32_t x, uint32_t y)
-{
-	uint32_t r = x & 255, g = y & 255, b = ((x >> 8) * 16 + (y >> 8) * 4 + 128) & 255;
-
-	return r << 16 | g << 8 | b;
-}
+/* --- pixels (mirrored in rig.py, Canvas; the base pattern is kmslib's) --- */
 
 static uint32_t rect_px(uint32_t k, uint32_t x, uint32_t y)
 {
@@ -91,37 +84,11 @@ static const struct rect undamaged2 = { 200, 200, 40, 40 };
 
 
 
-static void fill_base(struct fb *f, uint32_t inv)
-{
-	for (uint32_t y = 0; y < f->h; y++) {
-		uint32_t *p = px(f, 0, y);
-
-		for (uint32_t x = 0; x < f->w; x++)
-			p[x] = base_px(x, y) ^ inv;
-	}
-}
-
 static void fill_rect(struct fb *f, const struct rect *r, uint32_t k)
 {
 	for (uint32_t y = r->y; y < r->y + r->h && y < f->h; y++)
 		for (uint32_t x = r->x; x < r->x + r->w && x < f->w; x++)
 			*px(f, x, y) = rect_px(k, x, y);
-}
-
-
-static void stage(const char *fmt, ...)
-{
-	char line[64];
-	va_list ap;
-
-	printf("@@STAGE ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("@@\n");
-	fflush(stdout);
-	if (!fgets(line, sizeof(line), stdin))
-		exit(0);
 }
 
 

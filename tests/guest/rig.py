@@ -422,6 +422,36 @@ def free_port(base):
     raise RuntimeError("no free port")
 
 
+class SessionBus:
+    """A private D-Bus message bus for QEMU's D-Bus display
+    (-display dbus,addr=...): the QEMU UI that places monitors on a desktop
+    (org.qemu.Display1.Console.SetUIInfo has xoff/yoff), as a client such as
+    qemu-display does.  Debian's dbus-daemon, driven with glib's gdbus."""
+
+    def __init__(self, path):
+        self.addr = "unix:path=%s" % path
+        self.proc = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address",
+                                      "--address=" + self.addr], stdout=subprocess.PIPE,
+                                     stderr=open(str(path) + ".log", "wb"))
+        self.proc.stdout.readline()  # printed once it listens
+
+    def qemu_args(self):
+        return ["-display", "dbus,addr=" + self.addr]
+
+    def set_ui_info(self, console, w, h, x=0, y=0, width_mm=0, height_mm=0):
+        """What a D-Bus display client sends when it shows console N as a
+        monitor of w x h pixels at x, y (w = h = 0: monitor off)."""
+        run(["gdbus", "call", "--address", self.addr, "--dest", "org.qemu",
+             "--object-path", "/org/qemu/Display1/Console_%d" % console,
+             "--method", "org.qemu.Display1.Console.SetUIInfo",
+             str(width_mm), str(height_mm), str(x), str(y), str(w), str(h)],
+            stdout=subprocess.DEVNULL, timeout=20)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
 class SerialConsole:
     """The initramfs /init shell on a serial socket.  A thread keeps all it
     printed; expect() and sh() consume it in order.  Used for rig guests and
@@ -616,11 +646,12 @@ class Guest(SerialConsole):
         self.qmp_cmd("screendump", filename=str(path))
         return read_ppm(path)
 
-    def vnc_capture(self, name):
+    def vnc_capture(self, name, display=None):
+        """display: another VNC server's display number (-vnc ...,head=N)."""
         path = self.dir / (name + "-vnc.png")
         if path.exists():
             path.unlink()
-        run(["timeout", "20", "gvnccapture", "127.0.0.1:%d" % self.vnc, str(path)],
+        run(["timeout", "20", "gvnccapture", "127.0.0.1:%d" % (self.vnc if display is None else display), str(path)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return read_png(path)
 

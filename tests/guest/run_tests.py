@@ -293,11 +293,11 @@ def test_display_change(g):
     st.finish()
 
 
-def read_edid(g, name):
+def read_edid(g, name, conn="Virtual-1"):
     """The connector's EDID from sysfs (after a probe), decoded on the host
     by Debian's edid-decode: (bytes, edid-decode's text)."""
     sh_ok(g, "kmstest info >/dev/null")
-    out = sh_ok(g, "od -An -tx1 -v /sys/class/drm/card*-Virtual-1/edid")
+    out = sh_ok(g, "od -An -tx1 -v /sys/class/drm/card*-%s/edid" % conn)
     data = bytes.fromhex("".join(out.split()))
     path = g.dir / (name + ".edid")
     path.write_bytes(data)
@@ -334,6 +334,64 @@ def test_edid(g):
         out = sh_ok(g, "kmstest info | grep preferred")
         assert "mode %dx%d@60 preferred" % (w, h) in out, "kernel's preferred mode: " + out
     g.vnc_set_desktop_size(1100, 700)
+
+
+# --- several monitors: layout and hotplug from a UI (max_outputs=2, D-Bus display) ---------
+
+
+def connectors(g):
+    """{index: (connected, suggested X, suggested Y)} as a KMS client reads them."""
+    out = sh_ok(g, "outputs layout")
+    return {int(m.group(1)): (m.group(2) == "1", int(m.group(3)), int(m.group(4)))
+            for m in re.finditer(r"@@CONN (\d+) ([01]) (-?\d+) (-?\d+)@@", out)}
+
+
+def wait_connectors(g, want, timeout=20):
+    end = time.time() + timeout
+    while True:
+        got = connectors(g)
+        if all(got.get(i) == v for i, v in want.items()) or time.time() > end:
+            return got
+        time.sleep(0.5)
+
+
+def test_multihead(g, bus, vnc1):
+    """Two outputs, each its own QEMU console: a D-Bus display client places
+    monitor 2 right of monitor 1 (SetUIInfo), the connectors' suggested X/Y
+    and the EDID's physical size follow; a client drives both outputs with
+    different pictures and a VNC server per head shows each exactly; monitor
+    2 switched off in the UI disconnects the connector, switched on again it
+    comes back and shows its picture again."""
+    got = connectors(g)
+    assert got.get(0, (None,))[0] is True and got.get(1, (None,))[0] is False, \
+        "before the UI: output 1 connected, output 2 not: %s" % got
+    bus.set_ui_info(0, 1024, 768)
+    bus.set_ui_info(1, 1024, 768, x=1024, y=0, width_mm=300, height_mm=190)
+    got = wait_connectors(g, {0: (True, 0, 0), 1: (True, 1024, 0)})
+    assert got.get(1) == (True, 1024, 0), "after SetUIInfo at 1024,0: %s" % got
+    _, text = read_edid(g, "multihead-edid", "Virtual-2")
+    assert "Maximum image size: 30 cm x 19 cm" in text and edid_preferred(text)[:2] == (1024, 768), \
+        "EDID of monitor 2 (300x190 mm, 1024x768): " + text[:1500]
+
+    for rnd in ("on", "again"):
+        st = Staged(g, "outputs dual 1024 768")
+        st.stage("dual")
+        for head, display, invert in ((0, None, False), (1, vnc1, True)):
+            exp = rig.Canvas(1024, 768, invert=invert).image()
+            why = rig.capture_until(lambda: g.vnc_capture("multihead-%s-%d" % (rnd, head), display), exp)
+            assert why is None, "%s: VNC of head %d: %s" % (rnd, head, why)
+        st.finish()
+        if rnd == "on":
+            bus.set_ui_info(1, 0, 0)
+            got = wait_connectors(g, {1: (False, 1024, 0)})
+            assert got.get(1, (None,))[0] is False, "monitor 2 off in the UI: %s" % got
+            out = sh_ok(g, "cat /sys/class/drm/card0-Virtual-2/status")
+            assert "disconnected" in out, out
+            bus.set_ui_info(1, 1024, 768, x=1024, y=0, width_mm=300, height_mm=190)
+            got = wait_connectors(g, {1: (True, 1024, 0)})
+            assert got.get(1) == (True, 1024, 0), "monitor 2 on again: %s" % got
+    oops = g.oopses()
+    assert not oops, "guest log: " + " | ".join(oops[:10])
 
 
 def test_overlapping_clips(g):
@@ -1360,7 +1418,18 @@ def main():
             check("device_answers_errors_driver_recovers", test_device_errors, g)
             check("poweroff_no_driver_errors", test_poweroff, g)
 
-    # guest 4: virtio-gpu, for the differential checks
+    # guest 4: two outputs, placed by a D-Bus display client, a VNC server per head
+    if selected("multihead"):
+        bus = rig.SessionBus(rig.OUT / "multihead-bus.sock")
+        vnc1 = rig.free_port(5900 + 40) - 5900
+        try:
+            with booted("multihead", kernel, initrd, "virtio-desk-pci,max_outputs=2",
+                        extra=bus.qemu_args() + ["-vnc", "127.0.0.1:%d,id=head1,display=disp,head=1" % vnc1]) as g:
+                check("multihead_layout_hotplug_two_vnc", test_multihead, g, bus, vnc1)
+        finally:
+            bus.stop()
+
+    # guest 5: virtio-gpu, for the differential checks
     if selected("differential"):
         with booted("gpu", kernel, initrd, "virtio-gpu-pci") as g:
             check("differential_program_and_fbcon_on_gpu", run_differential_program, g, gpu_shots, "gpu")
