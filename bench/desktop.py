@@ -329,11 +329,7 @@ def weston_boot(dev, kernel, initrd, img, w, h):
         bench.sh(g, "printf '#!/bin/sh\\nwhile :; do cat /etc/weston-root.debs; done\\n' > /tmp/scroller; "
                     "chmod +x /tmp/scroller")
         bench.sh(g, "echo 1 > /sys/kernel/tracing/events/drm/drm_vblank_event_delivered/enable")
-        bench.sh(g, "export XDG_RUNTIME_DIR=/run/user/0 WAYLAND_DISPLAY=wayland-1; "
-                    "(weston --backend=drm-backend.so --use-pixman --tty=1 --socket=wayland-1 "
-                    "--log=/tmp/weston.log </dev/null >/tmp/weston.out 2>&1 &); "
-                    "for i in $(seq 600); do [ -S /run/user/0/wayland-1 ] && break; sleep 0.1; done; "
-                    "[ -S /run/user/0/wayland-1 ]", timeout=120)
+        bench.sh(g, westonguest.WestonGuest.START_WESTON, timeout=120)
         time.sleep(2)
     except BaseException:
         g.stop()

@@ -164,6 +164,8 @@ struct vdesk_device {
 	u32 xfer_layout;		/* enum vdesk_xfer_layout */
 
 	struct vdesk_output *outputs;
+	/* connector property: a hotplug may bring a new preferred mode */
+	struct drm_property *hotplug_mode_update_property;
 	struct vfsmount *gemfs;		/* huge-page tmpfs for dumb buffers, or NULL */
 
 	/* input (VIRTIO_DESK_F_INPUT), NULL without it */

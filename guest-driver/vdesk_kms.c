@@ -754,6 +754,8 @@ static int vdesk_output_init(struct vdesk_device *vd, struct vdesk_output *out)
 	/* virtual connectors get no EDID property by default */
 	if (virtio_has_feature(vd->vdev, VIRTIO_DESK_F_EDID))
 		drm_connector_attach_edid_property(&out->connector);
+	drm_object_attach_property(&out->connector.base,
+				   vd->hotplug_mode_update_property, 1);
 	if (virtio_has_feature(vd->vdev, VIRTIO_DESK_F_LAYOUT)) {
 		drm_object_attach_property(&out->connector.base,
 					   dev->mode_config.suggested_x_property, 0);
@@ -785,6 +787,17 @@ int vdesk_modeset_init(struct vdesk_device *vd)
 	dev->mode_config.fb_modifiers_not_supported = true;
 	dev->mode_config.funcs = &vdesk_mode_config_funcs;
 	dev->mode_config.helper_private = &vdesk_mode_config_helpers;
+	/*
+	 * The preferred mode is the size of the user's window, so a hotplug
+	 * event means "take the new preferred mode (and place)": the
+	 * property qxl, vmwgfx and vboxvideo give their connectors, which
+	 * Mutter and KWin follow.
+	 */
+	vd->hotplug_mode_update_property =
+		drm_property_create_range(dev, DRM_MODE_PROP_IMMUTABLE,
+					  "hotplug_mode_update", 0, 1);
+	if (!vd->hotplug_mode_update_property)
+		return -ENOMEM;
 	if (virtio_has_feature(vd->vdev, VIRTIO_DESK_F_LAYOUT)) {
 		ret = drm_mode_create_suggested_offset_properties(dev);
 		if (ret)

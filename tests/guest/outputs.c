@@ -2,8 +2,8 @@
 /*
  * outputs: the guest side of the multi-monitor tests (raw DRM ioctls).
  *
- *   outputs layout   one line per connector:
- *                    "@@CONN <index> <connected 0/1> <suggested X> <suggested Y>@@"
+ *   outputs layout   one line per connector: "@@CONN <index> <connected 0/1>
+ *                    <suggested X> <suggested Y> <hotplug_mode_update>@@"
  *                    (-1 for a property the connector does not have)
  *   outputs dual W H staged "dual": output 0 shows the base pattern, output 1
  *                    the inverted one (rig.py: Canvas(W, H, invert=True)),
@@ -50,9 +50,10 @@ static int cmd_layout(void)
 
 		if (xioctl(DRM_IOCTL_MODE_GETCONNECTOR, &c) || c.count_props > 64)
 			die("GETCONNECTOR");
-		printf("@@CONN %u %d %lld %lld@@\n", n, c.connection == 1,
+		printf("@@CONN %u %d %lld %lld %lld@@\n", n, c.connection == 1,
 		       conn_prop(&c, ids, values, "suggested X"),
-		       conn_prop(&c, ids, values, "suggested Y"));
+		       conn_prop(&c, ids, values, "suggested Y"),
+		       conn_prop(&c, ids, values, "hotplug_mode_update"));
 	}
 	return 0;
 }

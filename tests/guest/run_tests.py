@@ -342,8 +342,12 @@ def test_edid(g):
 def connectors(g):
     """{index: (connected, suggested X, suggested Y)} as a KMS client reads them."""
     out = sh_ok(g, "outputs layout")
-    return {int(m.group(1)): (m.group(2) == "1", int(m.group(3)), int(m.group(4)))
-            for m in re.finditer(r"@@CONN (\d+) ([01]) (-?\d+) (-?\d+)@@", out)}
+    conns = {}
+    for m in re.finditer(r"@@CONN (\d+) ([01]) (-?\d+) (-?\d+) (-?\d+)@@", out):
+        # every connector tells compositors to follow a hotplug's new preferred mode
+        assert m.group(5) == "1", "hotplug_mode_update of connector %s: %s" % (m.group(1), m.group(5))
+        conns[int(m.group(1))] = (m.group(2) == "1", int(m.group(3)), int(m.group(4)))
+    return conns
 
 
 def wait_connectors(g, want, timeout=20):
@@ -358,7 +362,8 @@ def wait_connectors(g, want, timeout=20):
 def test_multihead(g, bus, vnc1):
     """Two outputs, each its own QEMU console: a D-Bus display client places
     monitor 2 right of monitor 1 (SetUIInfo), the connectors' suggested X/Y
-    and the EDID's physical size follow; a client drives both outputs with
+    and the EDID's physical size follow (and every connector has
+    hotplug_mode_update 1); a client drives both outputs with
     different pictures and a VNC server per head shows each exactly; monitor
     2 switched off in the UI disconnects the connector, switched on again it
     comes back and shows its picture again."""
@@ -390,6 +395,42 @@ def test_multihead(g, bus, vnc1):
             bus.set_ui_info(1, 1024, 768, x=1024, y=0, width_mm=300, height_mm=190)
             got = wait_connectors(g, {1: (True, 1024, 0)})
             assert got.get(1) == (True, 1024, 0), "monitor 2 on again: %s" % got
+    oops = g.oopses()
+    assert not oops, "guest log: " + " | ".join(oops[:10])
+
+
+def test_weston_monitor_change(g):
+    """Weston on the device: its desktop reaches the VNC client; when the
+    client asks for another size (SetDesktopSize), Weston re-reads the head
+    (the new EDID) after the driver's hotplug event.  Weston 10 then keeps its
+    mode ("not bothering to do anything about it": its policy for a changed
+    head); compositors that follow hotplug_mode_update (Mutter, KWin) take
+    the new preferred mode."""
+    rc, out = g.start_weston()
+    assert rc == 0, "weston did not start: " + out
+    end = time.time() + 60
+    while "Output 'Virtual-1' enabled" not in g.sh("cat /tmp/weston.log", 30)[1] and time.time() < end:
+        time.sleep(0.5)
+    end = time.time() + 60
+    while True:  # desktop-shell draws its background and panel a few seconds later under TCG
+        shot = g.vnc_capture("weston-desktop")
+        colours = len(set(shot.data[i:i + 3] for i in range(0, len(shot.data), 3 * 997)))
+        if colours > 2 or time.time() > end:
+            break
+        time.sleep(1)
+    assert (shot.w, shot.h) == (1024, 768) and colours > 2, \
+        "no Weston desktop over VNC (%dx%d, %d colours)" % (shot.w, shot.h, colours)
+    g.vnc_set_desktop_size(1100, 700)
+    end = time.time() + 30
+    while True:
+        log = g.sh("cat /tmp/weston.log", 30)[1]
+        if "Detected a monitor change on head 'Virtual-1'" in log or time.time() > end:
+            break
+        time.sleep(0.5)
+    assert re.search(r"DRM: head 'Virtual-1' updated, connector \d+ is connected, EDID make 'RHT', model 'QEMU Monitor'", log) \
+        and "Detected a monitor change on head 'Virtual-1'" in log, "Weston did not re-read the head: " + log[-2000:]
+    rc, out = g.sh("pgrep -x weston", 30)
+    assert rc == 0, "weston died after the monitor change: " + out
     oops = g.oopses()
     assert not oops, "guest log: " + " | ".join(oops[:10])
 
@@ -1334,13 +1375,14 @@ INPUT_TESTS = {
 
 
 @contextlib.contextmanager
-def booted(name, kernel, initrd, device, **kw):
-    """A booted guest for a block of checks.  A failure outside the checks
-    (the boot, or the guest dying between them) is one failed result,
-    NAME_guest, and ends the block; the guest is stopped in any case."""
+def booted(name, kernel, initrd, device, guest=rig.Guest, **kw):
+    """A booted guest (made by guest(name, kernel, initrd, device, **kw)) for
+    a block of checks.  A failure outside the checks (the boot, or the guest
+    dying between them) is one failed result, NAME_guest, and ends the block;
+    the guest is stopped in any case."""
     g = None
     try:
-        g = rig.Guest(name, kernel, initrd, device, **kw)
+        g = guest(name, kernel, initrd, device, **kw)
         g.boot()
         yield g
     except Exception as e:  # noqa: BLE001
@@ -1429,7 +1471,15 @@ def main():
         finally:
             bus.stop()
 
-    # guest 5: virtio-gpu, for the differential checks
+    # guest 5: Debian's userland (the weston root) on virtio-desk
+    if selected("weston"):
+        import westonguest
+        wkernel, winitrd, wimg = westonguest.build()
+        with booted("weston", wkernel, winitrd, "virtio-desk-pci,xres=1024,yres=768",
+                    guest=lambda name, k, i, dev, **kw: westonguest.WestonGuest(name, k, i, wimg, dev, **kw)) as g:
+            check("weston_rereads_head_after_vnc_resize", test_weston_monitor_change, g)
+
+    # guest 6: virtio-gpu, for the differential checks
     if selected("differential"):
         with booted("gpu", kernel, initrd, "virtio-gpu-pci") as g:
             check("differential_program_and_fbcon_on_gpu", run_differential_program, g, gpu_shots, "gpu")

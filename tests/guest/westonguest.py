@@ -141,6 +141,18 @@ class WestonGuest(rig.Guest):
     def boot(self, timeout=180):
         self.expect(r"@@READY@@", timeout)
 
+    # Bookworm's weston 10 has no libseat: as root on tty1; socket wayland-1.
+    START_WESTON = ("export XDG_RUNTIME_DIR=/run/user/0 WAYLAND_DISPLAY=wayland-1; "
+                    "(weston --backend=drm-backend.so --use-pixman --tty=1 --socket=wayland-1 "
+                    "--log=/tmp/weston.log </dev/null >/tmp/weston.out 2>&1 &); "
+                    "for i in $(seq 600); do [ -S /run/user/0/wayland-1 ] && break; sleep 0.1; done; "
+                    "[ -S /run/user/0/wayland-1 ]")
+
+    def start_weston(self):
+        """Start Weston (DRM backend, pixman) and wait for its socket:
+        (status, output) of the shell line."""
+        return self.sh(self.START_WESTON, 120)
+
 
 def main(argv):
     device = "virtio-desk-pci"
