@@ -257,7 +257,8 @@ struct virtio_desk_output_position {
 
 struct virtio_desk_resp_layout {
 	struct virtio_desk_ctrl_hdr hdr;  /* VIRTIO_DESK_RESP_OK_LAYOUT */
-	struct virtio_desk_output_position outputs[VIRTIO_DESK_MAX_OUTPUTS];  /* past num_outputs: 0 */
+	/* one per output; past num_outputs: 0 */
+	struct virtio_desk_output_position outputs[VIRTIO_DESK_MAX_OUTPUTS];
 };
 
 /* --- Input (F_INPUT) -------------------------------------------------------
