@@ -455,52 +455,49 @@ int vdesk_vq_init(struct vdesk_device *vd)
 
 /* --- commands -------------------------------------------------------------------- */
 
-/* Where the user's UI places the outputs (F_LAYOUT): their suggested X/Y. */
-static int vdesk_get_layout(struct vdesk_device *vd)
+/*
+ * A query that is a bare header and whose answer is the header and a table
+ * with an entry per output (display info, layout): the table is copied to
+ * @dst under info_lock.
+ */
+static int vdesk_get_output_table(struct vdesk_device *vd, u32 cmd, u32 ok,
+				  void *dst, size_t len)
 {
-	struct virtio_desk_ctrl_hdr hdr = {
-		.type = cpu_to_le32(VIRTIO_DESK_CMD_GET_LAYOUT),
-	};
-	struct virtio_desk_resp_layout *resp;
+	struct virtio_desk_ctrl_hdr hdr = { .type = cpu_to_le32(cmd) };
 	unsigned long flags;
+	u8 *resp;
 	int ret;
 
-	resp = kmalloc(sizeof(*resp), GFP_KERNEL);
+	resp = kmalloc(sizeof(hdr) + len, GFP_KERNEL);
 	if (!resp)
 		return -ENOMEM;
-	ret = vdesk_call(vd, &hdr, sizeof(hdr), resp, sizeof(*resp),
-			 VIRTIO_DESK_RESP_OK_LAYOUT);
+	ret = vdesk_call(vd, &hdr, sizeof(hdr), resp, sizeof(hdr) + len, ok);
 	if (!ret) {
 		spin_lock_irqsave(&vd->info_lock, flags);
-		memcpy(vd->layout, resp->outputs, sizeof(vd->layout));
+		memcpy(dst, resp + sizeof(hdr), len);
 		spin_unlock_irqrestore(&vd->info_lock, flags);
 	}
 	kfree(resp);
 	return ret;
 }
 
+static_assert(sizeof(struct virtio_desk_resp_display_info) ==
+	      sizeof(struct virtio_desk_ctrl_hdr) + sizeof_field(struct vdesk_device, info));
+static_assert(sizeof(struct virtio_desk_resp_layout) ==
+	      sizeof(struct virtio_desk_ctrl_hdr) + sizeof_field(struct vdesk_device, layout));
+
+/* The outputs' preferred modes, and where the UI places them (F_LAYOUT). */
 int vdesk_get_display_info(struct vdesk_device *vd)
 {
-	struct virtio_desk_ctrl_hdr hdr = {
-		.type = cpu_to_le32(VIRTIO_DESK_CMD_GET_DISPLAY_INFO),
-	};
-	struct virtio_desk_resp_display_info *resp;
-	unsigned long flags;
 	int ret;
 
-	resp = kmalloc(sizeof(*resp), GFP_KERNEL);
-	if (!resp)
-		return -ENOMEM;
-	ret = vdesk_call(vd, &hdr, sizeof(hdr), resp, sizeof(*resp),
-			 VIRTIO_DESK_RESP_OK_DISPLAY_INFO);
-	if (!ret) {
-		spin_lock_irqsave(&vd->info_lock, flags);
-		memcpy(vd->info, resp->outputs, sizeof(vd->info));
-		spin_unlock_irqrestore(&vd->info_lock, flags);
-	}
-	kfree(resp);
+	ret = vdesk_get_output_table(vd, VIRTIO_DESK_CMD_GET_DISPLAY_INFO,
+				     VIRTIO_DESK_RESP_OK_DISPLAY_INFO,
+				     vd->info, sizeof(vd->info));
 	if (!ret && virtio_has_feature(vd->vdev, VIRTIO_DESK_F_LAYOUT))
-		ret = vdesk_get_layout(vd);
+		ret = vdesk_get_output_table(vd, VIRTIO_DESK_CMD_GET_LAYOUT,
+					     VIRTIO_DESK_RESP_OK_LAYOUT,
+					     vd->layout, sizeof(vd->layout));
 	return ret;
 }
 
