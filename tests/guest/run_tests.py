@@ -20,6 +20,7 @@ import sys
 import time
 import traceback
 
+import cursortests
 import rfb
 import rig
 
@@ -1276,13 +1277,14 @@ INPUT_TESTS = {
 
 
 @contextlib.contextmanager
-def booted(name, kernel, initrd, device, **kw):
-    """A booted guest for a block of checks.  A failure outside the checks
-    (the boot, or the guest dying between them) is one failed result,
-    NAME_guest, and ends the block; the guest is stopped in any case."""
+def booted(name, kernel, initrd, device, guest=rig.Guest, **kw):
+    """A booted guest (of class guest) for a block of checks.  A failure
+    outside the checks (the boot, or the guest dying between them) is one
+    failed result, NAME_guest, and ends the block; the guest is stopped in
+    any case."""
     g = None
     try:
-        g = rig.Guest(name, kernel, initrd, device, **kw)
+        g = guest(name, kernel, initrd, device=device, **kw)
         g.boot()
         yield g
     except Exception as e:  # noqa: BLE001
@@ -1296,7 +1298,7 @@ def booted(name, kernel, initrd, device, **kw):
 
 # the desk guest also traces what the framebuffer-lifetime checks read (device_view)
 DESK_TRACE = ["-trace", "virtio_desk_resource_create", "-trace", "virtio_desk_resource_destroy",
-              "-trace", "virtio_desk_cmd_error"]
+              "-trace", "virtio_desk_cmd_error", "-trace", "virtio_desk_cursor_*"]
 
 
 def main():
@@ -1331,6 +1333,8 @@ def main():
         check("pixel_formats", test_formats, g)
         check("display_change_from_vnc_client", test_display_change, g)
         check("edid_follows_vnc_client", test_edid, g)
+        check("cursor_vnc_image_no_framebuffer_update", cursortests.test_vnc_cursor, g, Staged, sh_ok)
+        check("cursor_follows_absolute_pointer", cursortests.test_cursor_follows_pointer, g, Staged, sh_ok)
         check("overlapping_clips_split", test_overlapping_clips, g)
         if selected("differential"):
             check("differential_program_and_fbcon_on_desk", run_differential_program, g, desk_shots, "desk")
@@ -1360,7 +1364,15 @@ def main():
             check("device_answers_errors_driver_recovers", test_device_errors, g)
             check("poweroff_no_driver_errors", test_poweroff, g)
 
-    # guest 4: virtio-gpu, for the differential checks
+    # guest 4: Debian's userland (weston-root.sh): libdrm's modetest -C
+    if selected("cursor_modetest_C_weston_root"):
+        import westonguest
+        wkernel, winitrd, wimg = westonguest.build()
+        with booted("weston-cursor", wkernel, winitrd, "virtio-desk-pci", guest=westonguest.WestonGuest,
+                    img=wimg, trace=True, extra=["-trace", "virtio_desk_cursor_*"]) as g:
+            check("cursor_modetest_C_weston_root", cursortests.test_modetest_cursor, g, sh_ok)
+
+    # guest 5: virtio-gpu, for the differential checks
     if selected("differential"):
         with booted("gpu", kernel, initrd, "virtio-gpu-pci") as g:
             check("differential_program_and_fbcon_on_gpu", run_differential_program, g, gpu_shots, "gpu")
