@@ -132,6 +132,7 @@ if [ "${1:-}" != --qtest-only ]; then
     stage bench-harness-short bash "$repo/bench/run.sh" --short
     stage bench-latency-harness-short bash "$repo/bench/run.sh" latency --short \
         --configs virtio-desk,virtio-gpu
+    stage bench-cursor-harness-short bash "$repo/bench/run.sh" cursor --short
 
     # --- hardening: sanitizers and fuzzing, each in its own QEMU build ---------------
     within_budget "sanitizer run" &&
