@@ -167,7 +167,7 @@ def summary(r, moves):
 
 def report(results, opts, info):
     lines = ["### Pointer motion: %d cursor moves a round" % opts.moves, "",
-             "`%s` (%s, %s); QEMU %s; load %s -> %s. Best of %d rounds; CPU per move over the "
+             "`%s` (%s, %s); %s; load %s -> %s. Best of %d rounds; CPU per move over the "
              "moves, and net of the same wall time idle (TCG's idle vCPU costs CPU too)."
              % (info["command"], info["date"], info["git"], info["qemu"], info["load0"],
                 info["load1"], opts.reps), "",
