@@ -179,8 +179,14 @@ static void vdesk_cursor_show(struct vdesk_output *out,
 	mutex_lock(&vd->cursor_mutex);
 	def->pos.output_id = cpu_to_le32(out->index);
 	def->pos.visible = cpu_to_le32(visible);
-	def->pos.x = cpu_to_le32(state->crtc_x + state->hotspot_x);
-	def->pos.y = cpu_to_le32(state->crtc_y + state->hotspot_y);
+	/*
+	 * The device takes -max_dimension..max_dimension-1; a cursor further
+	 * off is not seen anyway.
+	 */
+	def->pos.x = cpu_to_le32(clamp_t(s64, (s64)state->crtc_x + state->hotspot_x,
+					 -(s64)vd->max_dimension, vd->max_dimension - 1));
+	def->pos.y = cpu_to_le32(clamp_t(s64, (s64)state->crtc_y + state->hotspot_y,
+					 -(s64)vd->max_dimension, vd->max_dimension - 1));
 	if (!visible || !new_image || drm_gem_fb_vmap(fb, map, data)) {
 		def->pos.hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_CURSOR_MOVE);
 		vdesk_cursor_send(vd, &def->pos, sizeof(def->pos));
