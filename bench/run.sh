@@ -15,9 +15,14 @@
 #                           $VIRTIO_DESK_CACHE/bench-out/performance-short.md)
 #   bench/run.sh --help     more options, and the conditions every table is measured under
 #   bench/run.sh latency [--short]   key -> pixel latency over VNC (bench/latency.py)
+#   bench/run.sh cursor [--short]    what 1,000 cursor moves cost (bench/cursor.py)
 set -eu
 if [ "${1:-}" = latency ]; then
     shift
     exec python3 "$(dirname "$0")/latency.py" "$@"
+fi
+if [ "${1:-}" = cursor ]; then
+    shift
+    exec python3 "$(dirname "$0")/cursor.py" "$@"
 fi
 exec python3 "$(dirname "$0")/bench.py" "$@"

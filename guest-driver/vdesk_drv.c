@@ -144,7 +144,9 @@ static void vdesk_debugfs_init(struct drm_minor *minor)
 DEFINE_DRM_GEM_FOPS(vdesk_fops);
 
 static const struct drm_driver vdesk_driver = {
-	.driver_features	= DRIVER_MODESET | DRIVER_GEM | DRIVER_ATOMIC,
+	/* DRIVER_CURSOR_HOTSPOT only with cursor_hotspot=1: see vdesk_cursor.c */
+	.driver_features	= DRIVER_MODESET | DRIVER_GEM | DRIVER_ATOMIC |
+				  DRIVER_CURSOR_HOTSPOT,
 	.fops			= &vdesk_fops,
 	.name			= DRIVER_NAME,
 	.desc			= DRIVER_DESC,
@@ -214,19 +216,25 @@ static void vdesk_config_changed(struct virtio_device *vdev)
 
 /* --- virtio driver -------------------------------------------------------------- */
 
-/* The control queue, and the event and status queues with F_INPUT. */
+/*
+ * The control queue, the event and status queues with F_INPUT, and the
+ * cursor queue with F_CURSOR.  The cursor queue is queue 3 even without
+ * F_INPUT: queues 1 and 2 are then set up too, and left unused.
+ */
 static int vdesk_find_vqs(struct vdesk_device *vd)
 {
 	struct virtqueue_info info[] = {
 		[VIRTIO_DESK_QUEUE_CONTROL] = { "control", vdesk_vq_done },
 		[VIRTIO_DESK_QUEUE_EVENT] = { "event", vdesk_input_event_done },
 		[VIRTIO_DESK_QUEUE_STATUS] = { "status", vdesk_input_status_done },
+		[VIRTIO_DESK_QUEUE_CURSOR] = { "cursor", vdesk_cursor_done },
 	};
 	struct virtqueue *vqs[ARRAY_SIZE(info)];
 	bool input = virtio_has_feature(vd->vdev, VIRTIO_DESK_F_INPUT);
+	bool cursor = virtio_has_feature(vd->vdev, VIRTIO_DESK_F_CURSOR);
 	int ret;
 
-	ret = virtio_find_vqs(vd->vdev, input ? 3 : 1, vqs, info, NULL);
+	ret = virtio_find_vqs(vd->vdev, cursor ? 4 : input ? 3 : 1, vqs, info, NULL);
 	if (ret)
 		return ret;
 	vd->vq = vqs[VIRTIO_DESK_QUEUE_CONTROL];
@@ -234,6 +242,8 @@ static int vdesk_find_vqs(struct vdesk_device *vd)
 		vd->evq = vqs[VIRTIO_DESK_QUEUE_EVENT];
 		vd->stq = vqs[VIRTIO_DESK_QUEUE_STATUS];
 	}
+	if (cursor)
+		vd->cursorq = vqs[VIRTIO_DESK_QUEUE_CURSOR];
 	return 0;
 }
 
@@ -271,6 +281,7 @@ static int vdesk_probe(struct virtio_device *vdev)
 	if (ret)
 		return ret;
 
+	vdesk_cursor_init(vd);
 	ret = vdesk_find_vqs(vd);
 	if (ret)
 		return ret;
@@ -302,6 +313,7 @@ err_reset:
 	virtio_reset_device(vdev);
 	cancel_work_sync(&vd->config_work);
 	vdesk_vq_reclaim(vd);
+	vdesk_cursor_reclaim(vd);
 err_vqs:
 	vdev->config->del_vqs(vdev);
 	return ret;
@@ -321,6 +333,7 @@ static void vdesk_remove(struct virtio_device *vdev)
 	/* the device forgets all resources and outputs on reset */
 	virtio_reset_device(vdev);
 	vdesk_vq_reclaim(vd);
+	vdesk_cursor_reclaim(vd);
 	vdev->config->del_vqs(vdev);
 }
 
@@ -332,6 +345,7 @@ MODULE_DEVICE_TABLE(virtio, vdesk_id_table);
 
 static const unsigned int vdesk_features[] = {
 	VIRTIO_DESK_F_INPUT,
+	VIRTIO_DESK_F_CURSOR,
 	VIRTIO_DESK_F_EDID,
 	VIRTIO_DESK_F_LAYOUT,
 };

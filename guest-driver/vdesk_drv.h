@@ -90,6 +90,7 @@ to_vdesk_plane_state(struct drm_plane_state *state)
 
 struct vdesk_output {
 	struct drm_plane plane;
+	struct drm_plane cursor_plane;	/* with VIRTIO_DESK_F_CURSOR */
 	struct drm_crtc crtc;
 	struct drm_encoder encoder;
 	struct drm_connector connector;
@@ -106,6 +107,14 @@ struct vdesk_output {
 	struct drm_pending_vblank_event *event;
 	u64 event_seq;
 	bool event_paced;	/* on the next vblank, not at once */
+
+	/*
+	 * The last cursor sent (image with its pixels and the position, for
+	 * vdesk_cursor_restore()), under vd->cursor_mutex; NULL without
+	 * F_CURSOR.
+	 */
+	struct virtio_desk_cursor_define *cursor;
+	bool cursor_defined;
 };
 
 struct vdesk_device {
@@ -172,6 +181,12 @@ struct vdesk_device {
 	struct virtqueue *evq;
 	struct virtqueue *stq;
 	struct vdesk_input *input;
+
+	/* cursor (VIRTIO_DESK_F_CURSOR), NULL without it */
+	struct virtqueue *cursorq;
+	spinlock_t cursor_lock;		/* cursorq */
+	wait_queue_head_t cursor_space;	/* answers came */
+	struct mutex cursor_mutex;	/* the outputs' cursor */
 };
 
 static inline struct vdesk_device *to_vdesk(struct drm_device *drm)
@@ -206,6 +221,7 @@ void vdesk_vq_reclaim(struct vdesk_device *vd);
 int vdesk_queue(struct vdesk_device *vd, const void *cmd, size_t len,
 		unsigned int npay, struct drm_framebuffer *fb);
 u64 vdesk_last_seq(struct vdesk_device *vd);
+const char *vdesk_err_name(u32 type);
 void vdesk_output_event(struct vdesk_device *vd, struct vdesk_output *out,
 			struct drm_pending_vblank_event *event, u64 seq,
 			bool paced);
@@ -250,6 +266,14 @@ int vdesk_input_init(struct vdesk_device *vd);
 void vdesk_input_remove(struct vdesk_device *vd);
 void vdesk_input_event_done(struct virtqueue *vq);
 void vdesk_input_status_done(struct virtqueue *vq);
+
+/* vdesk_cursor.c */
+void vdesk_cursor_init(struct vdesk_device *vd);
+void vdesk_cursor_done(struct virtqueue *vq);
+void vdesk_cursor_reclaim(struct vdesk_device *vd);
+void vdesk_cursor_restore(struct vdesk_device *vd);
+struct drm_plane *vdesk_cursor_plane_init(struct vdesk_device *vd,
+					  struct vdesk_output *out);
 
 /* vdesk_kms.c */
 int vdesk_modeset_init(struct vdesk_device *vd);

@@ -721,6 +721,7 @@ static const struct drm_connector_funcs vdesk_conn_funcs = {
 static int vdesk_output_init(struct vdesk_device *vd, struct vdesk_output *out)
 {
 	struct drm_device *dev = &vd->drm;
+	struct drm_plane *cursor;
 	int ret;
 
 	ret = drm_universal_plane_init(dev, &out->plane, 0, &vdesk_plane_funcs,
@@ -731,7 +732,10 @@ static int vdesk_output_init(struct vdesk_device *vd, struct vdesk_output *out)
 	drm_plane_helper_add(&out->plane, &vdesk_plane_helper_funcs);
 	drm_plane_enable_fb_damage_clips(&out->plane);
 
-	ret = drmm_crtc_init_with_planes(dev, &out->crtc, &out->plane, NULL,
+	cursor = vdesk_cursor_plane_init(vd, out);
+	if (IS_ERR(cursor))
+		return PTR_ERR(cursor);
+	ret = drmm_crtc_init_with_planes(dev, &out->crtc, &out->plane, cursor,
 					 &vdesk_crtc_funcs, NULL);
 	if (ret)
 		return ret;

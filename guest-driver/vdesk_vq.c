@@ -83,17 +83,23 @@ static const char * const vdesk_err_names[] = {
 	[VIRTIO_DESK_RESP_ERR_INVALID_LENGTH - 0x1200] = "INVALID_LENGTH",
 };
 
+/* The name of an error answer, for the log. */
+const char *vdesk_err_name(u32 type)
+{
+	u32 err = type - 0x1200;
+
+	return err < ARRAY_SIZE(vdesk_err_names) && vdesk_err_names[err] ?
+	       vdesk_err_names[err] : "unknown";
+}
+
 static int vdesk_req_result(struct vdesk_device *vd, struct vdesk_req *req)
 {
 	u32 type = le32_to_cpu(req->resp->type);
-	u32 err = type - 0x1200;
 
 	if (type == req->expect)
 		return 0;
 	drm_err_ratelimited(&vd->drm, "command %#x failed: %#x (%s)\n",
-			    req->type, type,
-			    err < ARRAY_SIZE(vdesk_err_names) && vdesk_err_names[err] ?
-			    vdesk_err_names[err] : "unknown");
+			    req->type, type, vdesk_err_name(type));
 	return type == VIRTIO_DESK_RESP_ERR_OUT_OF_MEMORY ? -ENOMEM : -EIO;
 }
 

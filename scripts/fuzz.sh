@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Fuzz virtio-desk with libFuzzer for SECONDS (default 60) per target:
-#   virtio-desk-fuzz          structured requests on all three virtqueues,
+#   virtio-desk-fuzz          structured requests on all four virtqueues,
 #                             seeded with valid request streams
 #   generic-fuzz-virtio-desk  QEMU's generic MMIO/PIO/DMA fuzzer on the device
 # QEMU is built with clang, --enable-fuzzing and ASan/UBSan in its own build

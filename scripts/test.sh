@@ -72,7 +72,7 @@ log=$(mktemp)
 # guest-error log, so that every rejected request can be counted twice.
 error_events='virtio_desk_cmd_error -trace virtio_desk_bad_response_buffer
     -trace virtio_desk_input_status_error -trace virtio_desk_input_bad_buffer
-    -trace virtio_desk_input_frame_dropped'
+    -trace virtio_desk_input_frame_dropped -trace virtio_desk_cursor_error'
 error_events=$(echo $error_events)
 (cd "$build" && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
     QTEST_TRACE="$error_events -d guest_errors" \
@@ -91,7 +91,7 @@ if [ "$qos_status" -ne 0 ] || ! grep -q '^ok .*virtio-desk-pci-tests/' "$log"; t
 fi
 # Every rejected request leaves one LOG_GUEST_ERROR line and one trace event.
 logged=$(grep -c '^virtio-desk: ' "$log")
-traced=$(grep -cE '^virtio_desk_(cmd_error|bad_response_buffer|input_status_error|input_bad_buffer) ' "$log")
+traced=$(grep -cE '^virtio_desk_(cmd_error|bad_response_buffer|input_status_error|input_bad_buffer|cursor_error) ' "$log")
 echo "  guest errors logged: $logged, traced: $traced"
 [ "$logged" -ge 40 ] && [ "$logged" -eq "$traced" ]
 result "guest-errors-logged-and-traced" $?
@@ -132,6 +132,7 @@ if [ "${1:-}" != --qtest-only ]; then
     stage bench-harness-short bash "$repo/bench/run.sh" --short
     stage bench-latency-harness-short bash "$repo/bench/run.sh" latency --short \
         --configs virtio-desk,virtio-gpu
+    stage bench-cursor-harness-short bash "$repo/bench/run.sh" cursor --short
 
     # --- hardening: sanitizers and fuzzing, each in its own QEMU build ---------------
     within_budget "sanitizer run" &&

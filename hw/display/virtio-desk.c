@@ -79,17 +79,6 @@ typedef struct VirtIODeskCmd {
     bool deferred;       /* left to the bottom half, untouched */
 } VirtIODeskCmd;
 
-/* Reject the request: one guest error line, "virtio-desk: <func>: ..." */
-#define desk_guest_error_in(func, cmd, err, fmt, ...)                   \
-    do {                                                                \
-        qemu_log_mask(LOG_GUEST_ERROR, "virtio-desk: %s: " fmt "\n",    \
-                      (func), ## __VA_ARGS__);                          \
-        (cmd)->error = (err);                                           \
-    } while (0)
-
-#define desk_guest_error(cmd, err, fmt, ...) \
-    desk_guest_error_in(__func__, cmd, err, fmt, ## __VA_ARGS__)
-
 /* ------------------------------------------------------------------ */
 /* request plumbing                                                   */
 
@@ -728,6 +717,9 @@ static uint64_t virtio_desk_get_features(VirtIODevice *vdev, uint64_t features,
     if (s->edid) {
         virtio_add_feature(&features, VIRTIO_DESK_F_EDID);
     }
+    if (s->cursor) {
+        virtio_add_feature(&features, VIRTIO_DESK_F_CURSOR);
+    }
     virtio_add_feature(&features, VIRTIO_DESK_F_LAYOUT);
     return features;
 }
@@ -759,6 +751,7 @@ static void virtio_desk_reset(VirtIODevice *vdev)
 
     virtio_desk_destroy_all(s);
     virtio_desk_input_reset(s);
+    virtio_desk_cursor_reset(s);
     s->events_read = 0;
 }
 
@@ -783,6 +776,7 @@ static void virtio_desk_realize(DeviceState *dev, Error **errp)
                                   virtio_desk_handle_ctrl);
     s->ctrl_bh = virtio_bh_new_guarded(dev, virtio_desk_ctrl_bh, s);
     virtio_desk_input_realize(s);
+    virtio_desk_cursor_realize(s);
     s->resources = g_hash_table_new_full(NULL, NULL, NULL,
                                          virtio_desk_resource_free);
 
@@ -808,6 +802,7 @@ static void virtio_desk_unrealize(DeviceState *dev)
         graphic_console_close(s->outputs[i].con);
     }
     g_hash_table_destroy(s->resources);
+    virtio_desk_cursor_unrealize(s);
     virtio_desk_input_unrealize(s);
     qemu_bh_delete(s->ctrl_bh);
     virtio_delete_queue(s->ctrl_vq);
@@ -936,6 +931,7 @@ static const VMStateDescription vmstate_virtio_desk_device = {
     },
     .subsections = (const VMStateDescription * const []) {
         &vmstate_virtio_desk_input,
+        &vmstate_virtio_desk_cursor,
         NULL
     },
 };
@@ -960,6 +956,7 @@ static const Property virtio_desk_properties[] = {
     DEFINE_PROP_SIZE("max_hostmem", VirtIODesk, max_hostmem, 256 * MiB),
     DEFINE_PROP_BOOL("input", VirtIODesk, input, true),
     DEFINE_PROP_BOOL("edid", VirtIODesk, edid, true),
+    DEFINE_PROP_BOOL("cursor", VirtIODesk, cursor, true),
     DEFINE_PROP_BOOL("relative-pointer", VirtIODesk, relative_pointer, false),
     DEFINE_PROP_UINT32("refresh-prompt-ms", VirtIODesk, refresh_prompt_ms, 2),
 };

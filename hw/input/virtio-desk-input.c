@@ -450,13 +450,20 @@ void virtio_desk_input_realize(VirtIODesk *s)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(s);
 
+    /*
+     * With the cursor but without input the queues still exist, unused (no
+     * event is sent, every status message is INVALID_COMMAND), so that the
+     * cursor queue is queue 3 either way.
+     */
+    if (s->input || s->cursor) {
+        s->event_vq = virtio_add_queue(vdev, VIRTIO_DESK_INPUT_QUEUE_SIZE,
+                                       virtio_desk_handle_event);
+        s->status_vq = virtio_add_queue(vdev, VIRTIO_DESK_INPUT_QUEUE_SIZE,
+                                        virtio_desk_handle_status);
+    }
     if (!s->input) {
         return;
     }
-    s->event_vq = virtio_add_queue(vdev, VIRTIO_DESK_INPUT_QUEUE_SIZE,
-                                   virtio_desk_handle_event);
-    s->status_vq = virtio_add_queue(vdev, VIRTIO_DESK_INPUT_QUEUE_SIZE,
-                                    virtio_desk_handle_status);
     s->pending = g_new0(struct virtio_desk_input_event,
                         VIRTIO_DESK_INPUT_PENDING_MAX);
     s->input_handler = qemu_input_handler_register(DEVICE(s),
@@ -467,12 +474,14 @@ void virtio_desk_input_realize(VirtIODesk *s)
 
 void virtio_desk_input_unrealize(VirtIODesk *s)
 {
+    if (s->event_vq) {
+        virtio_delete_queue(s->event_vq);
+        virtio_delete_queue(s->status_vq);
+    }
     if (!s->input) {
         return;
     }
     qemu_input_handler_unregister(s->input_handler);
-    virtio_delete_queue(s->event_vq);
-    virtio_delete_queue(s->status_vq);
     g_free(s->pending);
 }
 

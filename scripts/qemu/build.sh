@@ -44,6 +44,7 @@ overlay=(
     hw/display/virtio-desk.c
     hw/display/virtio-desk-copy.h
     hw/display/virtio-desk-resource.c
+    hw/display/virtio-desk-cursor.c
     hw/display/virtio-desk-pci.c
     hw/input/virtio-desk-input.c
     tests/qtest/virtio-desk-test.c
@@ -51,10 +52,13 @@ overlay=(
     tests/qtest/virtio-desk-input-test.c
     tests/qtest/virtio-desk-transport-test.c
     tests/qtest/virtio-desk-migration-test.c
+    tests/qtest/virtio-desk-cursor-test.c
     tests/qtest/libqos/virtio-desk.c
     tests/qtest/libqos/virtio-desk.h
     tests/qtest/libqos/virtio-desk-client.c
     tests/qtest/libqos/virtio-desk-client.h
+    tests/qtest/libqos/virtio-desk-vnc.c
+    tests/qtest/libqos/virtio-desk-vnc.h
     tests/qtest/fuzz/virtio_desk_fuzz.c
     docs/specs/virtio-desk.rst
     docs/system/devices/virtio-desk.rst

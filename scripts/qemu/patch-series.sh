@@ -116,7 +116,8 @@ pci_block="  virtio_desk_ss.add(when: ['CONFIG_VIRTIO_DESK', 'CONFIG_VIRTIO_PCI'
 patch_ "hw/display: add the virtio-desk device" \
     include/hw/virtio/virtio-desk.h hw/display/virtio-desk.c \
     hw/display/virtio-desk-copy.h \
-    hw/display/virtio-desk-resource.c hw/display/trace-events \
+    hw/display/virtio-desk-resource.c hw/display/virtio-desk-cursor.c \
+    hw/display/trace-events \
     hw/display/Kconfig meson.build hw/display/meson.build \
     -hw/display/meson.build "$pci_block" \
     hw/virtio/virtio.c hw/virtio/virtio-qmp.c <<MSG
@@ -127,7 +128,9 @@ many rectangles per request.  The device copies each rectangle into a
 pixman image (a resource, within the max_hostmem budget) and reports
 exactly that rectangle to the console layer, so VNC, SPICE and the other
 UIs encode only what changed.  Guest memory is mapped only while a
-request is processed.
+request is processed.  A cursor queue carries each output's cursor image
+and moves to the console (dpy_cursor_define, dpy_mouse_set), so VNC and
+SPICE show it as a client-side cursor.
 
 The device builds as the hw-display-virtio-desk module.  Its source set
 is declared in the top-level meson.build, like qtest_module_ss, because
@@ -166,14 +169,17 @@ patch_ "tests/qtest: virtio-desk qtests and libqos driver" \
     tests/qtest/libqos/virtio-desk.c tests/qtest/libqos/virtio-desk.h \
     tests/qtest/libqos/virtio-desk-client.c \
     tests/qtest/libqos/virtio-desk-client.h \
+    tests/qtest/libqos/virtio-desk-vnc.c tests/qtest/libqos/virtio-desk-vnc.h \
     tests/qtest/libqos/meson.build \
     tests/qtest/virtio-desk-test.c tests/qtest/virtio-desk-validation-test.c \
     tests/qtest/virtio-desk-input-test.c \
     tests/qtest/virtio-desk-transport-test.c \
-    tests/qtest/virtio-desk-migration-test.c tests/qtest/meson.build <<MSG
+    tests/qtest/virtio-desk-migration-test.c \
+    tests/qtest/virtio-desk-cursor-test.c tests/qtest/meson.build <<MSG
 A libqos driver for virtio-desk-pci and qos-test cases for requests and
 resources, the validation rules of the specification, input, the
-transport (queues, reset, feature negotiation) and migration.
+transport (queues, reset, feature negotiation), the cursor as a VNC
+viewer gets it, and migration.
 
 checkpatch: the WARNINGs "line over 80 characters" in the tests are
 left for now: test assertions and section rulers between 81 and 90

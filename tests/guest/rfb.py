@@ -3,9 +3,10 @@
 not send: SetDesktopSize, which QEMU forwards to the display device as a
 new preferred mode (GraphicHwOps.ui_info); KeyEvent and PointerEvent, which
 QEMU turns into input events; and the LED-state pseudo-encoding, with which
-QEMU reports the guest's keyboard LEDs.  RFC 6143 plus the
-ExtendedDesktopSize and LED state extensions; Python 3 standard library
-only."""
+QEMU reports the guest's keyboard LEDs; the cursor pseudo-encodings
+(AlphaCursor, RichCursor), with which QEMU sends the guest's hardware
+cursor as a client-side cursor.  RFC 6143 plus the ExtendedDesktopSize, LED
+state and AlphaCursor extensions; Python 3 standard library only."""
 
 import socket
 import struct
@@ -15,6 +16,9 @@ ENCODING_EXTENDED_DESKTOP_SIZE = -308
 ENCODING_DESKTOP_SIZE = -223
 ENCODING_POINTER_TYPE_CHANGE = -257
 ENCODING_LED_STATE = -261
+ENCODING_RICH_CURSOR = -239
+ENCODING_ALPHA_CURSOR = -314
+ENCODING_RAW = 0
 
 # PointerEvent button mask bits as QEMU 10.0's ui/vnc.c maps them (bits 5
 # and 6, the horizontal wheel of some clients, are not mapped there).
@@ -73,14 +77,46 @@ def set_desktop_size(port, width, height):
         s.close()
 
 
-class Client:
-    """A connection that sends input and reads LED state and desktop sizes.
-    Never asks for pixels, so the server sends only pseudo-encodings."""
+class Cursor:
+    """A client-side cursor as the server sent it: hotspot, size and
+    0xAARRGGBB pixels, row by row (RichCursor: alpha 0 or 0xff from its mask)."""
 
-    def __init__(self, port, leds=False, timeout=20):
-        enc = [ENCODING_DESKTOP_SIZE] + ([ENCODING_LED_STATE] if leds else [])
+    def __init__(self, encoding, hot_x, hot_y, width, height, argb):
+        self.encoding = encoding
+        self.hot_x, self.hot_y, self.width, self.height = hot_x, hot_y, width, height
+        self.argb = argb
+
+
+class Client:
+    """A connection that sends input and reads LED state, desktop sizes and,
+    with cursor=True, the cursor (AlphaCursor, else RichCursor).  Asks for
+    pixels only with update_request(), as Raw with the server's default
+    pixel format (32 bpp, QEMU's: little-endian x:R:G:B)."""
+
+    def __init__(self, port, leds=False, cursor=False, timeout=20):
+        enc = [ENCODING_RAW, ENCODING_DESKTOP_SIZE] + ([ENCODING_LED_STATE] if leds else [])
+        if cursor:
+            enc += [ENCODING_ALPHA_CURSOR, ENCODING_RICH_CURSOR]
         self.s, self.width, self.height = connect(port, timeout=timeout, encodings=enc)
         self.leds = None
+        self.cursor = None
+
+    def update_request(self, incremental=True):
+        """FramebufferUpdateRequest of the whole desktop."""
+        self.s.sendall(struct.pack(">BBHHHH", 3, 1 if incremental else 0, 0, 0, self.width, self.height))
+
+    def _read_cursor(self, enc, x, y, w, h):
+        if enc == ENCODING_ALPHA_CURSOR:
+            if struct.unpack(">i", _recv(self.s, 4))[0] != ENCODING_RAW:
+                raise ConnectionError("AlphaCursor not in Raw")
+            argb = list(struct.unpack("<%dI" % (w * h), _recv(self.s, w * h * 4)))
+        else:
+            pixels = struct.unpack("<%dI" % (w * h), _recv(self.s, w * h * 4))
+            bpl = (w + 7) // 8
+            mask = _recv(self.s, bpl * h)
+            argb = [(0xff000000 if mask[(i // w) * bpl + (i % w) // 8] & (0x80 >> (i % 8)) else 0) |
+                    (p & 0xffffff) for i, p in enumerate(pixels)]
+        self.cursor = Cursor(enc, x, y, w, h, argb)
 
     def close(self):
         self.s.close()
@@ -108,6 +144,10 @@ class Client:
                     self.width, self.height = w, h
                 elif enc == ENCODING_POINTER_TYPE_CHANGE:
                     pass
+                elif enc in (ENCODING_ALPHA_CURSOR, ENCODING_RICH_CURSOR):
+                    self._read_cursor(enc, x, y, w, h)
+                elif enc == ENCODING_RAW:
+                    _recv(self.s, w * h * 4)
                 else:
                     raise ConnectionError("unexpected encoding %d" % enc)
                 rects.append((enc, x, y, w, h))
@@ -119,6 +159,24 @@ class Client:
             _recv(self.s, struct.unpack(">I", _recv(self.s, 4))[0])
             return []
         raise ConnectionError("unexpected server message %d" % typ)
+
+    def wait_cursor(self, timeout=30):
+        """Read messages up to the next cursor; returns it and the list of
+        framebuffer rects (encoding, x, y, w, h) that came before it."""
+        before = []
+        end = time.time() + timeout
+        self.cursor = None
+        while self.cursor is None:
+            left = end - time.time()
+            if left <= 0:
+                raise TimeoutError("no cursor from the VNC server in %d s" % timeout)
+            self.s.settimeout(left)
+            try:
+                rects = self.read_message()
+            except socket.timeout:
+                continue
+            before += [r for r in rects if r[0] not in (ENCODING_ALPHA_CURSOR, ENCODING_RICH_CURSOR)]
+        return self.cursor, before
 
     def wait_leds(self, want, timeout=20):
         """Read messages until the LED state is want; returns the states seen."""

@@ -20,6 +20,7 @@ import sys
 import time
 import traceback
 
+import cursortests
 import rfb
 import rig
 
@@ -1376,13 +1377,13 @@ INPUT_TESTS = {
 
 @contextlib.contextmanager
 def booted(name, kernel, initrd, device, guest=rig.Guest, **kw):
-    """A booted guest (made by guest(name, kernel, initrd, device, **kw)) for
-    a block of checks.  A failure outside the checks (the boot, or the guest
-    dying between them) is one failed result, NAME_guest, and ends the block;
-    the guest is stopped in any case."""
+    """A booted guest (of class guest) for a block of checks.  A failure
+    outside the checks (the boot, or the guest dying between them) is one
+    failed result, NAME_guest, and ends the block; the guest is stopped in
+    any case."""
     g = None
     try:
-        g = guest(name, kernel, initrd, device, **kw)
+        g = guest(name, kernel, initrd, device=device, **kw)
         g.boot()
         yield g
     except Exception as e:  # noqa: BLE001
@@ -1396,7 +1397,7 @@ def booted(name, kernel, initrd, device, guest=rig.Guest, **kw):
 
 # the desk guest also traces what the framebuffer-lifetime checks read (device_view)
 DESK_TRACE = ["-trace", "virtio_desk_resource_create", "-trace", "virtio_desk_resource_destroy",
-              "-trace", "virtio_desk_cmd_error"]
+              "-trace", "virtio_desk_cmd_error", "-trace", "virtio_desk_cursor_*"]
 
 
 def main():
@@ -1431,6 +1432,8 @@ def main():
         check("pixel_formats", test_formats, g)
         check("display_change_from_vnc_client", test_display_change, g)
         check("edid_follows_vnc_client", test_edid, g)
+        check("cursor_vnc_image_no_framebuffer_update", cursortests.test_vnc_cursor, g, Staged, sh_ok)
+        check("cursor_follows_absolute_pointer", cursortests.test_cursor_follows_pointer, g, Staged, sh_ok)
         check("overlapping_clips_split", test_overlapping_clips, g)
         if selected("differential"):
             check("differential_program_and_fbcon_on_desk", run_differential_program, g, desk_shots, "desk")
@@ -1471,12 +1474,13 @@ def main():
         finally:
             bus.stop()
 
-    # guest 5: Debian's userland (the weston root) on virtio-desk
-    if selected("weston"):
+    # guest 5: Debian's userland (weston-root.sh): libdrm's modetest -C, then Weston
+    if selected("cursor_modetest_C_weston_root") or selected("weston_rereads"):
         import westonguest
         wkernel, winitrd, wimg = westonguest.build()
-        with booted("weston", wkernel, winitrd, "virtio-desk-pci,xres=1024,yres=768",
-                    guest=lambda name, k, i, dev, **kw: westonguest.WestonGuest(name, k, i, wimg, dev, **kw)) as g:
+        with booted("weston", wkernel, winitrd, "virtio-desk-pci,xres=1024,yres=768", guest=westonguest.WestonGuest,
+                    img=wimg, trace=True, extra=["-trace", "virtio_desk_cursor_*"]) as g:
+            check("cursor_modetest_C_weston_root", cursortests.test_modetest_cursor, g, sh_ok)
             check("weston_rereads_head_after_vnc_resize", test_weston_monitor_change, g)
 
     # guest 6: virtio-gpu, for the differential checks

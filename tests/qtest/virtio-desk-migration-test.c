@@ -22,6 +22,7 @@
 #include "libqos/qgraph.h"
 #include "libqos/pci.h"
 #include "libqos/virtio-desk-client.h"
+#include "libqos/virtio-desk-vnc.h"
 #include "standard-headers/linux/input-event-codes.h"
 
 #define KBD VIRTIO_DESK_INPUT_KEYBOARD
@@ -83,7 +84,7 @@ static QTestState *start_incoming(const char *extra)
  * stays stopped: the test must then call qos_invalidate_command_line() so
  * that the next test gets a new QEMU.
  */
-static QTestState *migrate_to_new_qemu(QTestState *src)
+static QTestState *migrate_to_new_qemu_with(QTestState *src, const char *extra)
 {
     g_autofree char *path = NULL;
     g_autofree char *uri = NULL;
@@ -93,7 +94,7 @@ static QTestState *migrate_to_new_qemu(QTestState *src)
     g_assert(fd >= 0);
     close(fd);
     uri = g_strdup_printf("file:%s", path);
-    dst = start_incoming("");
+    dst = start_incoming(extra);
     qobject_unref(qtest_qmp_assert_success_ref(src,
         "{'execute': 'migrate', 'arguments': {'uri': %s}}", uri));
     wait_migration(src);
@@ -102,6 +103,11 @@ static QTestState *migrate_to_new_qemu(QTestState *src)
     wait_migration(dst);
     unlink(path);
     return dst;
+}
+
+static QTestState *migrate_to_new_qemu(QTestState *src)
+{
+    return migrate_to_new_qemu_with(src, "");
 }
 
 /* --- a running machine --------------------------------------------------- */
@@ -164,6 +170,52 @@ static void test_input_migrate(void *obj, void *data, QGuestAllocator *alloc)
     qdesk_stop(&d);
 }
 
+#ifdef CONFIG_VNC
+/*
+ * The cursor migrates: a viewer of the destination gets its image and
+ * hotspot, and the destination's cursor queue goes on from there.
+ */
+static void test_cursor_migrate(void *obj, void *data, QGuestAllocator *alloc)
+{
+    static const int32_t encodings[] = { QDESK_VNC_ALPHA_CURSOR };
+    QDesk d = qdesk_start(obj, alloc);
+    QPCIBus *bus = d.pci->pci_vdev.pdev->bus;
+    g_autofree uint32_t *argb = qdesk_cursor_image(40, 30, 9);
+    const char *sock = qdesk_vnc_socket_path();
+    g_autofree char *vnc_opt = qdesk_vnc_option(sock, 0);
+    QTestState *src = d.qts;
+    QDeskVncCursor c;
+    int vnc;
+
+    g_assert_cmphex(qdesk_cursor_define(&d, 0, 100, 200, 40, 30, 39, 1, argb),
+                    ==, VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(qdesk_cursor_move(&d, 0, -20, 300, true), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+
+    d.qts = bus->qts = migrate_to_new_qemu_with(src, vnc_opt);
+    qos_invalidate_command_line();
+    vnc = qdesk_vnc_connect(sock, encodings, ARRAY_SIZE(encodings));
+    c = qdesk_vnc_read_cursor(vnc);
+    g_assert_cmpuint(c.width, ==, 40);
+    g_assert_cmpuint(c.height, ==, 30);
+    g_assert_cmpuint(c.hot_x, ==, 39);
+    g_assert_cmpuint(c.hot_y, ==, 1);
+    g_assert(!memcmp(c.argb, argb, 40 * 30 * 4));
+    g_free(c.argb);
+    g_assert_cmphex(qdesk_cursor_move(&d, 0, 0, 0, false), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    c = qdesk_vnc_read_cursor(vnc);
+    for (uint32_t i = 0; i < c.width * c.height; i++) {
+        g_assert_cmphex(c.argb[i] >> 24, ==, 0);
+    }
+    g_free(c.argb);
+    close(vnc);
+    qtest_quit(d.qts);
+    d.qts = bus->qts = src;
+    qdesk_stop(&d);
+}
+#endif
+
 /* --- hostile streams ----------------------------------------------------- */
 
 /*
@@ -183,6 +235,10 @@ static void test_input_migrate(void *obj, void *data, QGuestAllocator *alloc)
 #define OUT_H       30
 #define NO_RES      0x5c3b      /* no such resource */
 #define LEDS        6           /* QEMU_NUM_LOCK_LED | QEMU_CAPS_LOCK_LED */
+#define CUR_W       29          /* output 0's cursor, hotspot CUR_HX, CUR_HY */
+#define CUR_H       23
+#define CUR_HX      17
+#define CUR_HY      11
 
 /* The events the source has waiting when it is saved, oldest first. */
 static const QDeskEv pending[] = {
@@ -199,6 +255,7 @@ typedef enum Rec {
     REC_RES_B,
     REC_OUTPUT,     /* output 0: resource id, src x, y, width, height */
     REC_INPUT,      /* LEDs, dropped frames, count, then the events */
+    REC_CURSOR,     /* output 0: width, height, hotspot, pixel count */
 } Rec;
 
 #define SECTION "0000:00:04.0/virtio-desk"
@@ -254,6 +311,19 @@ static const MigCase cases[] = {
       .why = "65537 pending input events" },
     { "migration-leds-unknown", .rec = REC_INPUT, .word = 0,
       .value = LEDS | 8, .error = EINVAL, .why = "LED state 0xe" },
+    /*
+     * the cursor: the CURSOR_DEFINE rules, before any pixel is read (a
+     * VMSTATE_VALIDATE that fails makes the load fail with -1, EPERM)
+     */
+    { "migration-cursor-hotspot-outside", .rec = REC_CURSOR, .word = 2,
+      .value = CUR_W, .error = EPERM,
+      .why = "Input validation failed: virtio-desk-cursor-one/cursor image" },
+    { "migration-cursor-too-big", .rec = REC_CURSOR, .word = 0,
+      .value = 65, .error = EPERM,
+      .why = "Input validation failed: virtio-desk-cursor-one/cursor image" },
+    { "migration-cursor-pixels-too-many", .rec = REC_CURSOR, .word = 4,
+      .value = 1000000, .error = EPERM,
+      .why = "Input validation failed: virtio-desk-cursor-one/cursor image" },
     /*
      * The focus is not in the stream: it follows the driver's status and
      * features, here a driver that did not take F_INPUT.
@@ -335,6 +405,13 @@ static void build_source(QDesk *d)
                     VIRTIO_DESK_RESP_OK_NODATA);
     g_assert_cmphex(qdesk_scanout(d, 0, RES_A, OUT_X, OUT_Y, OUT_W, OUT_H),
                     ==, VIRTIO_DESK_RESP_OK_NODATA);
+    if (d->vdev->features & (1ull << VIRTIO_DESK_F_CURSOR)) {
+        g_autofree uint32_t *argb = qdesk_cursor_image(CUR_W, CUR_H, 8);
+
+        g_assert_cmphex(qdesk_cursor_define(d, 0, 10, 10, CUR_W, CUR_H,
+                                            CUR_HX, CUR_HY, argb), ==,
+                        VIRTIO_DESK_RESP_OK_NODATA);
+    }
     if (!has_input(d)) {
         return;
     }
@@ -425,6 +502,9 @@ static size_t record_offset(GByteArray *stream, Rec rec)
         RES_B, VIRTIO_DESK_FORMAT_ABGR8888, RES_B_W, RES_B_H,
     };
     static const uint32_t output[] = { RES_A, OUT_X, OUT_Y, OUT_W, OUT_H };
+    static const uint32_t cursor[] = {
+        CUR_W, CUR_H, CUR_HX, CUR_HY, CUR_W * CUR_H,
+    };
 
     switch (rec) {
     case REC_SECTION:
@@ -438,6 +518,8 @@ static size_t record_offset(GByteArray *stream, Rec rec)
     case REC_INPUT:
         /* after the subsection's version */
         return find_name(stream, INPUT_SUBSECTION) + 4;
+    case REC_CURSOR:
+        return find_be32(stream, cursor, ARRAY_SIZE(cursor));
     default:
         g_assert_not_reached();
     }
@@ -625,6 +707,10 @@ static void register_virtio_desk_migration_test(void)
                  &(QOSGraphTestOptions) { .before = remember_cmdline });
     qos_add_test("input-migrate", "virtio-desk-pci", test_input_migrate,
                  &(QOSGraphTestOptions) { .before = remember_cmdline });
+#ifdef CONFIG_VNC
+    qos_add_test("cursor-migrate", "virtio-desk-pci", test_cursor_migrate,
+                 &(QOSGraphTestOptions) { .before = remember_cmdline });
+#endif
     for (int i = 0; i < ARRAY_SIZE(cases); i++) {
         qos_add_test(cases[i].name, "virtio-desk-pci", test_migration,
                      &(QOSGraphTestOptions) {

@@ -10,13 +10,13 @@
 #include "qemu/bswap.h"
 #include "qemu/module.h"
 #include "qemu/range.h"
-#include "qemu/sockets.h"
 #include "qemu/units.h"
 #include "qapi/error.h"
 #include "qobject/qdict.h"
 #include "libqos/qgraph.h"
 #include "libqos/pci.h"
 #include "libqos/virtio-desk-client.h"
+#include "libqos/virtio-desk-vnc.h"
 #include "standard-headers/linux/input-event-codes.h"
 #include "standard-headers/linux/virtio_config.h"
 #include "standard-headers/linux/virtio_pci.h"
@@ -460,66 +460,12 @@ static void test_config_readonly_all(void *obj, void *data,
 
 /* --- a VNC client that asks for a new desktop size ------------------------ */
 
-static void vnc_cleanup(gpointer sock)
-{
-    g_autofree char *dir = g_path_get_dirname(sock);
-
-    unlink(sock);
-    rmdir(dir);
-    g_free(sock);
-}
-
-/* QOSGraphTestOptions.before: a VNC server showing the device's output 0. */
-static void *add_vnc(GString *cmd_line, void *arg)
-{
-    g_autofree char *dir = g_dir_make_tmp("virtio-desk-vnc-XXXXXX", NULL);
-    char *sock;
-
-    g_assert(dir);
-    sock = g_build_filename(dir, "vnc.sock", NULL);
-    g_string_append_printf(cmd_line, " -vnc unix:%s,display=%s", sock,
-                           QVIRTIO_DESK_ID);
-    g_test_queue_destroy(vnc_cleanup, sock);
-    return sock;
-}
-
-static void vnc_read(int fd, void *buf, size_t len)
-{
-    g_assert_cmpint(recv(fd, buf, len, MSG_WAITALL), ==, len);
-}
-
-static void vnc_write(int fd, const void *buf, size_t len)
-{
-    g_assert_cmpint(qemu_send_full(fd, buf, len), ==, len);
-}
-
 /* RFB 3.8 up to ServerInit, then announce ExtendedDesktopSize. */
 static int vnc_connect(const char *sock)
 {
-    static const uint8_t set_encodings[] = {
-        2, 0, 0, 1,                 /* SetEncodings, one: */
-        0xff, 0xff, 0xfe, 0xcc,     /* -308, ExtendedDesktopSize */
-    };
-    int fd = unix_connect(sock, &error_abort);
-    char version[12];
-    uint8_t ntypes, types[255], init[24];
-    g_autofree char *name = NULL;
+    static const int32_t encodings[] = { QDESK_VNC_EXTENDED_DESKTOP_SIZE };
 
-    vnc_read(fd, version, sizeof(version));
-    g_assert(!memcmp(version, "RFB 003.008\n", sizeof(version)));
-    vnc_write(fd, version, sizeof(version));
-    vnc_read(fd, &ntypes, 1);
-    vnc_read(fd, types, ntypes);
-    g_assert(memchr(types, 1, ntypes));
-    vnc_write(fd, "\x01", 1);                 /* security type None */
-    vnc_read(fd, init, 4);                    /* SecurityResult */
-    g_assert_cmpuint(ldl_be_p(init), ==, 0);
-    vnc_write(fd, "\x01", 1);                 /* ClientInit: shared */
-    vnc_read(fd, init, sizeof(init));         /* ServerInit, w/o the name */
-    name = g_malloc(ldl_be_p(init + 20));
-    vnc_read(fd, name, ldl_be_p(init + 20));
-    vnc_write(fd, set_encodings, sizeof(set_encodings));
-    return fd;
+    return qdesk_vnc_connect(sock, encodings, ARRAY_SIZE(encodings));
 }
 
 /* SetDesktopSize with one screen: QEMU calls the console's ui_info. */
@@ -532,7 +478,7 @@ static void vnc_set_desktop_size(int fd, uint16_t width, uint16_t height)
     msg[6] = 1;
     stw_be_p(msg + 8 + 8, width);
     stw_be_p(msg + 8 + 10, height);
-    vnc_write(fd, msg, sizeof(msg));
+    qdesk_vnc_write(fd, msg, sizeof(msg));
 }
 
 /* Screendump of output 0: its size, and whether a pixel has colour @rgb. */
@@ -676,7 +622,7 @@ static void register_virtio_desk_transport_test(void)
                  test_config_readonly_all, NULL);
 #ifdef CONFIG_VNC
     qos_add_test("config-events", "virtio-desk-pci", test_config_events,
-                 &(QOSGraphTestOptions) { .before = add_vnc });
+                 &(QOSGraphTestOptions) { .before = qdesk_vnc_add });
 #endif
 }
 

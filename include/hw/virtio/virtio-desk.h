@@ -36,6 +36,20 @@ typedef struct VirtIODeskResource {
     pixman_image_t *image;        /* host copy of the pixels */
 } VirtIODeskResource;
 
+#define VIRTIO_DESK_CURSOR_QUEUE_SIZE 64
+
+/* The cursor of one output, as the guest last defined and moved it. */
+typedef struct VirtIODeskCursor {
+    bool defined;                 /* an image was defined since reset */
+    bool visible;
+    bool shown;                   /* the console has this image, not hidden */
+    int32_t x, y;                 /* hotspot position on the output */
+    uint32_t width, height;       /* 0 until defined */
+    uint32_t hot_x, hot_y;
+    uint32_t npixels;             /* width * height, for the stream */
+    uint32_t pixels[VIRTIO_DESK_CURSOR_MAX * VIRTIO_DESK_CURSOR_MAX];
+} VirtIODeskCursor;
+
 typedef struct VirtIODeskOutput {
     QemuConsole *con;
     /* what the guest shows: NULL resource means disabled */
@@ -60,14 +74,16 @@ struct VirtIODesk {
     uint64_t max_hostmem;
     bool input;
     bool edid;
+    bool cursor;
     bool relative_pointer;
     uint32_t refresh_prompt_ms;   /* 0: never prompt the UIs' refresh */
 
     /* virtqueues */
     VirtQueue *ctrl_vq;
     QEMUBH *ctrl_bh;              /* handles the control queue */
-    VirtQueue *event_vq;          /* NULL without input */
+    VirtQueue *event_vq;          /* NULL without input and cursor */
     VirtQueue *status_vq;
+    VirtQueue *cursor_vq;         /* NULL without cursor */
 
     /* config space */
     uint32_t events_read;
@@ -79,6 +95,7 @@ struct VirtIODesk {
     /* outputs */
     VirtIODeskOutput outputs[VIRTIO_DESK_MAX_OUTPUTS];
     DisplayChangeListener prompt_dcl; /* pulls the UIs' refresh in on damage */
+    VirtIODeskCursor cursors[VIRTIO_DESK_MAX_OUTPUTS];
 
     /* input: events wait in a ring, in wire format, for guest buffers */
     QemuInputHandlerState *input_handler;
@@ -92,6 +109,20 @@ struct VirtIODesk {
     uint32_t dropped_frames;
     int ledstate;                 /* QEMU_*_LOCK_LED */
 };
+
+/*
+ * Reject a request: one guest error line, "virtio-desk: <func>: ...", and
+ * the VIRTIO_DESK_RESP_ERR_* to answer in (req)->error.
+ */
+#define desk_guest_error_in(func, req, err, fmt, ...)                   \
+    do {                                                                \
+        qemu_log_mask(LOG_GUEST_ERROR, "virtio-desk: %s: " fmt "\n",    \
+                      (func), ## __VA_ARGS__);                          \
+        (req)->error = (err);                                           \
+    } while (0)
+
+#define desk_guest_error(req, err, fmt, ...) \
+    desk_guest_error_in(__func__, req, err, fmt, ## __VA_ARGS__)
 
 /* virtio-desk-resource.c */
 VirtIODeskResource *virtio_desk_find_resource(VirtIODesk *s, uint32_t id);
@@ -112,6 +143,12 @@ void virtio_desk_outputs_update(VirtIODesk *s, VirtIODeskResource *res,
 void virtio_desk_prompt_init(VirtIODesk *s);
 void virtio_desk_prompt_fini(VirtIODesk *s);
 extern const VMStateInfo virtio_desk_vmstate_info_resources;
+
+/* virtio-desk-cursor.c */
+void virtio_desk_cursor_realize(VirtIODesk *s);
+void virtio_desk_cursor_unrealize(VirtIODesk *s);
+void virtio_desk_cursor_reset(VirtIODesk *s);
+extern const VMStateDescription vmstate_virtio_desk_cursor;
 
 /* hw/input/virtio-desk-input.c */
 void virtio_desk_input_realize(VirtIODesk *s);

@@ -47,12 +47,12 @@
  *
  * Bits 0..23 are the device-specific range.  Reserved for later additions,
  * so that they never change the meaning of anything a driver relies on:
- *   bit 1  cursor plane
  *   bit 2  copy/blit of rectangles inside a resource
  * A driver acknowledges only the bits it knows; the device never sends and
  * accepts no command that belongs to a feature which was not negotiated.
  */
 #define VIRTIO_DESK_F_INPUT  0 /* event and status queues, GET_INPUT_INFO */
+#define VIRTIO_DESK_F_CURSOR 1 /* cursor queue: a cursor image and position per output */
 #define VIRTIO_DESK_F_EDID   3 /* GET_EDID: an EDID per output */
 #define VIRTIO_DESK_F_LAYOUT 4 /* GET_LAYOUT: where the outputs are on the desktop */
 
@@ -61,10 +61,17 @@
 #define VIRTIO_DESK_QUEUE_CONTROL 0  /* driver -> device commands, with responses */
 #define VIRTIO_DESK_QUEUE_EVENT   1  /* device -> driver input events (F_INPUT) */
 #define VIRTIO_DESK_QUEUE_STATUS  2  /* driver -> device LED state (F_INPUT) */
+/*
+ * driver -> device cursor updates (F_CURSOR).  A device that offers F_CURSOR
+ * has queues 1 and 2 as well, even without F_INPUT, so that the cursor queue
+ * is always queue 3.
+ */
+#define VIRTIO_DESK_QUEUE_CURSOR  3
 
 /* --- Limits --------------------------------------------------------------- */
 
 #define VIRTIO_DESK_MAX_OUTPUTS 16   /* outputs in one GET_DISPLAY_INFO answer */
+#define VIRTIO_DESK_CURSOR_MAX  64   /* largest cursor width and height, in pixels */
 
 /* --- Configuration space ---------------------------------------------------- */
 
@@ -116,6 +123,10 @@ enum virtio_desk_ctrl_type {
 	VIRTIO_DESK_CMD_GET_INPUT_INFO,      /* F_INPUT */
 	VIRTIO_DESK_CMD_GET_EDID,            /* F_EDID */
 	VIRTIO_DESK_CMD_GET_LAYOUT,          /* F_LAYOUT */
+
+	/* cursor queue commands (F_CURSOR), answered with a ctrl_hdr */
+	VIRTIO_DESK_CMD_CURSOR_DEFINE = 0x0300,
+	VIRTIO_DESK_CMD_CURSOR_MOVE,
 
 	/* success responses */
 	VIRTIO_DESK_RESP_OK_NODATA = 0x1100,
@@ -259,6 +270,45 @@ struct virtio_desk_resp_layout {
 	struct virtio_desk_ctrl_hdr hdr;  /* VIRTIO_DESK_RESP_OK_LAYOUT */
 	/* one per output; past num_outputs: 0 */
 	struct virtio_desk_output_position outputs[VIRTIO_DESK_MAX_OUTPUTS];
+};
+
+/* --- Cursor (F_CURSOR) -----------------------------------------------------
+ *
+ * Cursor requests go on their own queue, so that a big TRANSFER_RECTS on the
+ * control queue never delays them.  Each request is one chain: the readable
+ * part is exactly the command (for CURSOR_DEFINE with its pixels), the
+ * writable part has room for a virtio_desk_ctrl_hdr, which gets OK_NODATA or
+ * an error as on the control queue.  The device handles them in ring order.
+ * A device reset hides the cursor of every output.
+ */
+
+/*
+ * VIRTIO_DESK_CMD_CURSOR_MOVE: where the pointer is, a few bytes and no
+ * pixels.  x, y is the position of the hotspot on the output, in pixels of
+ * its mode; it may lie outside the mode, as a cursor can be partly off.
+ */
+struct virtio_desk_cursor_pos {
+	struct virtio_desk_ctrl_hdr hdr;
+	__le32 output_id;    /* 0..num_outputs-1 */
+	__le32 visible;      /* 1 shows the cursor, 0 hides it */
+	__le32 x;            /* signed, -max_dimension..max_dimension-1 */
+	__le32 y;            /* signed, likewise */
+};
+
+/*
+ * VIRTIO_DESK_CMD_CURSOR_DEFINE: a new cursor image for an output, and its
+ * position.  The request is this struct followed by width * height ARGB8888
+ * pixels (VIRTIO_DESK_FORMAT_ARGB8888, rows packed, alpha as the guest's
+ * cursor plane has it), so its readable part is 40 + width * height * 4
+ * bytes, no more, no less.  The device hands the pixels to the UI as they
+ * are.
+ */
+struct virtio_desk_cursor_define {
+	struct virtio_desk_cursor_pos pos;  /* hdr.type: CURSOR_DEFINE */
+	__le32 width;        /* 1..VIRTIO_DESK_CURSOR_MAX */
+	__le32 height;       /* 1..VIRTIO_DESK_CURSOR_MAX */
+	__le32 hot_x;        /* hotspot in the image: 0..width-1 */
+	__le32 hot_y;        /* 0..height-1 */
 };
 
 /* --- Input (F_INPUT) -------------------------------------------------------

@@ -11,7 +11,7 @@ import os
 import struct
 import sys
 
-CONTROL, EVENT, STATUS, INJECT = 0, 1, 2, 3
+CONTROL, EVENT, STATUS, INJECT, CURSOR = 0, 1, 2, 3, 4
 XRGB8888 = 0x34325258
 RGB565 = 0x36314752
 CMD_GET_DISPLAY_INFO = 0x0100
@@ -20,6 +20,8 @@ CMD_RESOURCE_DESTROY = 0x0102
 CMD_SET_SCANOUT = 0x0103
 CMD_TRANSFER_RECTS = 0x0104
 CMD_GET_INPUT_INFO = 0x0105
+CMD_CURSOR_DEFINE = 0x0300
+CMD_CURSOR_MOVE = 0x0301
 EV_LED, LED_CAPSL = 0x11, 0x01
 
 
@@ -85,6 +87,12 @@ def seeds():
         b"".join(chain(EVENT, [desc(write_len=16)]) for _ in range(8)) +
         struct.pack("<BB", INJECT, 0) + struct.pack("<BB", INJECT, 1) +
         struct.pack("<BB", INJECT, 4) + struct.pack("<BB", INJECT, 3))
+    cursor = bytes((i * 13) & 0xff for i in range(8 * 8 * 4))
+    yield "cursor", (
+        chain(CURSOR, [desc(hdr(CMD_CURSOR_DEFINE) + struct.pack("<IIiiIIII", 0, 1, 10, 20, 8, 8, 3, 4)),
+                       desc(cursor), desc(write_len=8)]) +
+        chain(CURSOR, [desc(hdr(CMD_CURSOR_MOVE) + struct.pack("<IIii", 0, 1, 30, 40)), desc(write_len=8)]) +
+        chain(CURSOR, [desc(hdr(CMD_CURSOR_MOVE) + struct.pack("<IIii", 0, 0, 30, 40)), desc(write_len=8)]))
     yield "led", chain(STATUS, [desc(struct.pack("<HHHHII", 0, 0, EV_LED, LED_CAPSL, 1, 0)),
                                desc(write_len=8)])
 

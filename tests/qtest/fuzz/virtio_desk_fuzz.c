@@ -1,11 +1,12 @@
 /*
- * virtio-desk fuzz target: structured requests on all three virtqueues.
+ * virtio-desk fuzz target: structured requests on all four virtqueues.
  *
  * The input is a sequence of records; each becomes one descriptor chain,
  * or one input event injected the way a VNC client would:
  *
- *   u8 queue   0 control, 1 event, 2 status, 3 inject a key or pointer event
- *   u8 ndesc   descriptors in the chain (queues 0-2), or the event (3)
+ *   u8 queue   0 control, 1 event, 2 status, 3 inject a key or pointer
+ *              event, 4 cursor (queue 3; modulo 5)
+ *   u8 ndesc   descriptors in the chain (queues), or the event (3)
  *   ndesc times:
  *     u8 write    bit 0: device-writable; bit 1: through an indirect table
  *                 (taken from the first descriptor only)
@@ -133,7 +134,7 @@ static void virtio_desk_fuzz(QTestState *s, const unsigned char *data,
 {
     QVirtioDesk *desk = fuzz_qos_obj;
     QVirtioDevice *dev = desk->vdev;
-    QVirtQueue *vq[3];
+    QVirtQueue *vq[4];
     uint64_t features;
     uint8_t queue, ndesc;
 
@@ -146,22 +147,23 @@ static void virtio_desk_fuzz(QTestState *s, const unsigned char *data,
     features = qvirtio_get_features(dev);
     features &= ~(QVIRTIO_F_BAD_FEATURE | (1ull << VIRTIO_RING_F_EVENT_IDX));
     qvirtio_set_features(dev, features);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         vq[i] = qvirtqueue_setup(dev, fuzz_qos_alloc, i);
     }
     qvirtio_set_driver_ok(dev);
 
     while (take(&data, &size, &queue, 1) && take(&data, &size, &ndesc, 1)) {
-        queue %= 4;
+        queue %= 5;
         if (queue == 3) {
             virtio_desk_fuzz_input(ndesc);
             flush_events(s);
             continue;
         }
-        virtio_desk_fuzz_chain(s, dev, vq[queue], ndesc, &data, &size);
+        virtio_desk_fuzz_chain(s, dev, vq[queue == 4 ? 3 : queue], ndesc,
+                               &data, &size);
     }
     flush_events(s);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         qvirtqueue_cleanup(dev->bus, vq[i], fuzz_qos_alloc);
     }
 }
@@ -176,7 +178,7 @@ static void register_virtio_desk_fuzz_targets(void)
     fuzz_add_qos_target(&(FuzzTarget){
                 .name = "virtio-desk-fuzz",
                 .description = "Fuzz virtio-desk with structured requests on "
-                               "its control, event and status queues",
+                               "its control, event, status and cursor queues",
                 .pre_fuzz = &virtio_desk_pre_fuzz,
                 .fuzz = virtio_desk_fuzz,},
                 "virtio-desk",

@@ -1,6 +1,6 @@
 /*
  * virtio-desk protocol client for qtests: the driver side of the control,
- * event and status queues, QMP input injection and screendumps.
+ * event, status and cursor queues, QMP input injection and screendumps.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -36,6 +36,9 @@ QDesk qdesk_start_features(void *obj, QGuestAllocator *alloc, uint64_t accept)
         d.event_bufs = guest_alloc(alloc, d.event_vq->size *
                                    sizeof(struct virtio_desk_input_event));
     }
+    if (qvirtio_get_features(d.vdev) & (1ull << VIRTIO_DESK_F_CURSOR)) {
+        d.cursor_vq = qvirtqueue_setup(d.vdev, alloc, VIRTIO_DESK_QUEUE_CURSOR);
+    }
     qvirtio_set_driver_ok(d.vdev);
     return d;
 }
@@ -55,6 +58,9 @@ void qdesk_stop(QDesk *d)
         qvirtqueue_cleanup(bus, d->status_vq, d->alloc);
         guest_free(d->alloc, d->event_bufs);
     }
+    if (d->cursor_vq) {
+        qvirtqueue_cleanup(bus, d->cursor_vq, d->alloc);
+    }
     *d = (QDesk) { .qts = d->qts, .pci = d->pci, .vdev = d->vdev };
 }
 
@@ -63,8 +69,9 @@ void qdesk_stop(QDesk *d)
  * through an indirect table if @indirect) and a writable response buffer of
  * @resp_len bytes; returns the length the device says it wrote.
  */
-uint32_t qdesk_submit(QDesk *d, const QDeskSeg *segs, int nseg, void *resp,
-                      size_t resp_len, bool indirect)
+static uint32_t qdesk_submit_on(QDesk *d, QVirtQueue *vq, const QDeskSeg *segs,
+                                int nseg, void *resp, size_t resp_len,
+                                bool indirect)
 {
     g_autofree uint64_t *addr = g_new0(uint64_t, nseg);
     uint64_t resp_addr = 0;
@@ -91,17 +98,17 @@ uint32_t qdesk_submit(QDesk *d, const QDeskSeg *segs, int nseg, void *resp,
             qvring_indirect_desc_add(d->vdev, d->qts, ind, resp_addr,
                                      resp_len, true);
         }
-        head = qvirtqueue_add_indirect(d->qts, d->vq, ind);
+        head = qvirtqueue_add_indirect(d->qts, vq, ind);
     } else {
         for (int i = 0; i < nseg; i++) {
-            uint32_t idx = qvirtqueue_add(d->qts, d->vq, addr[i], segs[i].len,
+            uint32_t idx = qvirtqueue_add(d->qts, vq, addr[i], segs[i].len,
                                           false, i + 1 < nseg || resp_len);
             if (i == 0) {
                 head = idx;
             }
         }
         if (resp_len) {
-            uint32_t idx = qvirtqueue_add(d->qts, d->vq, resp_addr, resp_len,
+            uint32_t idx = qvirtqueue_add(d->qts, vq, resp_addr, resp_len,
                                           true, false);
             if (!nseg) {
                 head = idx;
@@ -109,10 +116,10 @@ uint32_t qdesk_submit(QDesk *d, const QDeskSeg *segs, int nseg, void *resp,
         }
     }
 
-    qvirtqueue_kick(d->qts, d->vdev, d->vq, head);
-    qvirtio_wait_used_elem(d->qts, d->vdev, d->vq, head, &len,
+    qvirtqueue_kick(d->qts, d->vdev, vq, head);
+    qvirtio_wait_used_elem(d->qts, d->vdev, vq, head, &len,
                            QDESK_TIMEOUT_US);
-    qvirtqueue_reset_pool(d->vq);
+    qvirtqueue_reset_pool(vq);
 
     if (resp_len) {
         qtest_memread(d->qts, resp_addr, resp, resp_len);
@@ -128,15 +135,94 @@ uint32_t qdesk_submit(QDesk *d, const QDeskSeg *segs, int nseg, void *resp,
     return len;
 }
 
-/* Send a request of @nseg segments; return the response type. */
-uint32_t qdesk_cmd_segs(QDesk *d, const QDeskSeg *segs, int nseg)
+uint32_t qdesk_submit(QDesk *d, const QDeskSeg *segs, int nseg, void *resp,
+                      size_t resp_len, bool indirect)
+{
+    return qdesk_submit_on(d, d->vq, segs, nseg, resp, resp_len, indirect);
+}
+
+uint32_t qdesk_submit_vq(QDesk *d, QVirtQueue *vq, const QDeskSeg *segs,
+                         int nseg, void *resp, size_t resp_len)
+{
+    return qdesk_submit_on(d, vq, segs, nseg, resp, resp_len, false);
+}
+
+static uint32_t qdesk_cmd_on(QDesk *d, QVirtQueue *vq, const QDeskSeg *segs,
+                             int nseg)
 {
     struct virtio_desk_ctrl_hdr resp;
 
-    g_assert_cmpuint(qdesk_submit(d, segs, nseg, &resp, sizeof(resp), false),
+    g_assert_cmpuint(qdesk_submit_vq(d, vq, segs, nseg, &resp, sizeof(resp)),
                      ==, sizeof(resp));
     g_assert_cmpuint(le32_to_cpu(resp.flags), ==, 0);
     return le32_to_cpu(resp.type);
+}
+
+/* Send a request of @nseg segments; return the response type. */
+uint32_t qdesk_cmd_segs(QDesk *d, const QDeskSeg *segs, int nseg)
+{
+    return qdesk_cmd_on(d, d->vq, segs, nseg);
+}
+
+uint32_t qdesk_cursor_cmd_segs(QDesk *d, const QDeskSeg *segs, int nseg)
+{
+    g_assert(d->cursor_vq);
+    return qdesk_cmd_on(d, d->cursor_vq, segs, nseg);
+}
+
+static struct virtio_desk_cursor_pos qdesk_cursor_pos(uint32_t type,
+                                                      uint32_t output,
+                                                      int32_t x, int32_t y,
+                                                      bool visible)
+{
+    return (struct virtio_desk_cursor_pos) {
+        .hdr.type = cpu_to_le32(type),
+        .output_id = cpu_to_le32(output),
+        .visible = cpu_to_le32(visible),
+        .x = cpu_to_le32(x),
+        .y = cpu_to_le32(y),
+    };
+}
+
+uint32_t qdesk_cursor_move(QDesk *d, uint32_t output, int32_t x, int32_t y,
+                           bool visible)
+{
+    struct virtio_desk_cursor_pos req =
+        qdesk_cursor_pos(VIRTIO_DESK_CMD_CURSOR_MOVE, output, x, y, visible);
+    QDeskSeg seg = { &req, sizeof(req) };
+
+    return qdesk_cursor_cmd_segs(d, &seg, 1);
+}
+
+uint32_t qdesk_cursor_define(QDesk *d, uint32_t output, int32_t x, int32_t y,
+                             uint32_t w, uint32_t h, uint32_t hot_x,
+                             uint32_t hot_y, const uint32_t *argb)
+{
+    struct virtio_desk_cursor_define req = {
+        .pos = qdesk_cursor_pos(VIRTIO_DESK_CMD_CURSOR_DEFINE, output, x, y,
+                                true),
+        .width = cpu_to_le32(w),
+        .height = cpu_to_le32(h),
+        .hot_x = cpu_to_le32(hot_x),
+        .hot_y = cpu_to_le32(hot_y),
+    };
+    g_autofree uint32_t *le = g_new(uint32_t, (size_t)w * h);
+    QDeskSeg segs[] = { { &req, sizeof(req) }, { le, (size_t)w * h * 4 } };
+
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        le[i] = cpu_to_le32(argb[i]);
+    }
+    return qdesk_cursor_cmd_segs(d, segs, ARRAY_SIZE(segs));
+}
+
+uint32_t *qdesk_cursor_image(uint32_t w, uint32_t h, uint32_t seed)
+{
+    uint32_t *argb = g_new(uint32_t, (size_t)w * h);
+
+    for (uint32_t i = 0; i < w * h; i++) {
+        argb[i] = (i * 0x9e3779b1u) ^ (seed * 0x01010101u);
+    }
+    return argb;
 }
 
 uint32_t qdesk_cmd(QDesk *d, const void *req, size_t len)

@@ -1,6 +1,6 @@
 /*
  * virtio-desk protocol client for qtests: the driver side of the control,
- * event and status queues, QMP input injection and screendumps.
+ * event, status and cursor queues, QMP input injection and screendumps.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -27,6 +27,8 @@ typedef struct QDesk {
     QVirtQueue *event_vq;
     QVirtQueue *status_vq;
     uint64_t event_bufs;   /* one event-sized slot per event_vq descriptor */
+    /* where the device offers VIRTIO_DESK_F_CURSOR */
+    QVirtQueue *cursor_vq;
 } QDesk;
 
 /* One device-readable piece of a request. */
@@ -44,6 +46,9 @@ void qdesk_stop(QDesk *d);
 
 uint32_t qdesk_submit(QDesk *d, const QDeskSeg *segs, int nseg, void *resp,
                       size_t resp_len, bool indirect);
+/* qdesk_submit() on queue @vq, without an indirect table. */
+uint32_t qdesk_submit_vq(QDesk *d, QVirtQueue *vq, const QDeskSeg *segs,
+                         int nseg, void *resp, size_t resp_len);
 uint32_t qdesk_cmd_segs(QDesk *d, const QDeskSeg *segs, int nseg);
 uint32_t qdesk_cmd(QDesk *d, const void *req, size_t len);
 uint32_t qdesk_create(QDesk *d, uint32_t id, uint32_t format,
@@ -59,6 +64,20 @@ uint32_t qdesk_transfer(QDesk *d, uint32_t id, uint32_t num_rects,
                         size_t rects_len, const void *payload,
                         size_t payload_len, size_t chunk);
 void qdesk_assert_alive(QDesk *d);
+
+/* --- cursor ------------------------------------------------------------ */
+
+/* Send a request of @nseg segments on the cursor queue; the response type. */
+uint32_t qdesk_cursor_cmd_segs(QDesk *d, const QDeskSeg *segs, int nseg);
+/* CURSOR_MOVE */
+uint32_t qdesk_cursor_move(QDesk *d, uint32_t output, int32_t x, int32_t y,
+                           bool visible);
+/* CURSOR_DEFINE of a @w x @h image @argb (host-endian 0xAARRGGBB). */
+uint32_t qdesk_cursor_define(QDesk *d, uint32_t output, int32_t x, int32_t y,
+                             uint32_t w, uint32_t h, uint32_t hot_x,
+                             uint32_t hot_y, const uint32_t *argb);
+/* A @w x @h image that differs in every pixel and with @seed. */
+uint32_t *qdesk_cursor_image(uint32_t w, uint32_t h, uint32_t seed);
 
 /* --- input ------------------------------------------------------------- */
 
