@@ -140,7 +140,7 @@ def test_cursor_follows_pointer(g, Staged, sh_ok):
 
 
 def modetest_connector(g, sh_ok):
-    out = sh_ok(g, "modetest -M virtio_desk -c")
+    out = sh_ok(g, "modetest -M virtiodesk -c")
     m = re.search(r"^(\d+)\s+\d+\s+connected\s+Virtual-1", out, re.M)
     assert m, "no connected Virtual-1 in modetest -c: " + out[-1500:]
     return int(m.group(1))
@@ -154,7 +154,7 @@ def test_modetest_cursor(g, sh_ok):
     c = rfb.Client(5900 + g.vnc, cursor=True)
     try:
         # modetest runs its cursor test until its stdin ends, 6 s later
-        g.send("sleep 6 | modetest -M virtio_desk -s %d:%dx%d -C > /tmp/mt.log 2>&1; "
+        g.send("sleep 6 | modetest -M virtiodesk -s %d:%dx%d -C > /tmp/mt.log 2>&1; "
                "rc=$?; cat /tmp/mt.log; [ $rc = 0 ]" % (conn, W, H))
         cur, _ = c.wait_cursor(timeout=60)
         mark = g.log_mark()
