@@ -45,12 +45,14 @@ overlay=(
     hw/display/virtio-desk-copy.h
     hw/display/virtio-desk-resource.c
     hw/display/virtio-desk-pci.c
+    hw/display/virtio-desk-vga.c
     hw/input/virtio-desk-input.c
     tests/qtest/virtio-desk-test.c
     tests/qtest/virtio-desk-validation-test.c
     tests/qtest/virtio-desk-input-test.c
     tests/qtest/virtio-desk-transport-test.c
     tests/qtest/virtio-desk-migration-test.c
+    tests/qtest/virtio-desk-vga-test.c
     tests/qtest/libqos/virtio-desk.c
     tests/qtest/libqos/virtio-desk.h
     tests/qtest/libqos/virtio-desk-client.c

@@ -77,6 +77,14 @@ struct VirtIODesk {
     /* outputs */
     VirtIODeskOutput outputs[VIRTIO_DESK_MAX_OUTPUTS];
     DisplayChangeListener prompt_dcl; /* pulls the UIs' refresh in on damage */
+    /*
+     * For virtio-desk-vga, whose VGA shares output 0's console: the driver
+     * has shown a resource on output 0 since the last reset (VGA is off),
+     * and how many times output 0 has put its surface on the console (VGA
+     * must draw a new one after that).
+     */
+    bool scanout_enabled;
+    uint32_t console_claims;
 
     /* input: events wait in a ring, in wire format, for guest buffers */
     QemuInputHandlerState *input_handler;
@@ -90,6 +98,9 @@ struct VirtIODesk {
     uint32_t dropped_frames;
     int ledstate;                 /* QEMU_*_LOCK_LED */
 };
+
+/* virtio-desk.c: output consoles' ops, wrapped by virtio-desk-vga */
+extern const GraphicHwOps virtio_desk_hw_ops;
 
 /* virtio-desk-resource.c */
 VirtIODeskResource *virtio_desk_find_resource(VirtIODesk *s, uint32_t id);
