@@ -79,12 +79,19 @@ error_events=$(echo $error_events)
     ./tests/qtest/qos-test -m quick) > "$log" 2>&1
 qos_status=$?
 grep -E '^(ok|not ok) .*virtio-desk' "$log" | sed 's/^/  /'
+# virtio-desk-vga's run as qtest:vga/NAME (some are virtio-desk-pci's again)
+qtest_name() {
+    case $1 in
+        *virtio-desk-vga-tests/*) echo "qtest:vga/${1##*/}" ;;
+        *) echo "qtest:${1##*/}" ;;
+    esac
+}
 while read -r line; do
-    result "qtest:${line##*/}" 0
-done < <(grep -E '^ok .*virtio-desk-pci-tests/' "$log")
+    result "$(qtest_name "$line")" 0
+done < <(grep -E '^ok .*virtio-desk-(pci|vga)-tests/' "$log")
 while read -r line; do
-    result "qtest:${line##*/}" 1
-done < <(grep -E '^not ok .*virtio-desk-pci-tests/' "$log")
+    result "$(qtest_name "$line")" 1
+done < <(grep -E '^not ok .*virtio-desk-(pci|vga)-tests/' "$log")
 if [ "$qos_status" -ne 0 ] || ! grep -q '^ok .*virtio-desk-pci-tests/' "$log"; then
     tail -n 30 "$log"
     result "qos-test" 1
