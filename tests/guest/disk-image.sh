@@ -28,6 +28,8 @@
 # DRM device appears, with weston-terminal as its autolaunched client, the
 # .deb kept in /root.
 #
+# Concurrent calls wait for each other (flock on $TOP/lock).
+#
 # Environment: VIRTIO_DESK_CACHE (default ~/.cache/virtio-desk),
 # VIRTIO_DESK_MIRROR (default http://deb.debian.org/debian).
 set -eu
@@ -37,6 +39,10 @@ CACHE=${VIRTIO_DESK_CACHE:-$HOME/.cache/virtio-desk}
 TOP=$CACHE/disk
 MIRROR=${VIRTIO_DESK_MIRROR:-http://deb.debian.org/debian}
 mkdir -p "$TOP/debs"
+# one build at a time: scripts/test.sh starts one early in the background,
+# the guest tests' call then waits for it and finds the image cached
+exec 9> "$TOP/lock"
+flock 9
 
 KREL=$(basename "$(sh "$HERE/fetch-kernel.sh")")
 PKGS="systemd-sysv udev kmod procps less initramfs-tools
