@@ -105,6 +105,12 @@ def text_mode_shown(g, name):
     return img
 
 
+def highlight_rows(img):
+    """Pixel rows more than half light-gray: GRUB's highlighted entry."""
+    return sum(1 for y in range(img.h)
+               if sum(1 for x in range(img.w) if img.px(x, y) == LIGHT_GRAY) > img.w // 2)
+
+
 # --- the tests -----------------------------------------------------------------
 
 
@@ -113,8 +119,7 @@ def test_grub_menu(g):
     mode: the highlighted entry is a light-gray bar of text rows."""
     g.wait_grub()
     img = text_mode_shown(g, "grub")
-    bar = sum(1 for y in range(img.h)
-              if sum(1 for x in range(img.w) if img.px(x, y) == LIGHT_GRAY) > img.w // 2)
+    bar = highlight_rows(img)
     assert bar >= 8, "no highlighted menu entry (%d light-gray rows)" % bar
     assert share(img, BLACK) < 0.95, "an empty screen"
 
