@@ -13,10 +13,12 @@
 #include <linux/module.h>
 #include <linux/mount.h>
 #include <linux/pagemap.h>
+#include <linux/pci.h>
 #include <linux/shmem_fs.h>
 #include <linux/sizes.h>
 #include <linux/virtio_config.h>
 
+#include <drm/drm_aperture.h>
 #include <drm/drm_atomic_helper.h>
 #include <drm/drm_drv.h>
 #include <drm/drm_fbdev_shmem.h>
@@ -252,6 +254,28 @@ static void vdesk_ida_fini(struct drm_device *dev, void *data)
 	ida_destroy(data);
 }
 
+/*
+ * On virtio-desk-vga the firmware's console drives our device until we take
+ * over: vgacon, or vesafb/efifb/simpledrm on the VGA memory in BAR 0.  As
+ * bochs and virtio-gpu do, remove them before registering.
+ */
+static int vdesk_remove_firmware_fb(struct virtio_device *vdev)
+{
+	struct pci_dev *pdev;
+	int ret;
+
+	if (!dev_is_pci(vdev->dev.parent))
+		return 0;
+	pdev = to_pci_dev(vdev->dev.parent);
+	if (!pci_is_vga(pdev))
+		return 0;
+	ret = drm_aperture_remove_conflicting_pci_framebuffers(pdev, &vdesk_driver);
+	if (ret)
+		return ret;
+	dev_info(&vdev->dev, "VGA device: replaced the firmware framebuffer and console\n");
+	return 0;
+}
+
 static int vdesk_probe(struct virtio_device *vdev)
 {
 	struct vdesk_device *vd;
@@ -260,6 +284,9 @@ static int vdesk_probe(struct virtio_device *vdev)
 
 	if (!virtio_has_feature(vdev, VIRTIO_F_VERSION_1))
 		return -ENODEV;
+	ret = vdesk_remove_firmware_fb(vdev);
+	if (ret)
+		return ret;
 
 	vd = devm_drm_dev_alloc(&vdev->dev, &vdesk_driver, struct vdesk_device, drm);
 	if (IS_ERR(vd))

@@ -97,6 +97,11 @@ void virtio_desk_output_set(VirtIODesk *s, uint32_t output_id,
     out->src_y = y;
     out->src_width = w;
     out->src_height = h;
+    if (output_id == 0) {
+        /* output 0's console is VGA's too in virtio-desk-vga: see there */
+        s->scanout_enabled = true;
+        s->console_claims++;
+    }
     virtio_desk_output_show(s, output_id);
 }
 

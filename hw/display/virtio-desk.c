@@ -668,7 +668,7 @@ static void virtio_desk_ui_info(void *opaque, uint32_t output_id,
     virtio_notify_config(VIRTIO_DEVICE(s));
 }
 
-static const GraphicHwOps virtio_desk_hw_ops = {
+const GraphicHwOps virtio_desk_hw_ops = {
     .ui_info = virtio_desk_ui_info,
 };
 
@@ -753,6 +753,7 @@ static void virtio_desk_reset(VirtIODevice *vdev)
     virtio_desk_input_reset(s);
     virtio_desk_cursor_reset(s);
     s->events_read = 0;
+    s->scanout_enabled = false;
 }
 
 static void virtio_desk_realize(DeviceState *dev, Error **errp)

@@ -46,6 +46,7 @@ overlay=(
     hw/display/virtio-desk-resource.c
     hw/display/virtio-desk-cursor.c
     hw/display/virtio-desk-pci.c
+    hw/display/virtio-desk-vga.c
     hw/input/virtio-desk-input.c
     tests/qtest/virtio-desk-test.c
     tests/qtest/virtio-desk-validation-test.c
@@ -53,6 +54,7 @@ overlay=(
     tests/qtest/virtio-desk-transport-test.c
     tests/qtest/virtio-desk-migration-test.c
     tests/qtest/virtio-desk-cursor-test.c
+    tests/qtest/virtio-desk-vga-test.c
     tests/qtest/libqos/virtio-desk.c
     tests/qtest/libqos/virtio-desk.h
     tests/qtest/libqos/virtio-desk-client.c

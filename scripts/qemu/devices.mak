@@ -9,3 +9,7 @@ CONFIG_VIRTIO_INPUT=y
 CONFIG_BOCHS_DISPLAY=y
 CONFIG_VGA_PCI=y
 CONFIG_VIRTIO_DESK=y
+CONFIG_VIRTIO_DESK_VGA=y
+# the control for virtio-desk-vga, and the guest disk's controller
+CONFIG_VIRTIO_VGA=y
+CONFIG_VIRTIO_BLK=y

@@ -113,13 +113,29 @@ MSG
 pci_block="  virtio_desk_ss.add(when: ['CONFIG_VIRTIO_DESK', 'CONFIG_VIRTIO_PCI'],
                      if_true: files('virtio-desk-pci.c'))
 "
+vga_block="  virtio_desk_ss.add(when: 'CONFIG_VIRTIO_DESK_VGA',
+                     if_true: files('virtio-desk-vga.c'))
+"
+vga_kconfig="
+config VIRTIO_DESK_VGA
+    bool
+    default y
+    depends on VIRTIO_PCI && VGA_PCI
+    select VGA
+    select VIRTIO_DESK
+"
+vga_trace="
+# virtio-desk-vga.c
+virtio_desk_vga_console(bool vga) \"console shows vga %d\"
+"
 patch_ "hw/display: add the virtio-desk device" \
     include/hw/virtio/virtio-desk.h hw/display/virtio-desk.c \
     hw/display/virtio-desk-copy.h \
     hw/display/virtio-desk-resource.c hw/display/virtio-desk-cursor.c \
     hw/display/trace-events \
     hw/display/Kconfig meson.build hw/display/meson.build \
-    -hw/display/meson.build "$pci_block" \
+    -hw/display/meson.build "$pci_block$vga_block" \
+    -hw/display/Kconfig "$vga_kconfig" -hw/display/trace-events "$vga_trace" \
     hw/virtio/virtio.c hw/virtio/virtio-qmp.c <<MSG
 virtio-desk is a paravirtual 2D display for Linux guests.  The guest
 keeps its framebuffer; on each change it sends the damage rectangles
@@ -146,9 +162,25 @@ $checkpatch_maintainers
 MSG
 
 patch_ "hw/display: add virtio-desk-pci" \
-    hw/display/virtio-desk-pci.c hw/display/meson.build <<MSG
+    hw/display/virtio-desk-pci.c hw/display/meson.build \
+    -hw/display/meson.build "$vga_block" <<MSG
 The PCI proxy, -device virtio-desk-pci (modern virtio only), in the same
 module as the device.
+
+$checkpatch_maintainers
+MSG
+
+patch_ "hw/display: add virtio-desk-vga" \
+    hw/display/virtio-desk-vga.c hw/display/meson.build hw/display/Kconfig \
+    hw/display/trace-events <<MSG
+-device virtio-desk-vga: virtio-desk-pci with VGA compatibility, paired
+the way virtio-vga pairs virtio-gpu with VGACommonState.  VGA (text
+mode, the bochs VBE registers, stdvga's MMIO area at the start of BAR 2,
+the VGA memory in BAR 0) draws output 0's console until the driver shows
+a resource there, and again after a reset, so the firmware, GRUB and the
+kernel's early console are visible.  The VGA BIOS is SeaBIOS's
+vgabios-virtio.bin, which drives the VBE registers through ports
+0x1ce/0x1cf and finds the framebuffer in BAR 0.
 
 $checkpatch_maintainers
 MSG
@@ -175,11 +207,12 @@ patch_ "tests/qtest: virtio-desk qtests and libqos driver" \
     tests/qtest/virtio-desk-input-test.c \
     tests/qtest/virtio-desk-transport-test.c \
     tests/qtest/virtio-desk-migration-test.c \
-    tests/qtest/virtio-desk-cursor-test.c tests/qtest/meson.build <<MSG
+    tests/qtest/virtio-desk-cursor-test.c tests/qtest/virtio-desk-vga-test.c tests/qtest/meson.build <<MSG
 A libqos driver for virtio-desk-pci and qos-test cases for requests and
 resources, the validation rules of the specification, input, the
 transport (queues, reset, feature negotiation), the cursor as a VNC
-viewer gets it, and migration.
+viewer gets it, migration, and virtio-desk-vga's VGA half and shared
+console.
 
 checkpatch: the WARNINGs "line over 80 characters" in the tests are
 left for now: test assertions and section rulers between 81 and 90

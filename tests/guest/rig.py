@@ -520,8 +520,11 @@ class SerialConsole:
 
 
 class Guest(SerialConsole):
-    def __init__(self, name, kernel, initrd, device, append="", extra=(), trace=False, servers=True):
-        """servers: start QEMU's VNC and SPICE servers (on 127.0.0.1)."""
+    def __init__(self, name, kernel, initrd, device, append="", extra=(), trace=False, servers=True,
+                 display_bus="rp1"):
+        """servers: start QEMU's VNC and SPICE servers (on 127.0.0.1).
+        kernel None: no -kernel, the firmware boots a disk in extra.
+        display_bus: where the display device sits (rp1: a PCIe root port)."""
         self.name = name
         self.dir = OUT / name
         if self.dir.exists():
@@ -536,11 +539,12 @@ class Guest(SerialConsole):
         fw = QEMU.parent / "pc-bios"
         cmd = [str(QEMU), "-machine", "q35", "-m", "512", "-nodefaults", "-no-user-config",
                "-display", "none", "-vga", "none",
-               "-L", "/usr/share/seabios", "-L", "/usr/lib/ipxe/qemu", "-L", str(fw),
-               "-kernel", str(kernel), "-initrd", str(initrd),
-               "-append", "console=ttyS0 loglevel=7 mitigations=off vt.global_cursor_default=0 "
-               "video=Virtual-1:1024x768 " + os.environ.get("GUEST_APPEND", "") + " " + append,
-               "-chardev", "socket,id=ser,path=%s,server=on,wait=off" % ser,
+               "-L", "/usr/share/seabios", "-L", "/usr/lib/ipxe/qemu", "-L", str(fw)]
+        if kernel:
+            cmd += ["-kernel", str(kernel), "-initrd", str(initrd),
+                    "-append", "console=ttyS0 loglevel=7 mitigations=off vt.global_cursor_default=0 "
+                    "video=Virtual-1:1024x768 " + os.environ.get("GUEST_APPEND", "") + " " + append]
+        cmd += ["-chardev", "socket,id=ser,path=%s,server=on,wait=off" % ser,
                "-serial", "chardev:ser",
                "-qmp", "unix:%s,server=on,wait=off" % qmp]
         if servers:
@@ -548,7 +552,7 @@ class Guest(SerialConsole):
                     "-spice", "port=%d,addr=127.0.0.1,disable-ticketing=on,image-compression=off,"
                     "jpeg-wan-compression=never,zlib-glz-wan-compression=never,streaming-video=off" % self.spice]
         cmd += ["-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,addr=0x5",
-               "-device", device + ",id=disp,bus=rp1",
+               "-device", device + ",id=disp,bus=" + display_bus,
                "-D", str(self.qemu_log)]
         if os.environ.get("VIRTIO_DESK_KVM") == "1":
             cmd += ["-accel", "kvm", "-cpu", "host"]

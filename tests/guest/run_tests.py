@@ -21,6 +21,7 @@ import time
 import traceback
 
 import cursortests
+import diskguest
 import rfb
 import rig
 
@@ -1496,6 +1497,9 @@ def main():
 
         for key in ("base", "clips", "partial", "fbcon"):
             check("differential_vs_virtio_gpu_" + key, differential, key)
+
+    # guests 5 and 6: the Debian disk from power-on, on virtio-desk-vga and virtio-vga
+    diskguest.run(check, selected, RESULTS)
 
     passed = sum(1 for _, ok in RESULTS if ok)
     failed = len(RESULTS) - passed

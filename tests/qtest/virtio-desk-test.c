@@ -561,6 +561,12 @@ static void register_virtio_desk_test(void)
                  });
     qos_add_test("layout-not-negotiated", "virtio-desk-pci",
                  test_layout_not_negotiated, NULL);
+    /* the same virtio device behind virtio-desk-vga's BAR layout */
+    qos_add_test("config", "virtio-desk-vga", test_config, NULL);
+    qos_add_test("transfer-rects", "virtio-desk-vga", test_transfer_rects,
+                 NULL);
+    qos_add_test("scanout-src", "virtio-desk-vga", test_scanout_src, NULL);
+    qos_add_test("reset", "virtio-desk-vga", test_reset, NULL);
 }
 
 libqos_init(register_virtio_desk_test);

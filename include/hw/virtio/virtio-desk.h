@@ -96,6 +96,14 @@ struct VirtIODesk {
     VirtIODeskOutput outputs[VIRTIO_DESK_MAX_OUTPUTS];
     DisplayChangeListener prompt_dcl; /* pulls the UIs' refresh in on damage */
     VirtIODeskCursor cursors[VIRTIO_DESK_MAX_OUTPUTS];
+    /*
+     * For virtio-desk-vga, whose VGA shares output 0's console: the driver
+     * has shown a resource on output 0 since the last reset (VGA is off),
+     * and how many times output 0 has put its surface on the console (VGA
+     * must draw a new one after that).
+     */
+    bool scanout_enabled;
+    uint32_t console_claims;
 
     /* input: events wait in a ring, in wire format, for guest buffers */
     QemuInputHandlerState *input_handler;
@@ -123,6 +131,8 @@ struct VirtIODesk {
 
 #define desk_guest_error(req, err, fmt, ...) \
     desk_guest_error_in(__func__, req, err, fmt, ## __VA_ARGS__)
+/* virtio-desk.c: output consoles' ops, wrapped by virtio-desk-vga */
+extern const GraphicHwOps virtio_desk_hw_ops;
 
 /* virtio-desk-resource.c */
 VirtIODeskResource *virtio_desk_find_resource(VirtIODesk *s, uint32_t id);

@@ -1,6 +1,7 @@
 /*
- * libqos driver for virtio-desk-pci: the qgraph node.  What a test's
- * driver says to the device is in virtio-desk-client.c.
+ * libqos driver for virtio-desk-pci and virtio-desk-vga: the qgraph
+ * nodes (the same virtio-pci device to a test, the VGA half aside).  What a
+ * test's driver says to the device is in virtio-desk-client.c.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -25,7 +26,7 @@ static void *qvirtio_desk_pci_get_driver(void *object, const char *interface)
         return v_desk->desk.vdev;
     }
 
-    fprintf(stderr, "%s not present in virtio-desk-pci\n", interface);
+    fprintf(stderr, "%s not present in virtio-desk\n", interface);
     g_assert_not_reached();
 }
 
@@ -49,13 +50,16 @@ static void virtio_desk_register_nodes(void)
     QOSGraphEdgeOptions opts = {
         .extra_device_opts = "addr=04.0,id=" QVIRTIO_DESK_ID,
     };
+    static const char *const names[] = { "virtio-desk-pci", "virtio-desk-vga" };
 
     add_qpci_address(&opts, &addr);
-    qos_node_create_driver("virtio-desk-pci", virtio_desk_pci_create);
-    qos_node_consumes("virtio-desk-pci", "pci-bus", &opts);
-    qos_node_produces("virtio-desk-pci", "pci-device");
-    qos_node_produces("virtio-desk-pci", "virtio");
-    qos_node_produces("virtio-desk-pci", "virtio-desk");
+    for (int i = 0; i < ARRAY_SIZE(names); i++) {
+        qos_node_create_driver(names[i], virtio_desk_pci_create);
+        qos_node_consumes(names[i], "pci-bus", &opts);
+        qos_node_produces(names[i], "pci-device");
+        qos_node_produces(names[i], "virtio");
+        qos_node_produces(names[i], "virtio-desk");
+    }
 }
 
 libqos_init(virtio_desk_register_nodes);
