@@ -9,3 +9,5 @@ CONFIG_VIRTIO_INPUT=y
 CONFIG_BOCHS_DISPLAY=y
 CONFIG_VGA_PCI=y
 CONFIG_VIRTIO_DESK=y
+# the lifecycle tests hibernate to a swap disk
+CONFIG_VIRTIO_BLK=y
