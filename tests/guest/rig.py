@@ -501,8 +501,8 @@ class SerialConsole:
 
 
 class Guest(SerialConsole):
-    def __init__(self, name, kernel, initrd, device, append="", extra=(), trace=False, servers=True):
-        """servers: start QEMU's VNC and SPICE servers (on 127.0.0.1)."""
+    def __init__(self, name, kernel, initrd, device, append="", extra=(), trace=False, servers=True, tcg=""):
+        """servers: start QEMU's VNC and SPICE servers (on 127.0.0.1); tcg: options of -accel tcg."""
         self.name = name
         self.dir = OUT / name
         if self.dir.exists():
@@ -534,7 +534,7 @@ class Guest(SerialConsole):
         if os.environ.get("VIRTIO_DESK_KVM") == "1":
             cmd += ["-accel", "kvm", "-cpu", "host"]
         else:
-            cmd += ["-accel", "tcg"]
+            cmd += ["-accel", "tcg" + tcg]
         if trace:
             cmd += ["-trace", "virtio_desk_transfer_rect", "-trace", "virtio_desk_transfer_rects"]
         cmd += list(extra)
