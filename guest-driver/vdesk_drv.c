@@ -213,7 +213,10 @@ static void vdesk_config_changed(struct virtio_device *vdev)
 {
 	struct vdesk_device *vd = vdev->priv;
 
-	schedule_work(&vd->config_work);
+	if (vdev->config->get_status(vdev) & VIRTIO_CONFIG_S_NEEDS_RESET)
+		queue_work(system_freezable_wq, &vd->recover_work);
+	else
+		schedule_work(&vd->config_work);
 }
 
 /* --- virtio driver -------------------------------------------------------------- */
@@ -223,7 +226,7 @@ static void vdesk_config_changed(struct virtio_device *vdev)
  * cursor queue with F_CURSOR.  The cursor queue is queue 3 even without
  * F_INPUT: queues 1 and 2 are then set up too, and left unused.
  */
-static int vdesk_find_vqs(struct vdesk_device *vd)
+int vdesk_find_vqs(struct vdesk_device *vd)
 {
 	struct virtqueue_info info[] = {
 		[VIRTIO_DESK_QUEUE_CONTROL] = { "control", vdesk_vq_done },
@@ -296,8 +299,10 @@ static int vdesk_probe(struct virtio_device *vdev)
 	vdev->priv = vd;
 	spin_lock_init(&vd->info_lock);
 	INIT_WORK(&vd->config_work, vdesk_config_work);
+	INIT_WORK(&vd->recover_work, vdesk_recover_work);
 	ida_init(&vd->res_ida);
 	spin_lock_init(&vd->res_lock);
+	INIT_LIST_HEAD(&vd->res_list);
 	vd->check_limits = true;
 	ret = drmm_add_action_or_reset(dev, vdesk_ida_fini, &vd->res_ida);
 	if (ret)
@@ -355,6 +360,7 @@ static void vdesk_remove(struct virtio_device *vdev)
 	vdesk_input_remove(vd);
 	/* no new device access; waits for the ones in progress */
 	drm_dev_unplug(dev);
+	cancel_work_sync(&vd->recover_work);
 	drm_atomic_helper_shutdown(dev);
 	cancel_work_sync(&vd->config_work);
 	/* the device forgets all resources and outputs on reset */
@@ -385,6 +391,8 @@ static struct virtio_driver vdesk_virtio_driver = {
 	.probe			= vdesk_probe,
 	.remove			= vdesk_remove,
 	.config_changed		= vdesk_config_changed,
+	.freeze			= pm_sleep_ptr(vdesk_freeze),
+	.restore		= pm_sleep_ptr(vdesk_restore),
 };
 module_virtio_driver(vdesk_virtio_driver);
 

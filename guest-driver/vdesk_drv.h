@@ -70,6 +70,8 @@ struct vdesk_xfer_cmd {
 struct vdesk_res {
 	struct kref ref;
 	struct vdesk_device *vd;
+	struct list_head node;	/* vd->res_list: re-created after a reset */
+	u32 epoch;		/* vd->res_epoch when last re-created */
 	u32 id;
 	u32 format;
 	u32 width;
@@ -160,9 +162,14 @@ struct vdesk_device {
 
 	/* host resources, kept within max_resources and max_hostmem */
 	struct ida res_ida;
-	spinlock_t res_lock;		/* res_count, hostmem_used */
+	spinlock_t res_lock;		/* res_count, hostmem_used, res_list */
 	u32 res_count;
 	u64 hostmem_used;
+	struct list_head res_list;	/* every live struct vdesk_res */
+	u32 res_epoch;			/* restores so far */
+
+	/* re-initialising after a reset the device had behind our back */
+	struct work_struct recover_work;
 
 	/*
 	 * For tests, in the DRM device's debugfs directory: false leaves
@@ -214,8 +221,13 @@ static inline struct vdesk_fb *to_vdesk_fb(struct drm_framebuffer *fb)
 	return container_of(fb, struct vdesk_fb, base);
 }
 
+/* vdesk_drv.c */
+int vdesk_find_vqs(struct vdesk_device *vd);
+
 /* vdesk_vq.c */
 int vdesk_vq_init(struct vdesk_device *vd);
+void vdesk_vq_rearm(struct vdesk_device *vd);
+bool vdesk_vq_wait_idle(struct vdesk_device *vd, unsigned int ms);
 void vdesk_vq_done(struct virtqueue *vq);
 void vdesk_vq_reclaim(struct vdesk_device *vd);
 int vdesk_queue(struct vdesk_device *vd, const void *cmd, size_t len,
@@ -266,6 +278,13 @@ int vdesk_input_init(struct vdesk_device *vd);
 void vdesk_input_remove(struct vdesk_device *vd);
 void vdesk_input_event_done(struct virtqueue *vq);
 void vdesk_input_status_done(struct virtqueue *vq);
+void vdesk_input_suspend(struct vdesk_device *vd);
+void vdesk_input_resume(struct vdesk_device *vd);
+
+/* vdesk_pm.c: suspend, hibernation and recovery from a reset */
+int vdesk_freeze(struct virtio_device *vdev);
+int vdesk_restore(struct virtio_device *vdev);
+void vdesk_recover_work(struct work_struct *work);
 
 /* vdesk_cursor.c */
 void vdesk_cursor_init(struct vdesk_device *vd);
@@ -277,5 +296,6 @@ struct drm_plane *vdesk_cursor_plane_init(struct vdesk_device *vd,
 
 /* vdesk_kms.c */
 int vdesk_modeset_init(struct vdesk_device *vd);
+void vdesk_res_put(struct vdesk_res *res);
 
 #endif /* _VDESK_DRV_H */

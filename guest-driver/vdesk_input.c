@@ -263,6 +263,67 @@ static struct input_dev *vdesk_input_create(struct vdesk_input *vi, u32 which,
 }
 
 /*
+ * Fill the event queue and send the LED changes not sent yet, on queues
+ * that hold none of our buffers (new, or just found again after a reset).
+ */
+static void vdesk_input_start(struct vdesk_input *vi)
+{
+	unsigned long flags;
+	unsigned int i;
+
+	spin_lock_irqsave(&vi->sts_lock, flags);
+	vi->sts_free = GENMASK(VDESK_STS_BUFS - 1, 0);
+	vi->sts_ready = true;
+	vdesk_input_send_leds(vi);
+	spin_unlock_irqrestore(&vi->sts_lock, flags);
+	spin_lock_irqsave(&vi->evq_lock, flags);
+	vi->evq_ready = true;
+	for (i = 0; i < vi->nevts; i++)
+		vdesk_input_queue_evt(vi, &vi->evts[i]);
+	virtqueue_kick(vi->vd->evq);
+	spin_unlock_irqrestore(&vi->evq_lock, flags);
+}
+
+/* Stop using the queues, which are about to go: the input devices stay. */
+static void vdesk_input_stop(struct vdesk_input *vi)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vi->evq_lock, flags);
+	vi->evq_ready = false;
+	spin_unlock_irqrestore(&vi->evq_lock, flags);
+	spin_lock_irqsave(&vi->sts_lock, flags);
+	vi->sts_ready = false;
+	spin_unlock_irqrestore(&vi->sts_lock, flags);
+}
+
+/* Before the device is reset for suspend or hibernation. */
+void vdesk_input_suspend(struct vdesk_device *vd)
+{
+	if (vd->input)
+		vdesk_input_stop(vd->input);
+}
+
+/*
+ * On the new queues after a reset: the device forgot the LEDs, so every
+ * LED the keyboard has goes out again with the state the VT last set.
+ */
+void vdesk_input_resume(struct vdesk_device *vd)
+{
+	struct vdesk_input *vi = vd->input;
+	struct input_dev *kbd;
+	unsigned long flags;
+
+	if (!vi)
+		return;
+	kbd = vi->idev[VIRTIO_DESK_INPUT_KEYBOARD];
+	spin_lock_irqsave(&vi->sts_lock, flags);
+	vi->led_dirty |= kbd->ledbit[0];
+	spin_unlock_irqrestore(&vi->sts_lock, flags);
+	vdesk_input_start(vi);
+}
+
+/*
  * Called once the device is ready (GET_INPUT_INFO goes over the control
  * queue).  On failure the display works without input.
  */
@@ -271,7 +332,6 @@ int vdesk_input_init(struct vdesk_device *vd)
 	struct device *dev = &vd->vdev->dev;
 	struct virtio_desk_resp_input_info *info;
 	struct vdesk_input *vi;
-	unsigned long flags;
 	unsigned int i;
 	int ret;
 
@@ -308,16 +368,7 @@ int vdesk_input_init(struct vdesk_device *vd)
 
 	vd->input = vi;
 	/* the keyboard handlers set the LEDs at connect: send that state */
-	spin_lock_irqsave(&vi->sts_lock, flags);
-	vi->sts_ready = true;
-	vdesk_input_send_leds(vi);
-	spin_unlock_irqrestore(&vi->sts_lock, flags);
-	spin_lock_irqsave(&vi->evq_lock, flags);
-	vi->evq_ready = true;
-	for (i = 0; i < vi->nevts; i++)
-		vdesk_input_queue_evt(vi, &vi->evts[i]);
-	virtqueue_kick(vd->evq);
-	spin_unlock_irqrestore(&vi->evq_lock, flags);
+	vdesk_input_start(vi);
 	ret = 0;
 out:
 	if (ret) {
@@ -337,18 +388,11 @@ out:
 void vdesk_input_remove(struct vdesk_device *vd)
 {
 	struct vdesk_input *vi = vd->input;
-	unsigned long flags;
 	unsigned int i;
 
 	if (!vi)
 		return;
-	spin_lock_irqsave(&vi->evq_lock, flags);
-	vi->evq_ready = false;
-	spin_unlock_irqrestore(&vi->evq_lock, flags);
-	spin_lock_irqsave(&vi->sts_lock, flags);
-	vi->sts_ready = false;
-	spin_unlock_irqrestore(&vi->sts_lock, flags);
-
+	vdesk_input_stop(vi);
 	for (i = 0; i < VIRTIO_DESK_INPUT_DEVICES; i++)
 		input_unregister_device(vi->idev[i]);
 }

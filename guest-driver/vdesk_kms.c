@@ -217,6 +217,9 @@ static int vdesk_hostmem_get(struct vdesk_device *vd, struct vdesk_res *res, u32
 static void vdesk_hostmem_put(struct vdesk_device *vd, struct vdesk_res *res)
 {
 	spin_lock(&vd->res_lock);
+	/* linked once the device has it (vdesk_res_create) */
+	if (res->id)
+		list_del(&res->node);
 	vd->res_count--;
 	vd->hostmem_used -= res->hostmem;
 	spin_unlock(&vd->res_lock);
@@ -255,6 +258,9 @@ static struct vdesk_res *vdesk_res_create(struct vdesk_device *vd,
 		goto err_hostmem;
 	}
 	res->id = id;
+	spin_lock(&vd->res_lock);
+	list_add_tail(&res->node, &vd->res_list);
+	spin_unlock(&vd->res_lock);
 	drm_dev_exit(idx);
 	return res;
 
@@ -283,7 +289,7 @@ static void vdesk_res_release(struct kref *ref)
 	kfree(res);
 }
 
-static void vdesk_res_put(struct vdesk_res *res)
+void vdesk_res_put(struct vdesk_res *res)
 {
 	if (res)
 		kref_put(&res->ref, vdesk_res_release);

@@ -241,14 +241,18 @@ static bool vdesk_give_up_locked(struct vdesk_device *vd)
 
 static void vdesk_report_dead(struct vdesk_device *vd, u32 type)
 {
+	bool reset;
+
 	wake_up_all(&vd->vq_space);
 	if (virtqueue_is_broken(vd->vq))
 		return;
 	/* e.g. a function level reset behind our back */
+	reset = !(vd->vdev->config->get_status(vd->vdev) & VIRTIO_CONFIG_S_DRIVER_OK);
 	drm_err(&vd->drm, "device does not answer command %#x%s, giving up on it\n",
-		type,
-		vd->vdev->config->get_status(vd->vdev) & VIRTIO_CONFIG_S_DRIVER_OK ?
-		"" : " (it was reset)");
+		type, reset ? " (it was reset)" : "");
+	/* a reset device can be initialised again (vdesk_pm.c) */
+	if (reset)
+		queue_work(system_freezable_wq, &vd->recover_work);
 }
 
 static void vdesk_watchdog(struct work_struct *work)
@@ -446,6 +450,35 @@ void vdesk_vq_reclaim(struct vdesk_device *vd)
 	flush_work(&vd->answered_work);
 	list_for_each_entry_safe(req, tmp, &unanswered, node)
 		vdesk_req_free(req);
+}
+
+static bool vdesk_vq_idle(struct vdesk_device *vd)
+{
+	bool idle;
+
+	spin_lock_irq(&vd->vq_lock);
+	idle = list_empty(&vd->inflight) || vd->broken;
+	spin_unlock_irq(&vd->vq_lock);
+	return idle;
+}
+
+/*
+ * Wait until the device has answered every request queued so far (or we
+ * gave up on it); false if it is still busy after ms.
+ */
+bool vdesk_vq_wait_idle(struct vdesk_device *vd, unsigned int ms)
+{
+	return wait_event_timeout(vd->vq_space, vdesk_vq_idle(vd),
+				  msecs_to_jiffies(ms)) > 0;
+}
+
+/* New queues after a reset (vdesk_vq_reclaim): requests go out again. */
+void vdesk_vq_rearm(struct vdesk_device *vd)
+{
+	spin_lock_irq(&vd->vq_lock);
+	WARN_ON(!list_empty(&vd->inflight));
+	vd->broken = false;
+	spin_unlock_irq(&vd->vq_lock);
 }
 
 int vdesk_vq_init(struct vdesk_device *vd)

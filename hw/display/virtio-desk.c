@@ -749,6 +749,8 @@ static void virtio_desk_reset(VirtIODevice *vdev)
 {
     VirtIODesk *s = VIRTIO_DESK(vdev);
 
+    /* what the guest left: the reboot test adds it to what it destroyed */
+    trace_virtio_desk_reset(g_hash_table_size(s->resources), s->hostmem_used);
     virtio_desk_destroy_all(s);
     virtio_desk_input_reset(s);
     virtio_desk_cursor_reset(s);

@@ -527,50 +527,48 @@ void virtio_desk_input_set_status(VirtIODesk *s, uint8_t status)
 
 /*
  * Waiting events are part of what the user typed: they migrate, from the
- * oldest, and only whole frames: the rest of an open frame never arrives
- * there.  Layout: the count, then the events in wire format.
+ * oldest, and only whole frames (frame_start of them): the rest of an
+ * open frame never arrives there.  Before saving, the ring is turned so
+ * that the oldest event is pending[0], which makes it a plain array.
  */
-static int virtio_desk_pending_save(QEMUFile *f, void *opaque, size_t size,
-                                    const VMStateField *field,
-                                    JSONWriter *vmdesc)
+static int virtio_desk_input_pre_save(void *opaque)
 {
     VirtIODesk *s = opaque;
+    g_autofree struct virtio_desk_input_event *oldest_first =
+        g_new(struct virtio_desk_input_event, s->pending_count);
 
-    qemu_put_be32(f, s->frame_start);
-    for (uint32_t i = 0; i < s->frame_start; i++) {
-        qemu_put_buffer(f, (uint8_t *)virtio_desk_pending_at(s, i),
-                        sizeof(struct virtio_desk_input_event));
+    for (uint32_t i = 0; i < s->pending_count; i++) {
+        oldest_first[i] = *virtio_desk_pending_at(s, i);
     }
+    memcpy(s->pending, oldest_first, s->pending_count * sizeof(*s->pending));
+    s->pending_head = 0;
     return 0;
 }
 
-static int virtio_desk_pending_load(QEMUFile *f, void *opaque, size_t size,
-                                    const VMStateField *field)
+static bool virtio_desk_pending_count_valid(void *opaque, int version_id)
 {
     VirtIODesk *s = opaque;
-    uint32_t count = qemu_get_be32(f);
 
-    if (qemu_file_get_error(f)) {
-        return qemu_file_get_error(f);
-    }
-    if (count > VIRTIO_DESK_INPUT_PENDING_MAX) {
+    if (s->frame_start > VIRTIO_DESK_INPUT_PENDING_MAX) {
         error_report("virtio-desk: %u pending input events in migration",
-                     count);
-        return -EINVAL;
+                     s->frame_start);
+        return false;
     }
-    s->pending_head = 0;
-    s->pending_count = s->frame_start = count;
-    s->frame_devices = 0;
-    s->frame_dropped = false;
-    qemu_get_buffer(f, (uint8_t *)s->pending,
-                    count * sizeof(struct virtio_desk_input_event));
-    return qemu_file_get_error(f);
+    return true;
 }
 
-static const VMStateInfo virtio_desk_vmstate_info_pending = {
-    .name = "virtio-desk-pending",
-    .get = virtio_desk_pending_load,
-    .put = virtio_desk_pending_save,
+static const VMStateDescription vmstate_virtio_desk_input_event = {
+    .name = "virtio-desk-input-event",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT16(device, struct virtio_desk_input_event),
+        VMSTATE_UINT16(output, struct virtio_desk_input_event),
+        VMSTATE_UINT16(type, struct virtio_desk_input_event),
+        VMSTATE_UINT16(code, struct virtio_desk_input_event),
+        VMSTATE_UINT32(value, struct virtio_desk_input_event),
+        VMSTATE_END_OF_LIST()
+    },
 };
 
 /*
@@ -585,6 +583,10 @@ static int virtio_desk_input_post_load(void *opaque, int version_id)
         error_report("virtio-desk: LED state 0x%x in migration", s->ledstate);
         return -EINVAL;
     }
+    s->pending_head = 0;
+    s->pending_count = s->frame_start;
+    s->frame_devices = 0;
+    s->frame_dropped = false;
     virtio_desk_input_set_leds(s, s->ledstate);
     return 0;
 }
@@ -596,18 +598,20 @@ static bool virtio_desk_input_needed(void *opaque)
 
 const VMStateDescription vmstate_virtio_desk_input = {
     .name = "virtio-desk-device/input",
-    .version_id = 1,
-    .minimum_version_id = 1,
+    .version_id = 2,
+    .minimum_version_id = 2,
     .needed = virtio_desk_input_needed,
+    .pre_save = virtio_desk_input_pre_save,
     .post_load = virtio_desk_input_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_INT32(ledstate, VirtIODesk),
         VMSTATE_UINT32(dropped_frames, VirtIODesk),
-        {
-            .name = "pending",
-            .info = &virtio_desk_vmstate_info_pending,
-            .flags = VMS_SINGLE,
-        },
+        VMSTATE_UINT32(frame_start, VirtIODesk),
+        VMSTATE_VALIDATE("pending input events",
+                         virtio_desk_pending_count_valid),
+        VMSTATE_STRUCT_VARRAY_POINTER_UINT32(pending, VirtIODesk, frame_start,
+                                             vmstate_virtio_desk_input_event,
+                                             struct virtio_desk_input_event),
         VMSTATE_END_OF_LIST()
     },
 };

@@ -10,6 +10,7 @@ CONFIG_BOCHS_DISPLAY=y
 CONFIG_VGA_PCI=y
 CONFIG_VIRTIO_DESK=y
 CONFIG_VIRTIO_DESK_VGA=y
-# the control for virtio-desk-vga, and the guest disk's controller
+# the control for virtio-desk-vga
 CONFIG_VIRTIO_VGA=y
+# the Debian disk's controller; the lifecycle tests hibernate to a swap disk
 CONFIG_VIRTIO_BLK=y

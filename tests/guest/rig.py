@@ -30,7 +30,7 @@ OUT = Path(os.environ.get("VIRTIO_DESK_GUEST_OUT", CACHE / "guest-out"))
 CC = os.environ.get("GUEST_CC", "gcc-12")
 
 # Kernel modules the initramfs carries (dependencies are added).
-WANT_MODULES = ["drm", "drm_kms_helper", "drm_shmem_helper", "evdev", "virtio-gpu"]
+WANT_MODULES = ["drm", "drm_kms_helper", "drm_shmem_helper", "evdev", "virtio-gpu", "virtio_blk"]
 # Loaded by /init before the display driver (like an initramfs would).
 PRELOAD = ["drm", "drm_kms_helper", "drm_shmem_helper", "evdev"]
 
@@ -97,6 +97,17 @@ mount -t debugfs debugfs /sys/kernel/debug
 mkdir -p /tmp
 exec </dev/ttyS0 >/dev/ttyS0 2>&1
 stty -echo 2>/dev/null
+# hibernation: virtio_blk is a module, so the swap disk named by
+# vdesk.swap= goes to /sys/power/resume here (the kernel's resume= cannot);
+# with an image on it this write does not return, the image runs instead
+for a in $(cat /proc/cmdline); do
+	case $a in vdesk.swap=*)
+		modprobe virtio_blk
+		d=/sys/block/${a#vdesk.swap=}/dev
+		for i in 1 2 3 4 5 6 7 8 9 10; do [ -e $d ] && break; sleep 0.1; done
+		cat $d > /sys/power/resume;;
+	esac
+done
 for m in $(cat /etc/preload); do modprobe $m; done
 # what udev would do: load drivers by modalias
 for a in /sys/bus/virtio/devices/*/modalias; do [ -f "$a" ] && modprobe "$(cat $a)"; done
@@ -521,10 +532,11 @@ class SerialConsole:
 
 class Guest(SerialConsole):
     def __init__(self, name, kernel, initrd, device, append="", extra=(), trace=False, servers=True,
-                 display_bus="rp1"):
+                 display_bus="rp1", tcg=""):
         """servers: start QEMU's VNC and SPICE servers (on 127.0.0.1).
         kernel None: no -kernel, the firmware boots a disk in extra.
-        display_bus: where the display device sits (rp1: a PCIe root port)."""
+        display_bus: where the display device sits (rp1: a PCIe root port).
+        tcg: options of -accel tcg."""
         self.name = name
         self.dir = OUT / name
         if self.dir.exists():
@@ -557,7 +569,7 @@ class Guest(SerialConsole):
         if os.environ.get("VIRTIO_DESK_KVM") == "1":
             cmd += ["-accel", "kvm", "-cpu", "host"]
         else:
-            cmd += ["-accel", "tcg"]
+            cmd += ["-accel", "tcg" + tcg]
         if trace:
             cmd += ["-trace", "virtio_desk_transfer_rect", "-trace", "virtio_desk_transfer_rects"]
         cmd += list(extra)

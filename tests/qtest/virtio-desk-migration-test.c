@@ -306,8 +306,9 @@ static const MigCase cases[] = {
       .cut = true, .error = EIO,
       .why = "Failed to load virtio-desk-device:resources" },
     /* input */
+    /* a VMSTATE_VALIDATE field: vmstate_load_state() fails with -1 */
     { "migration-events-too-many", .rec = REC_INPUT, .word = 2,
-      .value = 65537, .error = EINVAL,
+      .value = 65537, .error = EPERM,
       .why = "65537 pending input events" },
     { "migration-leds-unknown", .rec = REC_INPUT, .word = 0,
       .value = LEDS | 8, .error = EINVAL, .why = "LED state 0xe" },
