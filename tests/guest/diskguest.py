@@ -147,7 +147,7 @@ def test_fb_replaced(g):
     out = sh_ok(g, "dmesg")
     assert "replaced the firmware framebuffer and console" in out, out[-3000:]
     assert "Console: switching to colour dummy device" in out, out[-3000:]
-    assert "virtio_deskdrmfb" in out or "fb0: virtio_desk" in out, out[-3000:]
+    assert "fb0: virtiodeskdrmfb frame buffer device" in out, out[-3000:]
 
 
 def test_udev_autoload(g):
