@@ -144,7 +144,14 @@ def test_weston_desktop(g):
 def test_fb_replaced(g):
     """The kernel log says the driver took over from the firmware's VGA
     console before registering."""
-    out = sh_ok(g, "dmesg")
+    want = ("replaced the firmware framebuffer and console", "Console: switching to colour dummy device",
+            "fb0: virtiodeskdrmfb frame buffer device")
+    end = time.time() + 60
+    while True:  # udev may still be loading the module when the shell is up
+        out = sh_ok(g, "dmesg | grep -E 'virtio_desk|Console: switching'")
+        if all(w in out for w in want) or time.time() > end:
+            break
+        time.sleep(2)
     assert "replaced the firmware framebuffer and console" in out, out[-3000:]
     assert "Console: switching to colour dummy device" in out, out[-3000:]
     assert "fb0: virtiodeskdrmfb frame buffer device" in out, out[-3000:]
