@@ -534,9 +534,13 @@ void virtio_desk_input_set_status(VirtIODesk *s, uint8_t status)
 static int virtio_desk_input_pre_save(void *opaque)
 {
     VirtIODesk *s = opaque;
-    g_autofree struct virtio_desk_input_event *oldest_first =
-        g_new(struct virtio_desk_input_event, s->pending_count);
+    g_autofree struct virtio_desk_input_event *oldest_first = NULL;
 
+    if (!s->pending_count) {    /* g_new() of 0 is NULL: nothing to turn */
+        s->pending_head = 0;
+        return 0;
+    }
+    oldest_first = g_new(struct virtio_desk_input_event, s->pending_count);
     for (uint32_t i = 0; i < s->pending_count; i++) {
         oldest_first[i] = *virtio_desk_pending_at(s, i);
     }
