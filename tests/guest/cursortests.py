@@ -44,9 +44,7 @@ def next_image(c):
 
 def cursor_traces(g, mark):
     """CURSOR_MOVE and CURSOR_DEFINE the device traced since mark."""
-    with open(g.qemu_log, "rb") as f:
-        f.seek(mark)
-        new = f.read().decode(errors="replace")
+    new = g.log_since(mark)
     moves = [tuple(int(v) for v in m.groups()) for m in
              re.finditer(r"virtio_desk_cursor_move output (\d+) (-?\d+),(-?\d+) visible (\d)", new)]
     defines = [tuple(int(v) for v in m.groups()) for m in
@@ -162,9 +160,7 @@ def test_modetest_cursor(g, sh_ok):
         assert m.group(1) == "0", "modetest failed (%s)" % m.group(1)
         assert (cur.width, cur.height) == (64, 64), "cursor %dx%d" % (cur.width, cur.height)
         assert any(p >> 24 for p in cur.argb), "modetest's cursor is all transparent"
-        with open(g.qemu_log, "rb") as f:
-            f.seek(mark)
-            log = f.read().decode(errors="replace")
+        log = g.log_since(mark)
         # up to modetest's last visible cursor: then it exits and fbcon comes back
         last = max((mm.end() for mm in re.finditer(r"virtio_desk_cursor_move .* visible 1", log)), default=0)
         moves = re.findall(r"virtio_desk_cursor_move output 0 (-?\d+),(-?\d+) visible 1", log[:last])

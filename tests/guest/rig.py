@@ -646,11 +646,15 @@ class Guest(SerialConsole):
     def log_mark(self):
         return self.qemu_log.stat().st_size if self.qemu_log.exists() else 0
 
-    def traces_since(self, mark):
-        """(requests, rects) traced since mark: [(res, nrects)], [(res, x, y, w, h)]."""
+    def log_since(self, mark):
+        """What QEMU wrote to its log (-D: traces, guest errors) since mark."""
         with open(self.qemu_log, "rb") as f:
             f.seek(mark)
-            new = f.read().decode(errors="replace")
+            return f.read().decode(errors="replace")
+
+    def traces_since(self, mark):
+        """(requests, rects) traced since mark: [(res, nrects)], [(res, x, y, w, h)]."""
+        new = self.log_since(mark)
         reqs = [tuple(int(v) for v in m.groups()) for m in
                 re.finditer(r"virtio_desk_transfer_rects\D*?(\d+)\D+?(\d+)", new)]
         rects = [tuple(int(v) for v in m.groups()) for m in

@@ -565,9 +565,7 @@ def test_device_errors(g):
     n = out.count("command 0x101 failed: 0x1201 (OUT_OF_MEMORY)")
     assert n == 3, "expected 3 logged OUT_OF_MEMORY answers to RESOURCE_CREATE, got %d: %s" % (n, out)
     assert "no host memory" not in out, "the driver refused by itself: " + out
-    with open(g.qemu_log, "rb") as f:
-        f.seek(mark)
-        qlog = f.read().decode(errors="replace")
+    qlog = g.log_since(mark)
     n = len(re.findall(r"virtio-desk: \S+: resource \d+ format 0x34325258 1920x1080: max_hostmem exceeded", qlog))
     assert n == 3, "QEMU answered %d of 3 RESOURCE_CREATE with max_hostmem exceeded: %s" % (n, qlog[-1500:])
     st = Staged(g, "kmstest pattern 1024 768 strict")
@@ -766,9 +764,7 @@ def test_flips_buffer_age(g):
 def device_view(g, mark):
     """Since mark, from QEMU's trace: commands the device answered with an
     error, and transfers to a resource the driver had destroyed."""
-    with open(g.qemu_log, "rb") as f:
-        f.seek(mark)
-        text = f.read().decode(errors="replace")
+    text = g.log_since(mark)
     errors = re.findall(r"virtio_desk_cmd_error.*", text)
     gone, stale = set(), []
     for m in re.finditer(r"virtio_desk_(resource_create|resource_destroy|transfer_rects)\D*?(\d+)", text):
@@ -1298,9 +1294,7 @@ def test_caps_lock_led_to_vnc(g):
         out = sh_ok(g, "evread -l %d=1 '%s'" % (LED_CAPSL, KBD))
         assert "EVLED num 0 caps 1 scroll 0" in out, out
         c.wait_leds(rfb.LED_CAPS)
-        with open(g.qemu_log, "rb") as f:
-            f.seek(mark)
-            trace = f.read().decode(errors="replace")
+        trace = g.log_since(mark)
         assert re.search(r"virtio_desk_input_status device 0 type 17 code 1 value 1\b", trace), \
             "no status message device 0 EV_LED LED_CAPSL 1 traced: " + trace[-500:]
         out = sh_ok(g, "evread -l %d=0 '%s'" % (LED_CAPSL, KBD))
@@ -1319,9 +1313,7 @@ def test_caps_lock_led_to_vnc(g):
         mark = g.log_mark()
         sh_ok(g, "rmmod virtio_desk")
         c.wait_leds(0)
-        with open(g.qemu_log, "rb") as f:
-            f.seek(mark)
-            trace = f.read().decode(errors="replace")
+        trace = g.log_since(mark)
         assert not re.search(r"virtio_desk_input_status device 0 type 17 code 1 value 0\b", trace), \
             "the driver turned Caps Lock off, not the reset: " + trace[-500:]
         sh_ok(g, "modprobe virtio_desk")
