@@ -10,7 +10,8 @@
 # (only when they differ, so timestamps stay put), and scripts/qemu/wiring.patch
 # adds the few lines that hook them in (Kconfig, meson, trace events, the
 # virtio name table, docs index, MAINTAINERS).  scripts/qemu/edk2-blobs.patch,
-# a build fix for Debian's tarball, is applied with it.
+# a build fix for Debian's tarball, and scripts/qemu/qos-fuzz-leak.patch, a
+# leak fix in QEMU's fuzz harness, are applied with it.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -80,7 +81,8 @@ fi
 # in the version applied before), and only files whose result differs from
 # the tree are replaced: unchanged files keep their timestamps.  $applied
 # keeps the patches as last applied, concatenated.
-patches=("$repo/scripts/qemu/edk2-blobs.patch" "$repo/scripts/qemu/wiring.patch")
+patches=("$repo/scripts/qemu/edk2-blobs.patch" "$repo/scripts/qemu/qos-fuzz-leak.patch"
+         "$repo/scripts/qemu/wiring.patch")
 applied="$tree/.virtio-desk-wiring.patch"
 if ! cat "${patches[@]}" | cmp -s - "$applied"; then
     scratch=$(mktemp -d)
