@@ -99,14 +99,14 @@ MSG
 patch_ "tests/qtest/fuzz: don't leak the qos paths walk_path() replaces" \
     tests/qtest/fuzz/qos_fuzz.c <<'MSG'
 walk_path() keeps the last of the qos graph's paths that end in the
-fuzz target; on x86_64 there are two (through the pc and the q35
-machine), and the path vector and command line of the earlier one were
-lost.  LeakSanitizer reports them whenever libFuzzer runs a leak check,
+fuzz target, and the path vector and command line of an earlier one
+were lost.  A target on an interface that two drivers produce has two
+paths (virtio-desk-fuzz's "virtio-desk": virtio-desk-pci and
+virtio-desk-vga).  LeakSanitizer reports them whenever libFuzzer runs a leak check,
 so a run that only leaves an RCU-deferred free pending (every virtqueue
 setup does) fails as a leak.  Free the replaced path.
 
-Not virtio-desk's, but its fuzz target is the first to trip over it in
-a short run; meant for upstream on its own.
+Not virtio-desk's; meant for upstream on its own.
 MSG
 
 patch_ "include/standard-headers: add virtio_desk.h" \
