@@ -4,7 +4,8 @@
 # For developers: after editing the wiring lines in the grafted QEMU tree,
 # regenerate scripts/qemu/wiring.patch from it.  Diffs every file the patch
 # already touches, plus any QEMU-relative paths given as arguments, against
-# the pristine tarball.  (edk2-blobs.patch, the build fix, is kept by hand.)
+# the pristine tarball.  (edk2-blobs.patch and qos-fuzz-leak.patch, fixes to
+# QEMU itself, are kept by hand.)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,5 +22,5 @@ for f in "${files[@]}"; do
     diff -u --label "a/$f" --label "b/$f" "$pristine/$f" "$tree/$f" || true
 done > "$repo/scripts/qemu/wiring.patch"
 # what build.sh records as applied: the same patches, in its order
-cat "$repo/scripts/qemu/edk2-blobs.patch" "$repo/scripts/qemu/wiring.patch" \
-    > "$tree/.virtio-desk-wiring.patch"
+cat "$repo/scripts/qemu/edk2-blobs.patch" "$repo/scripts/qemu/qos-fuzz-leak.patch" \
+    "$repo/scripts/qemu/wiring.patch" > "$tree/.virtio-desk-wiring.patch"
