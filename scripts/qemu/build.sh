@@ -81,8 +81,7 @@ fi
 # in the version applied before), and only files whose result differs from
 # the tree are replaced: unchanged files keep their timestamps.  $applied
 # keeps the patches as last applied, concatenated.
-patches=("$repo/scripts/qemu/edk2-blobs.patch" "$repo/scripts/qemu/qos-fuzz-leak.patch"
-         "$repo/scripts/qemu/wiring.patch")
+source "$repo/scripts/qemu/patches.sh"
 applied="$tree/.virtio-desk-wiring.patch"
 if ! cat "${patches[@]}" | cmp -s - "$applied"; then
     scratch=$(mktemp -d)

@@ -17,8 +17,7 @@ cache=${VIRTIO_DESK_CACHE:-$HOME/.cache/virtio-desk}
 orig=$(ls "$cache"/dl/qemu_10.0.*+ds.orig.tar.xz | sort -V | tail -n 1)
 version=$(basename "$orig" | sed -E 's/^qemu_(10\.0\.[0-9]+)\+ds\.orig\.tar\.xz$/\1/')
 author=${VIRTIO_DESK_AUTHOR:-virtio-desk developers <virtio-desk@example.invalid>}
-patches=("$repo/scripts/qemu/edk2-blobs.patch" "$repo/scripts/qemu/qos-fuzz-leak.patch"
-         "$repo/scripts/qemu/wiring.patch")
+source "$repo/scripts/qemu/patches.sh"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

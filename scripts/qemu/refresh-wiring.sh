@@ -22,5 +22,5 @@ for f in "${files[@]}"; do
     diff -u --label "a/$f" --label "b/$f" "$pristine/$f" "$tree/$f" || true
 done > "$repo/scripts/qemu/wiring.patch"
 # what build.sh records as applied: the same patches, in its order
-cat "$repo/scripts/qemu/edk2-blobs.patch" "$repo/scripts/qemu/qos-fuzz-leak.patch" \
-    "$repo/scripts/qemu/wiring.patch" > "$tree/.virtio-desk-wiring.patch"
+source "$repo/scripts/qemu/patches.sh"
+cat "${patches[@]}" > "$tree/.virtio-desk-wiring.patch"
