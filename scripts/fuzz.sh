@@ -8,6 +8,7 @@
 # QEMU is built with clang, --enable-fuzzing and ASan/UBSan in its own build
 # directory.  Corpora are kept in $VIRTIO_DESK_CACHE/fuzz; a crash leaves its
 # input there and makes this script fail.
+#   fuzz.sh --build-only   build the tree and stop (see sanitizers.sh)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +20,7 @@ build=$(VIRTIO_DESK_BUILD=build-fuzz \
         VIRTIO_DESK_TARGETS=qemu-fuzz-x86_64 \
         VIRTIO_DESK_CONFIGURE_EXTRA="--cc=clang --cxx=clang++ --enable-fuzzing --enable-asan --enable-ubsan --disable-modules" \
         bash "$repo/scripts/qemu/build.sh" | tail -n 1)
+[ "$seconds" != --build-only ] || exit 0
 
 fuzz() {  # fuzz TARGET CORPUS
     local target=$1 corpus=$2 artifacts="$cache/fuzz/crashes/$1/"

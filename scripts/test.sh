@@ -62,6 +62,16 @@ fi
 build=$(bash "$repo/scripts/qemu/build.sh" | tail -n 1)
 [ -x "$build/qemu-system-x86_64" ] || { result qemu-build 1; summary; exit 1; }
 qemu="$build/qemu-system-x86_64"
+# The sanitizer and fuzzing trees (about 20 minutes of compiling from cold)
+# build at the lowest priority while the qtests and the guest tests run: they
+# run one QEMU at a time, and a TCG guest leaves the second core mostly idle.
+# Their stages at the end wait for this and then find nothing to rebuild.
+if [ "${1:-}" != --qtest-only ]; then
+    slow_log=$(mktemp)
+    (nice -n 19 ionice -c 3 bash "$repo/scripts/sanitizers.sh" --build-only &&
+     nice -n 19 ionice -c 3 bash "$repo/scripts/fuzz.sh" --build-only) > "$slow_log" 2>&1 &
+    slow_pid=$!
+fi
 
 # --- device registration and the module build --------------------------------
 "$qemu" -device help 2>/dev/null | grep -q '^name "virtio-desk-pci", bus PCI'
@@ -152,6 +162,9 @@ if [ "${1:-}" != --qtest-only ]; then
     stage bench-cursor-harness-short bash "$repo/bench/run.sh" cursor --short
 
     # --- hardening: sanitizers and fuzzing, each in its own QEMU build ---------------
+    # (a failed early build is shown here and then fails its stage)
+    wait "$slow_pid" || sed 's/^/  slow-builds: /' "$slow_log"
+    rm -f "$slow_log"
     within_budget "sanitizer run" &&
         stage qtests-under-asan-ubsan bash "$repo/scripts/sanitizers.sh"
     within_budget "fuzzing" &&
