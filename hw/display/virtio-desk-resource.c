@@ -111,11 +111,22 @@ void virtio_desk_output_set(VirtIODesk *s, uint32_t output_id,
  * while nothing changes, so damage would wait for the next tick.  The
  * device's own listener, which draws nothing, pulls that tick in to
  * refresh_prompt_ms after the last one when damage arrives, and lets go
- * again from its dpy_refresh: because of it the UIs refresh at most once
- * every refresh_prompt_ms.
+ * again from its dpy_refresh.
+ *
+ * While damage keeps coming, a prompt pulls the tick in at most once per
+ * frame of output 0 (its UI's refresh rate, 60 Hz when none says): no
+ * screen shows more, and every refresh costs the UIs a compare and copy
+ * of the damaged area (SPICE's mirror, VNC's server surface), which at
+ * 500 refreshes a second of full-screen damage cost more host CPU than
+ * the transfers.  Damage after a quiet frame still gets the short bound.
  */
 static void virtio_desk_prompt_done(DisplayChangeListener *dcl)
 {
+    VirtIODesk *s = container_of(dcl, VirtIODesk, prompt_dcl);
+
+    if (dcl->update_interval != GUI_REFRESH_INTERVAL_IDLE) {
+        s->prompted_refresh_ms = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+    }
     update_displaychangelistener(dcl, GUI_REFRESH_INTERVAL_IDLE);
 }
 
@@ -152,11 +163,21 @@ void virtio_desk_prompt_fini(VirtIODesk *s)
 
 static void virtio_desk_prompt(VirtIODesk *s)
 {
-    if (s->prompt_dcl.ds &&
-        s->prompt_dcl.update_interval != s->refresh_prompt_ms) {
-        trace_virtio_desk_refresh_prompt(s->refresh_prompt_ms);
-        update_displaychangelistener(&s->prompt_dcl, s->refresh_prompt_ms);
+    uint32_t refresh = s->outputs[0].pref_refresh ? : 60000;   /* mHz */
+    /* never slower than the console's own default tick */
+    uint64_t frame_ms = MIN(1000000 / refresh, GUI_REFRESH_INTERVAL_DEFAULT);
+    uint64_t interval = s->refresh_prompt_ms;
+
+    if (!s->prompt_dcl.ds ||
+        s->prompt_dcl.update_interval != GUI_REFRESH_INTERVAL_IDLE) {
+        return;     /* no prompting, or a prompt is pending */
     }
+    if (qemu_clock_get_ms(QEMU_CLOCK_REALTIME) - s->prompted_refresh_ms <
+        frame_ms) {
+        interval = MAX(interval, frame_ms);
+    }
+    trace_virtio_desk_refresh_prompt(interval);
+    update_displaychangelistener(&s->prompt_dcl, interval);
 }
 
 /* Tell every output showing @res that rect x,y,w,h of it changed. */
