@@ -95,8 +95,8 @@ struct VirtIODesk {
     /* outputs */
     VirtIODeskOutput outputs[VIRTIO_DESK_MAX_OUTPUTS];
     DisplayChangeListener prompt_dcl; /* pulls the UIs' refresh in on damage */
-    int64_t prompted_refresh_ms;  /* QEMU_CLOCK_REALTIME of the last refresh
-                                     that a prompt pulled in */
+    /* QEMU_CLOCK_REALTIME of the last refresh that a prompt pulled in */
+    int64_t prompted_refresh_ms;
     VirtIODeskCursor cursors[VIRTIO_DESK_MAX_OUTPUTS];
     /*
      * For virtio-desk-vga, whose VGA shares output 0's console: the driver
