@@ -84,6 +84,7 @@ void vdesk_cursor_done(struct virtqueue *vq)
 			if (len < sizeof(req->resp) || type != VIRTIO_DESK_RESP_OK_NODATA)
 				drm_err_ratelimited(&vd->drm, "cursor command %#x failed: %#x (%s)\n",
 						    req->type, type, vdesk_err_name(type));
+			vd->cursor_answers++;
 			kfree(req);
 		}
 	} while (!virtqueue_enable_cb(vq));
@@ -91,20 +92,19 @@ void vdesk_cursor_done(struct virtqueue *vq)
 	wake_up(&vd->cursor_space);
 }
 
-static bool vdesk_cursor_room(struct vdesk_device *vd)
-{
-	return READ_ONCE(vd->cursorq->num_free) >= 2;
-}
-
 /*
  * Queue one request, without waiting for its answer.  Only a full ring
- * (which a device that answers at once never leaves full) makes us wait.
+ * (which a device that answers at once never leaves full) makes us wait,
+ * and not while the control queue finds the device stalled.  Without the
+ * queue (a reset under way, a device without F_CURSOR after a restore)
+ * the update is dropped: vdesk_cursor_restore() sends the last one later.
  */
 static int vdesk_cursor_send(struct vdesk_device *vd, const void *cmd, size_t len)
 {
 	struct vdesk_cursor_req *req;
 	struct scatterlist out, in, *sgs[] = { &out, &in };
 	unsigned long flags;
+	u64 answers;
 	int ret, idx;
 
 	if (!drm_dev_enter(&vd->drm, &idx))
@@ -122,37 +122,60 @@ static int vdesk_cursor_send(struct vdesk_device *vd, const void *cmd, size_t le
 	sg_init_one(&in, &req->resp, sizeof(req->resp));
 	for (;;) {
 		spin_lock_irqsave(&vd->cursor_lock, flags);
-		ret = virtqueue_add_sgs(vd->cursorq, sgs, 1, 1, req, GFP_ATOMIC);
-		if (!ret)
-			virtqueue_kick(vd->cursorq);
+		if (vd->cursor_up) {
+			ret = virtqueue_add_sgs(vd->cursorq, sgs, 1, 1, req, GFP_ATOMIC);
+			if (!ret)
+				virtqueue_kick(vd->cursorq);
+		} else {
+			ret = -ENODEV;
+		}
+		answers = vd->cursor_answers;
 		spin_unlock_irqrestore(&vd->cursor_lock, flags);
 		if (ret != -ENOSPC)
 			break;
-		if (!wait_event_timeout(vd->cursor_space, vdesk_cursor_room(vd),
+		if (READ_ONCE(vd->stalled)) {
+			ret = -EIO;
+			break;
+		}
+		if (!wait_event_timeout(vd->cursor_space,
+					READ_ONCE(vd->cursor_answers) != answers ||
+					!READ_ONCE(vd->cursor_up) || READ_ONCE(vd->stalled),
 					msecs_to_jiffies(VDESK_TIMEOUT_MS))) {
 			ret = -ETIMEDOUT;
 			break;
 		}
 	}
-	if (ret) {
+	if (ret == -ENODEV || ret == -EIO)
+		atomic_inc(&vd->stats.cursor_dropped);
+	else if (ret)
 		drm_err_ratelimited(&vd->drm, "cursor command %#x not queued: %d\n",
 				    req->type, ret);
+	if (ret)
 		kfree(req);
-	}
 out:
 	drm_dev_exit(idx);
 	return ret;
 }
 
-/* After a reset of the device: the requests it will never answer. */
+/* Once the device is ready: cursor requests may go out. */
+void vdesk_cursor_start(struct vdesk_device *vd)
+{
+	spin_lock_irq(&vd->cursor_lock);
+	vd->cursor_up = vd->cursorq;
+	spin_unlock_irq(&vd->cursor_lock);
+}
+
+/*
+ * After a reset of the device: no cursor request goes out from now on;
+ * free the ones it will never answer.
+ */
 void vdesk_cursor_reclaim(struct vdesk_device *vd)
 {
 	struct vdesk_cursor_req *req;
 
-	if (!vd->cursorq)
-		return;
 	spin_lock_irq(&vd->cursor_lock);
-	while ((req = virtqueue_detach_unused_buf(vd->cursorq)))
+	vd->cursor_up = false;
+	while (vd->cursorq && (req = virtqueue_detach_unused_buf(vd->cursorq)))
 		kfree(req);
 	spin_unlock_irq(&vd->cursor_lock);
 	wake_up(&vd->cursor_space);

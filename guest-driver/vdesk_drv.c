@@ -14,6 +14,7 @@
 #include <linux/mount.h>
 #include <linux/pagemap.h>
 #include <linux/pci.h>
+#include <linux/seq_file.h>
 #include <linux/shmem_fs.h>
 #include <linux/sizes.h>
 #include <linux/virtio_config.h>
@@ -132,7 +133,29 @@ out:
  *   xfer_layout   a rect's payload: 0 (default) whichever layout needs
  *                 fewer descriptors, 1 always one byte range, 2 always
  *                 row by row
+ *   xfer_fault    N: the next N transfers go to resource 0xffffffff, which
+ *                 the device refuses (the repair after a failed transfer)
+ *   vdesk_stats   counters of the paths that handle races, stalls and
+ *                 faults (struct vdesk_stats), for the stress tests
  */
+static int vdesk_stats_show(struct seq_file *m, void *unused)
+{
+	struct vdesk_device *vd = m->private;
+	const struct vdesk_stats *st = &vd->stats;
+
+	seq_printf(m, "vblank_cancel_busy %d\n", atomic_read(&st->vblank_cancel_busy));
+	seq_printf(m, "stalls %d\n", atomic_read(&st->stalls));
+	seq_printf(m, "stall_ends %d\n", atomic_read(&st->stall_ends));
+	seq_printf(m, "recoveries %d\n", atomic_read(&st->recoveries));
+	seq_printf(m, "recoveries_skipped %d\n", atomic_read(&st->recoveries_skipped));
+	seq_printf(m, "resyncs %d\n", atomic_read(&st->resyncs));
+	seq_printf(m, "queue_waits %d\n", atomic_read(&st->queue_waits));
+	seq_printf(m, "cursor_dropped %d\n", atomic_read(&st->cursor_dropped));
+	seq_printf(m, "max_seg_size %u\n", vd->max_seg_size);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vdesk_stats);
+
 static void vdesk_debugfs_init(struct drm_minor *minor)
 {
 	struct vdesk_device *vd = to_vdesk(minor->dev);
@@ -141,6 +164,10 @@ static void vdesk_debugfs_init(struct drm_minor *minor)
 			    &vd->check_limits);
 	debugfs_create_u32("xfer_layout", 0644, minor->debugfs_root,
 			   &vd->xfer_layout);
+	debugfs_create_u32("xfer_fault", 0644, minor->debugfs_root,
+			   &vd->xfer_fault);
+	debugfs_create_file("vdesk_stats", 0444, minor->debugfs_root, vd,
+			    &vdesk_stats_fops);
 }
 
 DEFINE_DRM_GEM_FOPS(vdesk_fops);
@@ -162,10 +189,16 @@ static const struct drm_driver vdesk_driver = {
 
 /* --- Configuration space ---------------------------------------------------------- */
 
-static int vdesk_read_config(struct vdesk_device *vd)
+/*
+ * The device's limits, at probe and again at restore (hibernation may
+ * resume on another QEMU).  The number of outputs cannot change under a
+ * DRM device: a restore keeps the one it had.
+ */
+int vdesk_read_config(struct vdesk_device *vd)
 {
 	struct virtio_device *vdev = vd->vdev;
 	struct drm_device *dev = &vd->drm;
+	u32 outputs = vd->num_outputs;
 
 	virtio_cread_le(vdev, struct virtio_desk_config, num_outputs, &vd->num_outputs);
 	virtio_cread_le(vdev, struct virtio_desk_config, max_rects, &vd->max_rects);
@@ -181,6 +214,11 @@ static int vdesk_read_config(struct vdesk_device *vd)
 	if (!vd->num_outputs || vd->num_outputs > VIRTIO_DESK_MAX_OUTPUTS) {
 		drm_err(dev, "bad number of outputs %u\n", vd->num_outputs);
 		return -EINVAL;
+	}
+	if (outputs && outputs != vd->num_outputs) {
+		drm_warn(dev, "the device has %u outputs now: the first %u stay in use\n",
+			 vd->num_outputs, min(outputs, vd->num_outputs));
+		vd->num_outputs = min(outputs, vd->num_outputs);
 	}
 	if (!vd->max_dimension) {
 		drm_err(dev, "max_dimension is 0\n");
@@ -214,43 +252,12 @@ static void vdesk_config_changed(struct virtio_device *vdev)
 	struct vdesk_device *vd = vdev->priv;
 
 	if (vdev->config->get_status(vdev) & VIRTIO_CONFIG_S_NEEDS_RESET)
-		queue_work(system_freezable_wq, &vd->recover_work);
+		vdesk_vq_recover(vd);
 	else
 		schedule_work(&vd->config_work);
 }
 
 /* --- virtio driver -------------------------------------------------------------- */
-
-/*
- * The control queue, the event and status queues with F_INPUT, and the
- * cursor queue with F_CURSOR.  The cursor queue is queue 3 even without
- * F_INPUT: queues 1 and 2 are then set up too, and left unused.
- */
-int vdesk_find_vqs(struct vdesk_device *vd)
-{
-	struct virtqueue_info info[] = {
-		[VIRTIO_DESK_QUEUE_CONTROL] = { "control", vdesk_vq_done },
-		[VIRTIO_DESK_QUEUE_EVENT] = { "event", vdesk_input_event_done },
-		[VIRTIO_DESK_QUEUE_STATUS] = { "status", vdesk_input_status_done },
-		[VIRTIO_DESK_QUEUE_CURSOR] = { "cursor", vdesk_cursor_done },
-	};
-	struct virtqueue *vqs[ARRAY_SIZE(info)];
-	bool input = virtio_has_feature(vd->vdev, VIRTIO_DESK_F_INPUT);
-	bool cursor = virtio_has_feature(vd->vdev, VIRTIO_DESK_F_CURSOR);
-	int ret;
-
-	ret = virtio_find_vqs(vd->vdev, cursor ? 4 : input ? 3 : 1, vqs, info, NULL);
-	if (ret)
-		return ret;
-	vd->vq = vqs[VIRTIO_DESK_QUEUE_CONTROL];
-	if (input) {
-		vd->evq = vqs[VIRTIO_DESK_QUEUE_EVENT];
-		vd->stq = vqs[VIRTIO_DESK_QUEUE_STATUS];
-	}
-	if (cursor)
-		vd->cursorq = vqs[VIRTIO_DESK_QUEUE_CURSOR];
-	return 0;
-}
 
 static void vdesk_ida_fini(struct drm_device *dev, void *data)
 {
@@ -313,14 +320,16 @@ static int vdesk_probe(struct virtio_device *vdev)
 	if (ret)
 		return ret;
 
+	vdesk_vq_init(vd);
 	vdesk_cursor_init(vd);
-	ret = vdesk_find_vqs(vd);
+	ret = vdesk_vqs_find(vd);
 	if (ret)
 		return ret;
-	ret = vdesk_vq_init(vd);
+	ret = vdesk_xfer_init(vd);
 	if (ret)
 		goto err_vqs;
 	virtio_device_ready(vdev);
+	vdesk_vqs_start(vd);
 
 	ret = vdesk_get_display_info(vd);
 	if (ret)
@@ -342,12 +351,12 @@ static int vdesk_probe(struct virtio_device *vdev)
 
 err_reset:
 	vdesk_input_remove(vd);
-	virtio_reset_device(vdev);
-	cancel_work_sync(&vd->config_work);
-	vdesk_vq_reclaim(vd);
-	vdesk_cursor_reclaim(vd);
 err_vqs:
-	vdev->config->del_vqs(vdev);
+	/* nothing may run after vd is freed, whoever queued it */
+	disable_work_sync(&vd->recover_work);
+	disable_work_sync(&vd->config_work);
+	virtio_reset_device(vdev);
+	vdesk_vqs_del(vd);
 	return ret;
 }
 
@@ -360,14 +369,16 @@ static void vdesk_remove(struct virtio_device *vdev)
 	vdesk_input_remove(vd);
 	/* no new device access; waits for the ones in progress */
 	drm_dev_unplug(dev);
-	cancel_work_sync(&vd->recover_work);
+	/*
+	 * Disabled, not cancelled: the watchdog or an interrupt may still
+	 * queue them, and they must not run once vd is freed.
+	 */
+	disable_work_sync(&vd->recover_work);
 	drm_atomic_helper_shutdown(dev);
-	cancel_work_sync(&vd->config_work);
+	disable_work_sync(&vd->config_work);
 	/* the device forgets all resources and outputs on reset */
 	virtio_reset_device(vdev);
-	vdesk_vq_reclaim(vd);
-	vdesk_cursor_reclaim(vd);
-	vdev->config->del_vqs(vdev);
+	vdesk_vqs_del(vd);
 }
 
 static const struct virtio_device_id vdesk_id_table[] = {

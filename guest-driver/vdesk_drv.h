@@ -99,8 +99,14 @@ struct vdesk_output {
 	unsigned int index;
 	u32 scanout_res;	/* resource the device shows, 0 = disabled */
 
-	/* vblank timer, running while vblank interrupts are enabled */
+	/*
+	 * vblank timer, running while vblank interrupts are enabled.  period
+	 * is 0 once disabled: disable_vblank runs under the vblank core's
+	 * locks, which the callback takes, so it cannot wait for the callback
+	 * (hrtimer_cancel) and lets the callback stop itself instead.
+	 */
 	struct hrtimer vblank_timer;
+	spinlock_t vblank_lock;		/* period */
 	ktime_t period;
 
 	/* last request before the commit being applied (atomic_begin) */
@@ -119,9 +125,29 @@ struct vdesk_output {
 	bool cursor_defined;
 };
 
+/* Counters of the robustness paths, in debugfs (vdesk_stats), for tests. */
+struct vdesk_stats {
+	atomic_t vblank_cancel_busy;	/* disable_vblank met a running callback */
+	atomic_t stalls;		/* the watchdog gave up waiting for answers */
+	atomic_t stall_ends;		/* a stalled device answered again */
+	atomic_t recoveries;		/* device re-initialised after a reset/stall */
+	atomic_t recoveries_skipped;	/* queued recovery found it already done */
+	atomic_t resyncs;		/* whole-output transfers after a failed one */
+	atomic_t queue_waits;		/* waited for ring room or DMA mappings */
+	atomic_t cursor_dropped;	/* cursor updates while its queue was down */
+};
+
 struct vdesk_device {
 	struct drm_device drm;
 	struct virtio_device *vdev;
+
+	/*
+	 * The virtqueues, owned by vdesk_vq.c: made by vdesk_vqs_find() and
+	 * deleted by vdesk_vqs_del(), which NULLs them.  Each queue's user
+	 * checks the queue is up under the queue's own lock (vq_up under
+	 * vq_lock, cursor_up under cursor_lock, the input queues' ready flags)
+	 * before touching it, so nothing reaches a deleted queue.
+	 */
 	struct virtqueue *vq;
 
 	/* configuration space, read at probe */
@@ -135,24 +161,35 @@ struct vdesk_device {
 	/*
 	 * Control queue: requests are queued without waiting; the answers are
 	 * collected in the virtqueue callback.  vq_lock protects the queue,
-	 * the in-flight list and the outputs' events.
+	 * the in-flight list, the state below and the outputs' events.
 	 */
 	spinlock_t vq_lock;
 	struct list_head inflight;	/* oldest first */
 	struct list_head answered;	/* waiting for answered_work */
 	u64 seq;			/* of the last queued request */
 	u64 answers;			/* answers collected so far */
-	bool broken;			/* gave up on the device */
-	wait_queue_head_t vq_space;	/* answers came, or broken */
+	bool vq_up;			/* the queue exists and the device runs */
+	bool stalled;			/* no answer for VDESK_TIMEOUT_MS */
+	unsigned long stalled_since;	/* jiffies */
+	u32 resets;			/* device resets so far (vdesk_vq_reclaim) */
+	u32 recover_resets;		/* resets when recover_work was queued */
+	bool recover_after_stall;	/* why it was queued */
+	wait_queue_head_t vq_space;	/* answers came, or the queue went */
 	struct work_struct answered_work;
 	struct delayed_work watchdog;
+	/* outputs whose host image may differ from their framebuffer */
+	unsigned long stale_outputs;
 
 	/* transfer staging, serialized by xfer_lock */
 	struct mutex xfer_lock;
 	struct vdesk_xfer_cmd *xfer_cmd;	/* with rects_max rects */
 	struct scatterlist *payload;	/* payload descriptors */
+	unsigned int payload_cap;	/* entries allocated in payload */
+	unsigned int rects_cap;		/* rects allocated in xfer_cmd */
 	unsigned int payload_max;	/* entries usable in payload */
 	unsigned int rects_max;		/* rects usable in one request */
+	u32 max_seg_size;		/* bytes one DMA mapping may cover */
+	u32 xfer_fault;			/* debugfs: transfers to send to a bad id */
 
 	/* display info and layout (F_LAYOUT), protected by info_lock */
 	spinlock_t info_lock;
@@ -191,9 +228,13 @@ struct vdesk_device {
 
 	/* cursor (VIRTIO_DESK_F_CURSOR), NULL without it */
 	struct virtqueue *cursorq;
-	spinlock_t cursor_lock;		/* cursorq */
-	wait_queue_head_t cursor_space;	/* answers came */
+	spinlock_t cursor_lock;		/* cursorq, cursor_up, cursor_answers */
+	bool cursor_up;
+	u64 cursor_answers;
+	wait_queue_head_t cursor_space;	/* answers came, or the queue went */
 	struct mutex cursor_mutex;	/* the outputs' cursor */
+
+	struct vdesk_stats stats;
 };
 
 static inline struct vdesk_device *to_vdesk(struct drm_device *drm)
@@ -222,14 +263,19 @@ static inline struct vdesk_fb *to_vdesk_fb(struct drm_framebuffer *fb)
 }
 
 /* vdesk_drv.c */
-int vdesk_find_vqs(struct vdesk_device *vd);
+int vdesk_read_config(struct vdesk_device *vd);
 
 /* vdesk_vq.c */
-int vdesk_vq_init(struct vdesk_device *vd);
-void vdesk_vq_rearm(struct vdesk_device *vd);
+void vdesk_vq_init(struct vdesk_device *vd);
+int vdesk_vqs_find(struct vdesk_device *vd);
+void vdesk_vqs_start(struct vdesk_device *vd);
+void vdesk_vqs_del(struct vdesk_device *vd);
+void vdesk_vq_recover(struct vdesk_device *vd);
+bool vdesk_vq_recover_needed(struct vdesk_device *vd, bool *after_stall);
 bool vdesk_vq_wait_idle(struct vdesk_device *vd, unsigned int ms);
 void vdesk_vq_done(struct virtqueue *vq);
-void vdesk_vq_reclaim(struct vdesk_device *vd);
+void vdesk_output_stale(struct vdesk_device *vd, unsigned int output);
+bool vdesk_output_take_stale(struct vdesk_device *vd, unsigned int output);
 int vdesk_queue(struct vdesk_device *vd, const void *cmd, size_t len,
 		unsigned int npay, struct drm_framebuffer *fb);
 u64 vdesk_last_seq(struct vdesk_device *vd);
@@ -265,6 +311,7 @@ struct vdesk_xfer {
 };
 
 int vdesk_xfer_init(struct vdesk_device *vd);
+int vdesk_xfer_limits(struct vdesk_device *vd);
 void vdesk_xfer_begin(struct vdesk_xfer *x, struct vdesk_device *vd,
 		      struct vdesk_fb *fb, const struct vdesk_res *res,
 		      const struct drm_rect *src)
@@ -289,6 +336,7 @@ void vdesk_recover_work(struct work_struct *work);
 /* vdesk_cursor.c */
 void vdesk_cursor_init(struct vdesk_device *vd);
 void vdesk_cursor_done(struct virtqueue *vq);
+void vdesk_cursor_start(struct vdesk_device *vd);
 void vdesk_cursor_reclaim(struct vdesk_device *vd);
 void vdesk_cursor_restore(struct vdesk_device *vd);
 struct drm_plane *vdesk_cursor_plane_init(struct vdesk_device *vd,

@@ -314,7 +314,8 @@ void vdesk_input_resume(struct vdesk_device *vd)
 	struct input_dev *kbd;
 	unsigned long flags;
 
-	if (!vi)
+	/* restored onto a device without F_INPUT: the input devices stay idle */
+	if (!vi || !vd->evq)
 		return;
 	kbd = vi->idev[VIRTIO_DESK_INPUT_KEYBOARD];
 	spin_lock_irqsave(&vi->sts_lock, flags);

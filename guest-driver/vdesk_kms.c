@@ -45,7 +45,9 @@ static_assert(DRM_FORMAT_RGB565 == VIRTIO_DESK_FORMAT_RGB565);
 /* --- Framebuffers ----------------------------------------------------------- */
 
 /*
- * Pin the pages and record them as runs of contiguous pages, once.  Not
+ * Pin the pages and record them as runs of contiguous pages, once, each
+ * run no longer than one DMA mapping may be (swiotlb bounces at most
+ * 256 KiB at a time).  Not
  * drm_gem_shmem_get_pages_sgt(): that pins for the object's whole life and
  * DMA-maps the pages for the device, while virtqueue_add_sgs() maps each
  * request's pages itself and a framebuffer needs them only while it lives.
@@ -54,6 +56,7 @@ static int vdesk_fb_pin(struct vdesk_fb *vfb)
 {
 	struct drm_gem_shmem_object *shmem =
 		to_drm_gem_shmem_obj(vfb->base.obj[0]);
+	u32 max_len = to_vdesk(vfb->base.dev)->max_seg_size;
 	size_t npages = shmem->base.size >> PAGE_SHIFT;
 	struct vdesk_seg *segs;
 	unsigned long pfn, prev = 0;
@@ -76,7 +79,7 @@ static int vdesk_fb_pin(struct vdesk_fb *vfb)
 	}
 	for (i = 0; i < npages; i++) {
 		pfn = page_to_pfn(shmem->pages[i]);
-		if (!n || pfn != prev + 1 || segs[n - 1].len > U32_MAX - 2 * PAGE_SIZE) {
+		if (!n || pfn != prev + 1 || segs[n - 1].len + PAGE_SIZE > max_len) {
 			segs[n].off = (u64)i << PAGE_SHIFT;
 			segs[n].pfn = pfn;
 			segs[n].len = 0;
@@ -365,6 +368,7 @@ static void vdesk_plane_atomic_update(struct drm_plane *plane,
 	struct drm_atomic_helper_damage_iter iter;
 	struct drm_rect clip, src;
 	struct vdesk_xfer x;
+	bool whole;
 	int idx;
 
 	if (!res || !drm_dev_enter(plane->dev, &idx))
@@ -372,15 +376,21 @@ static void vdesk_plane_atomic_update(struct drm_plane *plane,
 	drm_rect_fp_to_int(&src, &new->src);
 
 	vdesk_xfer_begin(&x, vd, to_vdesk_fb(new->fb), res, &src);
-	if (out->scanout_res != res->id) {
-		/* a resource the output does not show yet: all of it */
+	/*
+	 * All of it for a resource the output does not show yet, or one that
+	 * missed a transfer (refused or failed): the damage is relative to
+	 * what the resource should hold.
+	 */
+	whole = vdesk_output_take_stale(vd, out->index);
+	if (out->scanout_res != res->id || whole) {
 		vdesk_xfer_rect(&x, &src);
 	} else {
 		drm_atomic_helper_damage_iter_init(&iter, old, new);
 		drm_atomic_for_each_plane_damage(&iter, &clip)
 			vdesk_xfer_rect(&x, &clip);
 	}
-	vdesk_xfer_end(&x);
+	if (vdesk_xfer_end(&x))
+		vdesk_output_stale(vd, out->index);
 
 	if (out->scanout_res != res->id) {
 		if (!vdesk_set_scanout(vd, out->index, res->id, res->width,
@@ -474,26 +484,58 @@ static enum hrtimer_restart vdesk_vblank_timer(struct hrtimer *timer)
 {
 	struct vdesk_output *out = container_of(timer, struct vdesk_output,
 						vblank_timer);
+	unsigned long flags;
+	ktime_t period;
 
-	hrtimer_forward_now(timer, out->period);
-	drm_crtc_handle_vblank(&out->crtc);
+	spin_lock_irqsave(&out->vblank_lock, flags);
+	period = out->period;
+	spin_unlock_irqrestore(&out->vblank_lock, flags);
+	/* disabled (vdesk_crtc_disable_vblank) */
+	if (!period)
+		return HRTIMER_NORESTART;
+	hrtimer_forward_now(timer, period);
+	if (!drm_crtc_handle_vblank(&out->crtc))
+		return HRTIMER_NORESTART;
 	return HRTIMER_RESTART;
 }
 
+/*
+ * As the DRM core's vblank timer (drm_crtc_vblank_start_timer, after 6.12)
+ * does it: enable_vblank and disable_vblank are called with the vblank
+ * core's spinlocks held, which the callback's drm_crtc_handle_vblank()
+ * takes on another CPU, so neither may wait for the callback with
+ * hrtimer_cancel().  Disabling sets the period to 0, which the callback
+ * checks; enabling waits only for a callback that is past that check.
+ */
 static int vdesk_crtc_enable_vblank(struct drm_crtc *crtc)
 {
 	struct drm_vblank_crtc *vblank = drm_crtc_vblank_crtc(crtc);
 	struct vdesk_output *out = crtc_to_output(crtc);
+	unsigned long flags;
+	ktime_t period;
 
+	while (hrtimer_active(&out->vblank_timer))
+		hrtimer_try_to_cancel(&out->vblank_timer);
 	drm_calc_timestamping_constants(crtc, &crtc->mode);
-	out->period = ns_to_ktime(vblank->framedur_ns ?: NSEC_PER_SEC / 60);
-	hrtimer_start(&out->vblank_timer, out->period, HRTIMER_MODE_REL);
+	period = ns_to_ktime(vblank->framedur_ns ?: NSEC_PER_SEC / 60);
+	spin_lock_irqsave(&out->vblank_lock, flags);
+	out->period = period;
+	spin_unlock_irqrestore(&out->vblank_lock, flags);
+	hrtimer_start(&out->vblank_timer, period, HRTIMER_MODE_REL);
 	return 0;
 }
 
 static void vdesk_crtc_disable_vblank(struct drm_crtc *crtc)
 {
-	hrtimer_cancel(&crtc_to_output(crtc)->vblank_timer);
+	struct vdesk_output *out = crtc_to_output(crtc);
+	unsigned long flags;
+
+	spin_lock_irqsave(&out->vblank_lock, flags);
+	out->period = 0;
+	spin_unlock_irqrestore(&out->vblank_lock, flags);
+	/* -1: the callback runs, and stops itself */
+	if (hrtimer_try_to_cancel(&out->vblank_timer) < 0)
+		atomic_inc(&to_vdesk(crtc->dev)->stats.vblank_cancel_busy);
 }
 
 static bool vdesk_crtc_get_vblank_timestamp(struct drm_crtc *crtc,
@@ -502,14 +544,18 @@ static bool vdesk_crtc_get_vblank_timestamp(struct drm_crtc *crtc,
 {
 	struct drm_vblank_crtc *vblank = drm_crtc_vblank_crtc(crtc);
 	struct vdesk_output *out = crtc_to_output(crtc);
+	unsigned long flags;
+	ktime_t period;
 
-	if (!READ_ONCE(vblank->enabled)) {
+	spin_lock_irqsave(&out->vblank_lock, flags);
+	period = out->period;
+	spin_unlock_irqrestore(&out->vblank_lock, flags);
+	if (!READ_ONCE(vblank->enabled) || !period) {
 		*vblank_time = ktime_get();
 		return true;
 	}
 	/* the timer was already moved on to the next vblank */
-	*vblank_time = ktime_sub(hrtimer_get_expires(&out->vblank_timer),
-				 out->period);
+	*vblank_time = ktime_sub(hrtimer_get_expires(&out->vblank_timer), period);
 	return true;
 }
 
@@ -746,6 +792,7 @@ static int vdesk_output_init(struct vdesk_device *vd, struct vdesk_output *out)
 	if (ret)
 		return ret;
 	drm_crtc_helper_add(&out->crtc, &vdesk_crtc_helper_funcs);
+	spin_lock_init(&out->vblank_lock);
 	hrtimer_init(&out->vblank_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	out->vblank_timer.function = vdesk_vblank_timer;
 
@@ -773,6 +820,19 @@ static int vdesk_output_init(struct vdesk_device *vd, struct vdesk_output *out)
 					   dev->mode_config.suggested_y_property, 0);
 	}
 	return drm_connector_attach_encoder(&out->connector, &out->encoder);
+}
+
+/*
+ * Disabling leaves the timer to stop itself: make sure it has before the
+ * outputs are freed (process context, no vblank lock held).
+ */
+static void vdesk_vblank_timers_fini(struct drm_device *dev, void *data)
+{
+	struct vdesk_device *vd = data;
+	unsigned int i;
+
+	for (i = 0; i < vd->num_outputs; i++)
+		hrtimer_cancel(&vd->outputs[i].vblank_timer);
 }
 
 int vdesk_modeset_init(struct vdesk_device *vd)
@@ -820,6 +880,9 @@ int vdesk_modeset_init(struct vdesk_device *vd)
 			return ret;
 	}
 	ret = drm_vblank_init(dev, vd->num_outputs);
+	if (ret)
+		return ret;
+	ret = drmm_add_action_or_reset(dev, vdesk_vblank_timers_fini, vd);
 	if (ret)
 		return ret;
 	drm_mode_config_reset(dev);

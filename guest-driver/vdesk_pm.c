@@ -18,7 +18,9 @@
  * driver about a function level reset (it has no reset_prepare/reset_done),
  * so the driver finds out itself: a request stays unanswered and the
  * device's status has lost DRIVER_OK, or the device sets NEEDS_RESET.  It
- * then runs the same freeze and restore through the virtio core.
+ * then runs the same freeze and restore through the virtio core, as it
+ * does for a device that answers again after a stall (requests were
+ * refused meanwhile, so the device's state is no longer the driver's).
  */
 
 #include <linux/virtio_config.h>
@@ -77,9 +79,7 @@ int vdesk_freeze(struct virtio_device *vdev)
 		drm_warn(dev, "device still busy at suspend: resetting it anyway\n");
 	cancel_work_sync(&vd->config_work);
 	virtio_reset_device(vdev);
-	vdesk_vq_reclaim(vd);
-	vdesk_cursor_reclaim(vd);
-	vdev->config->del_vqs(vdev);
+	vdesk_vqs_del(vd);
 	return 0;
 }
 
@@ -89,11 +89,21 @@ int vdesk_restore(struct virtio_device *vdev)
 	struct drm_device *dev = &vd->drm;
 	int ret;
 
-	ret = vdesk_find_vqs(vd);
+	/* maybe another QEMU, after hibernation: its limits */
+	ret = vdesk_read_config(vd);
 	if (ret)
 		return ret;
-	vdesk_vq_rearm(vd);
+	ret = vdesk_vqs_find(vd);
+	if (ret)
+		return ret;
+	ret = vdesk_xfer_limits(vd);
+	if (ret) {
+		virtio_reset_device(vdev);
+		vdesk_vqs_del(vd);
+		return ret;
+	}
 	virtio_device_ready(vdev);
+	vdesk_vqs_start(vd);
 
 	/* the UI may have another size now (a new QEMU after hibernation) */
 	ret = vdesk_get_display_info(vd);
@@ -107,26 +117,37 @@ int vdesk_restore(struct virtio_device *vdev)
 }
 
 #ifdef CONFIG_PM_SLEEP
-/* Called when the device lost DRIVER_OK or asks for a reset (NEEDS_RESET). */
+/*
+ * Queued when the device lost DRIVER_OK, asks for a reset (NEEDS_RESET),
+ * or answers again after a stall (vdesk_vq.c).
+ */
 void vdesk_recover_work(struct work_struct *work)
 {
 	struct vdesk_device *vd = container_of(work, struct vdesk_device,
 					       recover_work);
 	struct virtio_device *vdev = vd->vdev;
+	bool after_stall;
 	int ret, idx;
 
 	/* vdesk_remove() waits for us here, and we do nothing after it */
 	if (!drm_dev_enter(&vd->drm, &idx))
 		return;
-	drm_info(&vd->drm, "device was reset: initialising it again\n");
+	/* a suspend or another recovery reset the device since it was asked */
+	if (!vdesk_vq_recover_needed(vd, &after_stall))
+		goto out;
+	drm_info(&vd->drm, "%s: initialising it again\n",
+		 after_stall ? "device answers after a stall" : "device was reset");
 	/* the status handshake and feature negotiation of a resume */
 	ret = virtio_device_freeze(vdev);
 	if (!ret)
 		ret = virtio_device_restore(vdev);
-	if (ret)
+	if (ret) {
 		drm_err(&vd->drm, "cannot initialise the device again: %d\n", ret);
-	else
+	} else {
+		atomic_inc(&vd->stats.recoveries);
 		drm_info(&vd->drm, "device initialised again, display restored\n");
+	}
+out:
 	drm_dev_exit(idx);
 }
 #else

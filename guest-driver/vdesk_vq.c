@@ -14,8 +14,16 @@
  *
  * Commands whose answer the caller needs (display and input info, resource
  * creation) wait for it.  A request that stays unanswered for
- * VDESK_TIMEOUT_MS makes the driver give up on the device: every later
- * request fails at once and every event is sent, so no client hangs.
+ * VDESK_TIMEOUT_MS makes the driver stop waiting for the device (it is
+ * "stalled"): every later request fails at once and every event is sent,
+ * so no client hangs.  The watchdog keeps polling the ring; once the device
+ * has answered everything again (a host that was stopped or very slow), or
+ * has lost DRIVER_OK (a reset behind our back), recover_work resets and
+ * re-initialises it (vdesk_pm.c), which rebuilds everything it shows.
+ *
+ * The queues' lifetime is owned here: vdesk_vqs_find() makes them,
+ * vdesk_vqs_start() lets requests in once the device is ready, and
+ * vdesk_vqs_del() takes every buffer back after a reset and deletes them.
  */
 
 #include <linux/module.h>
@@ -103,6 +111,24 @@ static int vdesk_req_result(struct vdesk_device *vd, struct vdesk_req *req)
 	return type == VIRTIO_DESK_RESP_ERR_OUT_OF_MEMORY ? -ENOMEM : -EIO;
 }
 
+/*
+ * An output whose last transfer failed or was refused: its next update
+ * sends the whole visible area, since the host image may be anything.
+ */
+void vdesk_output_stale(struct vdesk_device *vd, unsigned int output)
+{
+	set_bit(output, &vd->stale_outputs);
+}
+
+/* Whether the output's next update must be whole (and it is no more). */
+bool vdesk_output_take_stale(struct vdesk_device *vd, unsigned int output)
+{
+	if (!test_and_clear_bit(output, &vd->stale_outputs))
+		return false;
+	atomic_inc(&vd->stats.resyncs);
+	return true;
+}
+
 static void vdesk_event_send(struct vdesk_output *out)
 {
 	struct drm_crtc *crtc = &out->crtc;
@@ -116,7 +142,10 @@ static void vdesk_event_send(struct vdesk_output *out)
 	out->event = NULL;
 }
 
-/* Send the events whose requests are all answered.  Called with vq_lock. */
+/*
+ * Send the events whose requests are all answered, or all of them while
+ * the device is stalled or gone.  Called with vq_lock.
+ */
 static void vdesk_events_send(struct vdesk_device *vd)
 {
 	struct vdesk_req *oldest;
@@ -125,7 +154,7 @@ static void vdesk_events_send(struct vdesk_device *vd)
 
 	lockdep_assert_held(&vd->vq_lock);
 	oldest = list_first_entry_or_null(&vd->inflight, struct vdesk_req, node);
-	if (oldest && !vd->broken)
+	if (oldest && vd->vq_up && !vd->stalled)
 		done = oldest->seq - 1;
 	for (i = 0; vd->outputs && i < vd->num_outputs; i++) {
 		struct vdesk_output *out = &vd->outputs[i];
@@ -167,12 +196,65 @@ void vdesk_output_event(struct vdesk_device *vd, struct vdesk_output *out,
 	spin_unlock_irqrestore(&vd->vq_lock, flags);
 }
 
+/* --- recovery ----------------------------------------------------------------- */
+
+/*
+ * Have recover_work reset and re-initialise the device, unless it is reset
+ * before the work runs (a suspend, or a recovery already under way): the
+ * work compares the count of resets.  Called with vq_lock.
+ */
+static void vdesk_recover_locked(struct vdesk_device *vd, bool after_stall)
+{
+	lockdep_assert_held(&vd->vq_lock);
+	vd->recover_resets = vd->resets;
+	vd->recover_after_stall = after_stall;
+	queue_work(system_freezable_wq, &vd->recover_work);
+}
+
+/* The device asks for a reset (NEEDS_RESET). */
+void vdesk_vq_recover(struct vdesk_device *vd)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vd->vq_lock, flags);
+	vdesk_recover_locked(vd, false);
+	spin_unlock_irqrestore(&vd->vq_lock, flags);
+}
+
+/*
+ * For recover_work: false if the device was reset since the recovery was
+ * asked for; else whether it was asked for after a stall.
+ */
+bool vdesk_vq_recover_needed(struct vdesk_device *vd, bool *after_stall)
+{
+	bool needed;
+
+	spin_lock_irq(&vd->vq_lock);
+	needed = vd->recover_resets == vd->resets;
+	*after_stall = vd->recover_after_stall;
+	spin_unlock_irq(&vd->vq_lock);
+	if (!needed)
+		atomic_inc(&vd->stats.recoveries_skipped);
+	return needed;
+}
+
+/* A function level reset behind our back takes DRIVER_OK away. */
+static bool vdesk_device_was_reset(struct vdesk_device *vd)
+{
+	u8 status = vd->vdev->config->get_status(vd->vdev);
+
+	return !(status & VIRTIO_CONFIG_S_DRIVER_OK) ||
+	       (status & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+/* --- answers ---------------------------------------------------------------------- */
+
 void vdesk_vq_done(struct virtqueue *vq)
 {
 	struct vdesk_device *vd = vq->vdev->priv;
 	struct vdesk_req *req;
 	unsigned long flags;
-	unsigned int len;
+	unsigned int len, stalled_ms = 0;
 	bool answered = false;
 
 	spin_lock_irqsave(&vd->vq_lock, flags);
@@ -190,12 +272,25 @@ void vdesk_vq_done(struct virtqueue *vq)
 			}
 		}
 	} while (!virtqueue_enable_cb(vq));
+	/*
+	 * A stalled device that has answered everything is back.  Requests
+	 * were refused meanwhile (transfers, scanouts, destroys), so its
+	 * state is not ours: reset it and build it again.
+	 */
+	if (vd->stalled && list_empty(&vd->inflight)) {
+		vd->stalled = false;
+		stalled_ms = jiffies_to_msecs(jiffies - vd->stalled_since) + 1;
+		atomic_inc(&vd->stats.stall_ends);
+		vdesk_recover_locked(vd, true);
+	}
 	vdesk_events_send(vd);
 	spin_unlock_irqrestore(&vd->vq_lock, flags);
 
 	wake_up_all(&vd->vq_space);
 	if (answered)
 		schedule_work(&vd->answered_work);
+	if (stalled_ms)
+		drm_info(&vd->drm, "device answers again after %u ms\n", stalled_ms);
 }
 
 static void vdesk_answered_work(struct work_struct *work)
@@ -204,31 +299,42 @@ static void vdesk_answered_work(struct work_struct *work)
 					       answered_work);
 	struct vdesk_req *req, *tmp;
 	LIST_HEAD(answered);
+	unsigned int i;
 
 	spin_lock_irq(&vd->vq_lock);
 	list_splice_init(&vd->answered, &answered);
 	spin_unlock_irq(&vd->vq_lock);
 	list_for_each_entry_safe(req, tmp, &answered, node) {
-		vdesk_req_result(vd, req);
+		/* which output the transfer was for is not kept: all of them */
+		if (vdesk_req_result(vd, req) &&
+		    req->type == VIRTIO_DESK_CMD_TRANSFER_RECTS)
+			for (i = 0; i < vd->num_outputs; i++)
+				vdesk_output_stale(vd, i);
 		vdesk_req_free(req);
 	}
 }
 
-/* --- giving up on the device ------------------------------------------------------ */
+/* --- a device that does not answer ---------------------------------------------- */
+
+/* How often a stalled device is looked at again. */
+#define VDESK_POLL_MS	500
 
 /*
- * Called with vq_lock when a request stayed unanswered too long.  The
- * requests stay posted, with their framebuffers, until the device is reset
- * (vdesk_vq_reclaim): it may still read them.  Returns true the first time.
+ * Called with vq_lock when a request stayed unanswered too long: stop
+ * waiting for the device.  The requests stay posted, with their
+ * framebuffers, until it answers or is reset (vdesk_vq_reclaim): it may
+ * still read them.  Returns true when this is news for the log.
  */
-static bool vdesk_give_up_locked(struct vdesk_device *vd)
+static bool vdesk_stall_locked(struct vdesk_device *vd)
 {
 	struct vdesk_req *req;
 
 	lockdep_assert_held(&vd->vq_lock);
-	if (vd->broken)
+	if (!vd->vq_up || vd->stalled)
 		return false;
-	vd->broken = true;
+	vd->stalled = true;
+	vd->stalled_since = jiffies;
+	atomic_inc(&vd->stats.stalls);
 	list_for_each_entry(req, &vd->inflight, node) {
 		if (req->waiter) {
 			complete(req->waiter);
@@ -236,48 +342,69 @@ static bool vdesk_give_up_locked(struct vdesk_device *vd)
 		}
 	}
 	vdesk_events_send(vd);
-	return true;
+	/* for the answers, or a reset: see vdesk_watchdog() */
+	mod_delayed_work(system_wq, &vd->watchdog, msecs_to_jiffies(VDESK_POLL_MS));
+	/*
+	 * The virtio core stops the queue when the device goes away (system
+	 * shutdown, surprise removal): nothing to say then.
+	 */
+	return !virtqueue_is_broken(vd->vq);
 }
 
-static void vdesk_report_dead(struct vdesk_device *vd, u32 type)
+static void vdesk_report_stall(struct vdesk_device *vd, u32 type)
 {
-	bool reset;
+	bool reset = vdesk_device_was_reset(vd);
 
 	wake_up_all(&vd->vq_space);
-	if (virtqueue_is_broken(vd->vq))
-		return;
-	/* e.g. a function level reset behind our back */
-	reset = !(vd->vdev->config->get_status(vd->vdev) & VIRTIO_CONFIG_S_DRIVER_OK);
 	drm_err(&vd->drm, "device does not answer command %#x%s, giving up on it\n",
 		type, reset ? " (it was reset)" : "");
-	/* a reset device can be initialised again (vdesk_pm.c) */
 	if (reset)
-		queue_work(system_freezable_wq, &vd->recover_work);
+		vdesk_vq_recover(vd);
 }
 
+/*
+ * Runs while requests are in flight.  It collects answers whose interrupt
+ * went missing, stalls the device when the oldest request is too old, and
+ * while stalled looks for a reset behind our back (vdesk_vq_done() sees
+ * the device answering again).
+ */
 static void vdesk_watchdog(struct work_struct *work)
 {
 	struct vdesk_device *vd = container_of(to_delayed_work(work),
 					       struct vdesk_device, watchdog);
 	unsigned long timeout = msecs_to_jiffies(VDESK_TIMEOUT_MS);
 	struct vdesk_req *oldest;
-	bool dead = false;
+	bool up, report = false, stalled;
 	u32 type = 0;
+
+	/* vdesk_vq_reclaim() takes the queue down, then waits for us */
+	spin_lock_irq(&vd->vq_lock);
+	up = vd->vq_up;
+	spin_unlock_irq(&vd->vq_lock);
+	if (!up)
+		return;
+	vdesk_vq_done(vd->vq);
 
 	spin_lock_irq(&vd->vq_lock);
 	oldest = list_first_entry_or_null(&vd->inflight, struct vdesk_req, node);
-	if (oldest && !vd->broken) {
+	stalled = vd->vq_up && vd->stalled;
+	if (stalled) {
+		mod_delayed_work(system_wq, &vd->watchdog,
+				 msecs_to_jiffies(VDESK_POLL_MS));
+	} else if (oldest && vd->vq_up) {
 		if (time_after_eq(jiffies, oldest->queued + timeout)) {
 			type = oldest->type;
-			dead = vdesk_give_up_locked(vd);
+			report = vdesk_stall_locked(vd);
 		} else {
 			mod_delayed_work(system_wq, &vd->watchdog,
 					 oldest->queued + timeout - jiffies);
 		}
 	}
 	spin_unlock_irq(&vd->vq_lock);
-	if (dead)
-		vdesk_report_dead(vd, type);
+	if (report)
+		vdesk_report_stall(vd, type);
+	else if (stalled && vdesk_device_was_reset(vd))
+		vdesk_vq_recover(vd);
 }
 
 /* --- queueing -------------------------------------------------------------------- */
@@ -292,8 +419,8 @@ static int vdesk_req_queue(struct vdesk_device *vd, struct vdesk_req *req,
 	struct scatterlist cmd_sg, resp_sg, *sgs[3];
 	unsigned long flags, deadline;
 	unsigned int nout = 0;
+	bool busy, waited = false;
 	u64 answers;
-	bool kick = false;
 	int ret;
 
 	sg_init_one(&cmd_sg, req->cmd, req->cmd_len);
@@ -308,54 +435,50 @@ static int vdesk_req_queue(struct vdesk_device *vd, struct vdesk_req *req,
 
 	for (;;) {
 		spin_lock_irqsave(&vd->vq_lock, flags);
-		if (vd->broken) {
+		if (!vd->vq_up || virtqueue_is_broken(vd->vq))
+			ret = -ENODEV;
+		else if (vd->stalled)
 			ret = -EIO;
-		} else {
+		else
 			ret = virtqueue_add_sgs(vd->vq, sgs, nout, 1, req,
 						GFP_ATOMIC);
-		}
 		answers = vd->answers;
+		busy = !list_empty(&vd->inflight);
 		if (!ret) {
-			if (list_empty(&vd->inflight))
+			if (!busy)
 				mod_delayed_work(system_wq, &vd->watchdog,
 						 msecs_to_jiffies(VDESK_TIMEOUT_MS));
 			req->seq = ++vd->seq;
 			req->queued = jiffies;
 			list_add_tail(&req->node, &vd->inflight);
-			kick = virtqueue_kick_prepare(vd->vq);
+			/* under the lock: the queue may be deleted after it */
+			virtqueue_kick(vd->vq);
 		}
 		spin_unlock_irqrestore(&vd->vq_lock, flags);
-		if (ret != -ENOSPC || virtqueue_is_broken(vd->vq))
+		/*
+		 * The ring is full, or there is no indirect table (GFP_ATOMIC)
+		 * or DMA mapping (swiotlb's bounce space) to be had: answers
+		 * free them, if any are coming.
+		 */
+		if (!(ret == -ENOSPC || (ret == -ENOMEM && busy)))
 			break;
 		if (time_after(jiffies, deadline)) {
 			ret = -ENOMEM;
 			break;
 		}
-		/*
-		 * The ring is full, or has no room for the chain without an
-		 * indirect table that GFP_ATOMIC could not get: wait for
-		 * answers to free descriptors.
-		 */
+		if (!waited)
+			atomic_inc(&vd->stats.queue_waits);
+		waited = true;
 		wait_event_timeout(vd->vq_space, READ_ONCE(vd->answers) != answers ||
-				   READ_ONCE(vd->broken) ||
-				   virtqueue_is_broken(vd->vq),
+				   READ_ONCE(vd->stalled) || !READ_ONCE(vd->vq_up),
 				   msecs_to_jiffies(10));
 	}
 	if (npay)
 		sg_unmark_end(&vd->payload[npay - 1]);
-	if (kick)
-		virtqueue_notify(vd->vq);
-	if (!ret || ret == -EIO)
-		return ret;
-	/*
-	 * The virtio core stops the queue when the device goes away (system
-	 * shutdown, surprise removal) and logs it when it stops it for a ring
-	 * error: nothing to add then.
-	 */
-	if (virtqueue_is_broken(vd->vq))
-		return -ENODEV;
-	drm_err_ratelimited(&vd->drm, "cannot queue command %#x: %d\n",
-			    req->type, ret);
+	/* a stalled or gone device was said once, where it was found */
+	if (ret && ret != -EIO && ret != -ENODEV)
+		drm_err_ratelimited(&vd->drm, "cannot queue command %#x: %d\n",
+				    req->type, ret);
 	return ret;
 }
 
@@ -389,12 +512,14 @@ static int vdesk_call(struct vdesk_device *vd, const void *cmd, size_t len,
 {
 	DECLARE_COMPLETION_ONSTACK(done);
 	struct vdesk_req *req;
-	bool answered, dead = false;
+	bool answered, gone, report = false;
+	u32 type;
 	int ret;
 
 	req = vdesk_req_new(cmd, len, resp_len, expect);
 	if (!req)
 		return -ENOMEM;
+	type = req->type;
 	req->waiter = &done;
 	ret = vdesk_req_queue(vd, req, 0);
 	if (ret) {
@@ -405,16 +530,17 @@ static int vdesk_call(struct vdesk_device *vd, const void *cmd, size_t len,
 
 	spin_lock_irq(&vd->vq_lock);
 	answered = req->answered;
+	gone = !vd->vq_up || virtqueue_is_broken(vd->vq);
 	if (!answered) {
 		/* still posted: the callback or the reclaim frees it */
 		req->waiter = NULL;
-		dead = vdesk_give_up_locked(vd);
+		report = vdesk_stall_locked(vd);
 	}
 	spin_unlock_irq(&vd->vq_lock);
-	if (dead)
-		vdesk_report_dead(vd, req->type);
+	if (report)
+		vdesk_report_stall(vd, type);
 	if (!answered)
-		return virtqueue_is_broken(vd->vq) ? -ENODEV : -ETIMEDOUT;
+		return gone ? -ENODEV : -ETIMEDOUT;
 
 	ret = vdesk_req_result(vd, req);
 	if (!ret && resp)
@@ -423,18 +549,66 @@ static int vdesk_call(struct vdesk_device *vd, const void *cmd, size_t len,
 	return ret;
 }
 
+/* --- queue lifetime --------------------------------------------------------------- */
+
 /*
- * After the device was reset (it reads nothing any more): free what it
- * never answered, send every event still waiting.
+ * The control queue, the event and status queues with F_INPUT, and the
+ * cursor queue with F_CURSOR; the ones the device does not have are NULL.
+ * The cursor queue is queue 3 even without F_INPUT: queues 1 and 2 are
+ * then set up too, and left unused.
  */
-void vdesk_vq_reclaim(struct vdesk_device *vd)
+int vdesk_vqs_find(struct vdesk_device *vd)
+{
+	struct virtqueue_info info[] = {
+		[VIRTIO_DESK_QUEUE_CONTROL] = { "control", vdesk_vq_done },
+		[VIRTIO_DESK_QUEUE_EVENT] = { "event", vdesk_input_event_done },
+		[VIRTIO_DESK_QUEUE_STATUS] = { "status", vdesk_input_status_done },
+		[VIRTIO_DESK_QUEUE_CURSOR] = { "cursor", vdesk_cursor_done },
+	};
+	struct virtqueue *vqs[ARRAY_SIZE(info)] = {};
+	bool input = virtio_has_feature(vd->vdev, VIRTIO_DESK_F_INPUT);
+	bool cursor = virtio_has_feature(vd->vdev, VIRTIO_DESK_F_CURSOR);
+	int ret;
+
+	ret = virtio_find_vqs(vd->vdev, cursor ? 4 : input ? 3 : 1, vqs, info, NULL);
+	if (ret)
+		return ret;
+	vd->vq = vqs[VIRTIO_DESK_QUEUE_CONTROL];
+	vd->evq = input ? vqs[VIRTIO_DESK_QUEUE_EVENT] : NULL;
+	vd->stq = input ? vqs[VIRTIO_DESK_QUEUE_STATUS] : NULL;
+	vd->cursorq = cursor ? vqs[VIRTIO_DESK_QUEUE_CURSOR] : NULL;
+	return 0;
+}
+
+/* Once the device is ready (DRIVER_OK): requests may go out. */
+void vdesk_vqs_start(struct vdesk_device *vd)
+{
+	spin_lock_irq(&vd->vq_lock);
+	WARN_ON(!list_empty(&vd->inflight));
+	vd->vq_up = true;
+	vd->stalled = false;
+	spin_unlock_irq(&vd->vq_lock);
+	vdesk_cursor_start(vd);
+}
+
+/*
+ * After the device was reset (it reads nothing any more): no request goes
+ * out from now on; free what it never answered, send every event still
+ * waiting.
+ */
+static void vdesk_vq_reclaim(struct vdesk_device *vd)
 {
 	struct vdesk_req *req, *tmp;
 	LIST_HEAD(unanswered);
 
+	spin_lock_irq(&vd->vq_lock);
+	vd->vq_up = false;
+	vd->stalled = false;
+	vd->resets++;
+	spin_unlock_irq(&vd->vq_lock);
+	/* it polls the queue: not any more once this returns */
 	cancel_delayed_work_sync(&vd->watchdog);
 	spin_lock_irq(&vd->vq_lock);
-	vd->broken = true;
 	while ((req = virtqueue_detach_unused_buf(vd->vq))) {
 		list_del(&req->node);
 		if (req->waiter) {
@@ -447,9 +621,28 @@ void vdesk_vq_reclaim(struct vdesk_device *vd)
 	}
 	vdesk_events_send(vd);
 	spin_unlock_irq(&vd->vq_lock);
+	wake_up_all(&vd->vq_space);
 	flush_work(&vd->answered_work);
 	list_for_each_entry_safe(req, tmp, &unanswered, node)
 		vdesk_req_free(req);
+}
+
+/*
+ * After virtio_reset_device(): take every buffer back and delete the
+ * queues.  Safe to call again, or when they were never made (a restore
+ * that failed).
+ */
+void vdesk_vqs_del(struct vdesk_device *vd)
+{
+	if (!vd->vq)
+		return;
+	vdesk_vq_reclaim(vd);
+	vdesk_cursor_reclaim(vd);
+	vd->vdev->config->del_vqs(vd->vdev);
+	vd->vq = NULL;
+	vd->evq = NULL;
+	vd->stq = NULL;
+	vd->cursorq = NULL;
 }
 
 static bool vdesk_vq_idle(struct vdesk_device *vd)
@@ -457,14 +650,14 @@ static bool vdesk_vq_idle(struct vdesk_device *vd)
 	bool idle;
 
 	spin_lock_irq(&vd->vq_lock);
-	idle = list_empty(&vd->inflight) || vd->broken;
+	idle = list_empty(&vd->inflight) || !vd->vq_up || vd->stalled;
 	spin_unlock_irq(&vd->vq_lock);
 	return idle;
 }
 
 /*
  * Wait until the device has answered every request queued so far (or we
- * gave up on it); false if it is still busy after ms.
+ * stopped waiting for it); false if it is still busy after ms.
  */
 bool vdesk_vq_wait_idle(struct vdesk_device *vd, unsigned int ms)
 {
@@ -472,16 +665,8 @@ bool vdesk_vq_wait_idle(struct vdesk_device *vd, unsigned int ms)
 				  msecs_to_jiffies(ms)) > 0;
 }
 
-/* New queues after a reset (vdesk_vq_reclaim): requests go out again. */
-void vdesk_vq_rearm(struct vdesk_device *vd)
-{
-	spin_lock_irq(&vd->vq_lock);
-	WARN_ON(!list_empty(&vd->inflight));
-	vd->broken = false;
-	spin_unlock_irq(&vd->vq_lock);
-}
-
-int vdesk_vq_init(struct vdesk_device *vd)
+/* At probe, before the queues are made. */
+void vdesk_vq_init(struct vdesk_device *vd)
 {
 	spin_lock_init(&vd->vq_lock);
 	INIT_LIST_HEAD(&vd->inflight);
@@ -489,7 +674,6 @@ int vdesk_vq_init(struct vdesk_device *vd)
 	init_waitqueue_head(&vd->vq_space);
 	INIT_WORK(&vd->answered_work, vdesk_answered_work);
 	INIT_DELAYED_WORK(&vd->watchdog, vdesk_watchdog);
-	return vdesk_xfer_init(vd);
 }
 
 /* --- commands -------------------------------------------------------------------- */

@@ -11,6 +11,7 @@
  * single one needs more descriptors than a request may carry.
  */
 
+#include <linux/sizes.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
@@ -19,10 +20,16 @@
 
 #include "vdesk_drv.h"
 
-int vdesk_xfer_init(struct vdesk_device *vd)
+/*
+ * What one request may carry, from the device's limits and ours; again
+ * after a restore, which may find another device (hibernation onto a new
+ * QEMU).  The staging buffers keep the size they were given at probe.
+ */
+int vdesk_xfer_limits(struct vdesk_device *vd)
 {
 	struct drm_device *dev = &vd->drm;
 	unsigned int segs;
+	size_t dma_max;
 
 	segs = min_t(u32, vd->max_segments, VDESK_SEGS_CAP);
 	/* without indirect descriptors a chain must fit in the ring */
@@ -32,22 +39,45 @@ int vdesk_xfer_init(struct vdesk_device *vd)
 		drm_err(dev, "max_segments %u too small\n", segs);
 		return -EINVAL;
 	}
-	vd->payload_max = segs - 2;	/* command + response */
-	vd->rects_max = min_t(u32, vd->max_rects, VDESK_RECTS_CAP);
-	if (!vd->rects_max) {
+	if (!vd->max_rects) {
 		drm_err(dev, "max_rects is 0\n");
 		return -EINVAL;
 	}
+	vd->payload_max = segs - 2;	/* command + response */
+	vd->rects_max = min_t(u32, vd->max_rects, VDESK_RECTS_CAP);
+	if (vd->payload_cap) {
+		vd->payload_max = min(vd->payload_max, vd->payload_cap);
+		vd->rects_max = min(vd->rects_max, vd->rects_cap);
+	}
+	/* the DMA API's limit per mapping, with VIRTIO_F_ACCESS_PLATFORM */
+	dma_max = virtio_max_dma_size(vd->vdev);
+	vd->max_seg_size = rounddown(min_t(size_t, dma_max, SZ_1G), PAGE_SIZE);
+	if (!vd->max_seg_size) {
+		drm_err(dev, "DMA mappings of %zu bytes are too small\n", dma_max);
+		return -EINVAL;
+	}
+	return 0;
+}
 
+int vdesk_xfer_init(struct vdesk_device *vd)
+{
+	struct drm_device *dev = &vd->drm;
+	int ret;
+
+	ret = vdesk_xfer_limits(vd);
+	if (ret)
+		return ret;
+	vd->payload_cap = vd->payload_max;
+	vd->rects_cap = vd->rects_max;
 	mutex_init(&vd->xfer_lock);
-	vd->xfer_cmd = drmm_kzalloc(dev, struct_size(vd->xfer_cmd, rects, vd->rects_max),
+	vd->xfer_cmd = drmm_kzalloc(dev, struct_size(vd->xfer_cmd, rects, vd->rects_cap),
 				    GFP_KERNEL);
-	vd->payload = drmm_kcalloc(dev, vd->payload_max, sizeof(*vd->payload),
+	vd->payload = drmm_kcalloc(dev, vd->payload_cap, sizeof(*vd->payload),
 				   GFP_KERNEL);
 	if (!vd->xfer_cmd || !vd->payload)
 		return -ENOMEM;
-	sg_init_table(vd->payload, vd->payload_max);
-	sg_unmark_end(&vd->payload[vd->payload_max - 1]);
+	sg_init_table(vd->payload, vd->payload_cap);
+	sg_unmark_end(&vd->payload[vd->payload_cap - 1]);
 	return 0;
 }
 
@@ -153,6 +183,11 @@ static void vdesk_xfer_flush(struct vdesk_xfer *x)
 	hdr->hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_TRANSFER_RECTS);
 	hdr->hdr.flags = 0;
 	hdr->resource_id = cpu_to_le32(x->res_id);
+	/* debugfs xfer_fault: a transfer the device refuses, for tests */
+	if (x->vd->xfer_fault) {
+		x->vd->xfer_fault--;
+		hdr->resource_id = cpu_to_le32(U32_MAX);
+	}
 	hdr->num_rects = cpu_to_le32(x->nrects);
 	ret = vdesk_queue(x->vd, cmd, struct_size(cmd, rects, x->nrects),
 			  x->nsegs, &x->fb->base);
