@@ -265,16 +265,22 @@ static void virtio_desk_cursor_cmd(VirtIODesk *s, VirtIODeskCursorCmd *cmd)
 
 /*
  * Cursor requests are small (at most 16 KiB of pixels) and handled right
- * in the queue notification, in ring order.  Like a control request, one
- * whose result cannot be delivered is not executed.
+ * in the queue notification, in ring order, in bounded runs (see
+ * VIRTIO_DESK_BATCH).  Like a control request, one whose result cannot be
+ * delivered is not executed.
  */
-static void virtio_desk_handle_cursor(VirtIODevice *vdev, VirtQueue *vq)
+static void virtio_desk_cursor_run(VirtIODesk *s, bool in_bh)
 {
-    VirtIODesk *s = VIRTIO_DESK(vdev);
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    VirtQueue *vq = s->cursor_vq;
     VirtQueueElement *elem;
-    bool pushed = false;
+    unsigned int handled = 0;
+    bool more;
 
-    while ((elem = virtqueue_pop(vq, sizeof(VirtQueueElement)))) {
+    while (!(more = virtio_desk_queue_yield(vdev, vq,
+                                            handled == VIRTIO_DESK_BATCH,
+                                            handled)) &&
+           (elem = virtqueue_pop(vq, sizeof(VirtQueueElement)))) {
         VirtIODeskCursorCmd cmd = {
             .elem = elem,
             .out_len = iov_size(elem->out_sg, elem->out_num),
@@ -301,11 +307,22 @@ static void virtio_desk_handle_cursor(VirtIODevice *vdev, VirtQueue *vq)
         }
         virtqueue_push(vq, elem, written);
         g_free(elem);
-        pushed = true;
+        handled++;
     }
-    if (pushed) {
+    if (handled) {
         virtio_notify(vdev, vq);
     }
+    virtio_desk_queue_continue(vdev, vq, s->cursor_bh, more, in_bh);
+}
+
+static void virtio_desk_cursor_bh(void *opaque)
+{
+    virtio_desk_cursor_run(opaque, true);
+}
+
+static void virtio_desk_handle_cursor(VirtIODevice *vdev, VirtQueue *vq)
+{
+    virtio_desk_cursor_run(VIRTIO_DESK(vdev), false);
 }
 
 /* ------------------------------------------------------------------ */
@@ -320,11 +337,13 @@ void virtio_desk_cursor_realize(VirtIODesk *s)
     s->cursor_vq = virtio_add_queue(VIRTIO_DEVICE(s),
                                     VIRTIO_DESK_CURSOR_QUEUE_SIZE,
                                     virtio_desk_handle_cursor);
+    s->cursor_bh = virtio_bh_new_guarded(DEVICE(s), virtio_desk_cursor_bh, s);
 }
 
 void virtio_desk_cursor_unrealize(VirtIODesk *s)
 {
     if (s->cursor_vq) {
+        qemu_bh_delete(s->cursor_bh);
         virtio_delete_queue(s->cursor_vq);
     }
 }

@@ -52,8 +52,14 @@ QEMU_BUILD_BUG_ON(VIRTIO_DESK_CTRL_QUEUE_SIZE > VIRTQUEUE_MAX_SIZE);
  * so that the vCPU goes on with the guest while the main loop copies;
  * notifications stay off while the bottom half is pending.  Either way
  * requests are handled and answered in ring order.
+ *
+ * Neither runs for as long as the ring has requests: vCPUs can refill it
+ * as fast as it drains.  A run ends after VIRTIO_DESK_BATCH requests, or
+ * once it has copied VIRTIO_DESK_BATCH_BYTES, and the bottom half takes
+ * up the rest after the main loop has had its turn.
  */
 #define VIRTIO_DESK_INLINE_MAX (1 * MiB)
+#define VIRTIO_DESK_BATCH_BYTES (16 * MiB)
 
 /* The fixed part of every request; GET_DISPLAY_INFO is a bare header. */
 typedef union VirtIODeskReq {
@@ -74,6 +80,7 @@ typedef struct VirtIODeskCmd {
     uint32_t error;      /* 0, or the VIRTIO_DESK_RESP_ERR_* to answer */
     size_t out_len;      /* device-readable bytes in the chain */
     size_t in_len;       /* device-writable bytes in the chain */
+    uint64_t copied;     /* pixel bytes the request copied */
     bool responded;
     bool may_defer;      /* in the queue notification: big copies wait */
     bool deferred;       /* left to the bottom half, untouched */
@@ -432,6 +439,7 @@ static void virtio_desk_cmd_transfer_rects(VirtIODesk *s, VirtIODeskCmd *cmd)
     trace_virtio_desk_transfer_rects(id, num_rects, cmd->out_len,
                                      cmd->elem->out_num);
     virtio_desk_copy_transfer(s, cmd, &xfer);
+    cmd->copied = xfer.bytes;
 out:
     g_free(xfer.rects);
 }
@@ -578,25 +586,66 @@ static void virtio_desk_handle_cmd(VirtIODesk *s, VirtIODeskCmd *cmd)
     ct->handle(s, cmd);
 }
 
-static void virtio_desk_ctrl_run(VirtIODesk *s, bool in_notify)
+/*
+ * Queue handlers run in bounded batches (see VIRTIO_DESK_BATCH).  After
+ * @handled requests, if the run has @spent its budget: should it stop and
+ * leave what is left to the queue's bottom half?  Not if nothing is left
+ * (a broken device pops nothing, so nothing is left for it either).
+ */
+bool virtio_desk_queue_yield(VirtIODevice *vdev, VirtQueue *vq, bool spent,
+                             unsigned int handled)
 {
-    VirtQueueElement *elem;
-    bool pushed = false;
+    if (!spent || virtio_queue_empty(vq) || virtio_device_disabled(vdev)) {
+        return false;
+    }
+    trace_virtio_desk_queue_yield(virtio_get_queue_index(vq), handled);
+    return true;
+}
 
-    while ((elem = virtqueue_pop(s->ctrl_vq, sizeof(VirtQueueElement)))) {
+/*
+ * The end of a handler's run: with @more left, the bottom half @bh goes on
+ * after the main loop's turn, with the queue's notifications off.  The
+ * bottom half (@in_bh) that finds the ring empty turns them back on, and
+ * then takes a request that came in just before in another run.
+ */
+void virtio_desk_queue_continue(VirtIODevice *vdev, VirtQueue *vq, QEMUBH *bh,
+                                bool more, bool in_bh)
+{
+    if (!more && in_bh) {
+        virtio_queue_set_notification(vq, 1);
+        more = !virtio_queue_empty(vq) && !virtio_device_disabled(vdev);
+    }
+    if (more) {
+        virtio_queue_set_notification(vq, 0);
+        qemu_bh_schedule(bh);
+    }
+}
+
+static void virtio_desk_ctrl_run(VirtIODesk *s, bool in_bh)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    VirtQueueElement *elem;
+    unsigned int handled = 0;
+    uint64_t copied = 0;
+    bool more;
+
+    while (!(more = virtio_desk_queue_yield(vdev, s->ctrl_vq,
+                                            handled == VIRTIO_DESK_BATCH ||
+                                            copied >= VIRTIO_DESK_BATCH_BYTES,
+                                            handled)) &&
+           (elem = virtqueue_pop(s->ctrl_vq, sizeof(VirtQueueElement)))) {
         VirtIODeskCmd cmd = {
             .elem = elem,
             .out_len = iov_size(elem->out_sg, elem->out_num),
             .in_len = iov_size(elem->in_sg, elem->in_num),
-            .may_defer = in_notify,
+            .may_defer = !in_bh,
         };
 
         virtio_desk_handle_cmd(s, &cmd);
         if (cmd.deferred) {
             virtqueue_unpop(s->ctrl_vq, elem, 0);
             g_free(elem);
-            virtio_queue_set_notification(s->ctrl_vq, 0);
-            qemu_bh_schedule(s->ctrl_bh);
+            more = true;
             break;
         }
         if (cmd.error) {
@@ -606,27 +655,23 @@ static void virtio_desk_ctrl_run(VirtIODesk *s, bool in_notify)
             virtio_desk_respond_nodata(s, &cmd, VIRTIO_DESK_RESP_OK_NODATA);
         }
         g_free(elem);
-        pushed = true;
+        handled++;
+        copied += cmd.copied;
     }
-    if (pushed) {
-        virtio_notify(VIRTIO_DEVICE(s), s->ctrl_vq);
+    if (handled) {
+        virtio_notify(vdev, s->ctrl_vq);
     }
+    virtio_desk_queue_continue(vdev, s->ctrl_vq, s->ctrl_bh, more, in_bh);
 }
 
 static void virtio_desk_ctrl_bh(void *opaque)
 {
-    VirtIODesk *s = opaque;
-
-    do {
-        virtio_queue_set_notification(s->ctrl_vq, 0);
-        virtio_desk_ctrl_run(s, false);
-        virtio_queue_set_notification(s->ctrl_vq, 1);
-    } while (!virtio_queue_empty(s->ctrl_vq));
+    virtio_desk_ctrl_run(opaque, true);
 }
 
 static void virtio_desk_handle_ctrl(VirtIODevice *vdev, VirtQueue *vq)
 {
-    virtio_desk_ctrl_run(VIRTIO_DESK(vdev), true);
+    virtio_desk_ctrl_run(VIRTIO_DESK(vdev), false);
 }
 
 /* ------------------------------------------------------------------ */
@@ -740,8 +785,14 @@ static int virtio_desk_post_load(VirtIODevice *vdev)
     VirtIODesk *s = VIRTIO_DESK(vdev);
 
     virtio_desk_input_set_status(s, vdev->status);
-    /* requests the source had not got to, with notifications off */
+    /* requests the source had not got to, maybe with notifications off */
     qemu_bh_schedule(s->ctrl_bh);
+    if (s->status_bh) {
+        qemu_bh_schedule(s->status_bh);
+    }
+    if (s->cursor_bh) {
+        qemu_bh_schedule(s->cursor_bh);
+    }
     return 0;
 }
 

@@ -296,13 +296,19 @@ static uint32_t virtio_desk_status_event(VirtIODesk *s, VirtQueueElement *elem)
     return 0;
 }
 
-static void virtio_desk_handle_status(VirtIODevice *vdev, VirtQueue *vq)
+/* One bounded run over the status queue (see VIRTIO_DESK_BATCH). */
+static void virtio_desk_status_run(VirtIODesk *s, bool in_bh)
 {
-    VirtIODesk *s = VIRTIO_DESK(vdev);
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    VirtQueue *vq = s->status_vq;
     VirtQueueElement *elem;
-    bool pushed = false;
+    unsigned int handled = 0;
+    bool more;
 
-    while ((elem = virtqueue_pop(vq, sizeof(VirtQueueElement)))) {
+    while (!(more = virtio_desk_queue_yield(vdev, vq,
+                                            handled == VIRTIO_DESK_BATCH,
+                                            handled)) &&
+           (elem = virtqueue_pop(vq, sizeof(VirtQueueElement)))) {
         struct virtio_desk_ctrl_hdr resp = { 0 };
         size_t room = iov_size(elem->in_sg, elem->in_num);
         uint32_t error;
@@ -327,11 +333,22 @@ static void virtio_desk_handle_status(VirtIODevice *vdev, VirtQueue *vq)
                        iov_from_buf(elem->in_sg, elem->in_num, 0,
                                     &resp, sizeof(resp)));
         g_free(elem);
-        pushed = true;
+        handled++;
     }
-    if (pushed) {
+    if (handled) {
         virtio_notify(vdev, vq);
     }
+    virtio_desk_queue_continue(vdev, vq, s->status_bh, more, in_bh);
+}
+
+static void virtio_desk_status_bh(void *opaque)
+{
+    virtio_desk_status_run(opaque, true);
+}
+
+static void virtio_desk_handle_status(VirtIODevice *vdev, VirtQueue *vq)
+{
+    virtio_desk_status_run(VIRTIO_DESK(vdev), false);
 }
 
 /* ------------------------------------------------------------------ */
@@ -460,6 +477,8 @@ void virtio_desk_input_realize(VirtIODesk *s)
                                        virtio_desk_handle_event);
         s->status_vq = virtio_add_queue(vdev, VIRTIO_DESK_INPUT_QUEUE_SIZE,
                                         virtio_desk_handle_status);
+        s->status_bh = virtio_bh_new_guarded(DEVICE(s), virtio_desk_status_bh,
+                                             s);
     }
     if (!s->input) {
         return;
@@ -475,6 +494,7 @@ void virtio_desk_input_realize(VirtIODesk *s)
 void virtio_desk_input_unrealize(VirtIODesk *s)
 {
     if (s->event_vq) {
+        qemu_bh_delete(s->status_bh);
         virtio_delete_queue(s->event_vq);
         virtio_delete_queue(s->status_vq);
     }

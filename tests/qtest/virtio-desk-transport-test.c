@@ -394,6 +394,162 @@ static const ChainCase chain_cases[] = {
       .error = TOO_MANY },
 };
 
+/* --- a full ring ------------------------------------------------------------ */
+
+/* The device's VIRTIO_DESK_BATCH: the requests one handler run takes. */
+#define BATCH 64
+
+/* QOSGraphTestOptions.before: capture_stderr(), tracing batch ends too. */
+static void *capture_yields(GString *cmd_line, void *arg)
+{
+    g_string_append(cmd_line, " -trace virtio_desk_queue_yield");
+    return capture_stderr(cmd_line, arg);
+}
+
+/* How many times QEMU traced a run of queue @queue that took @handled. */
+static unsigned count_yields(int queue, unsigned handled)
+{
+    g_autofree char *log = NULL;
+    g_autofree char *line = g_strdup_printf(
+        "virtio_desk_queue_yield queue %d: %u requests handled", queue,
+        handled);
+    unsigned n = 0;
+
+    g_assert(g_file_get_contents(qemu_stderr, &log, NULL, NULL));
+    for (const char *p = log; (p = strstr(p, line)); p += strlen(line)) {
+        n++;
+    }
+    return n;
+}
+
+typedef struct BatchCase {
+    const char *name;
+    int queue;
+    unsigned requests;      /* offered at once, with one notification */
+    unsigned bad_at;        /* if not 0, request bad_at has length 0 */
+} BatchCase;
+
+/* One valid request of the queue's kind, and the length of its answer. */
+static size_t batch_request(int queue, uint8_t *req, uint32_t *resp_len)
+{
+    struct virtio_desk_ctrl_hdr info = {
+        .type = cpu_to_le32(VIRTIO_DESK_CMD_GET_DISPLAY_INFO),
+    };
+    struct virtio_desk_input_event led = {
+        .device = cpu_to_le16(VIRTIO_DESK_INPUT_KEYBOARD),
+        .type = cpu_to_le16(EV_LED),
+        .code = cpu_to_le16(LED_CAPSL),
+    };
+    struct virtio_desk_cursor_pos move = {
+        .hdr.type = cpu_to_le32(VIRTIO_DESK_CMD_CURSOR_MOVE),
+        .x = cpu_to_le32(10),
+        .y = cpu_to_le32(20),
+    };
+
+    *resp_len = sizeof(struct virtio_desk_ctrl_hdr);
+    switch (queue) {
+    case VIRTIO_DESK_QUEUE_CONTROL:
+        *resp_len = INFO_LEN;
+        memcpy(req, &info, sizeof(info));
+        return sizeof(info);
+    case VIRTIO_DESK_QUEUE_STATUS:
+        memcpy(req, &led, sizeof(led));
+        return sizeof(led);
+    default:
+        memcpy(req, &move, sizeof(move));
+        return sizeof(move);
+    }
+}
+
+/*
+ * @c->requests requests, two descriptors each (request, answer), in the
+ * available ring at once and one notification: every one is answered, in
+ * runs of BATCH.  With @c->bad_at the virtio core breaks the device there:
+ * what came before is answered, nothing after, and no bottom half spins on
+ * the requests a broken device never pops.
+ */
+static void test_batch(void *obj, void *data, QGuestAllocator *alloc)
+{
+    const BatchCase *c = data;
+    QDesk d = qdesk_start(obj, alloc);
+    QVirtQueue *vqs[] = { d.vq, d.event_vq, d.status_vq, d.cursor_vq };
+    QVirtQueue *vq = vqs[c->queue];
+    unsigned answered = c->bad_at ? c->bad_at : c->requests;
+    uint8_t req[64];
+    uint32_t resp_len;
+    size_t req_len = batch_request(c->queue, req, &resp_len);
+    uint64_t req_addr = guest_alloc(alloc, req_len);
+    uint64_t resp = guest_alloc(alloc, c->requests * resp_len);
+    g_autofree struct vring_desc *desc =
+        g_new(struct vring_desc, 2 * c->requests);
+    uint16_t avail = qtest_readw(d.qts, vq->avail + 2);
+    gint64 start = g_get_monotonic_time();
+
+    g_assert_cmpuint(2 * c->requests, <=, vq->size);
+    qtest_memwrite(d.qts, req_addr, req, req_len);
+    qtest_memset(d.qts, resp, 0xa5, c->requests * resp_len);
+    for (unsigned i = 0; i < c->requests; i++) {
+        desc[2 * i] = (struct vring_desc) {
+            .addr = cpu_to_le64(req_addr),
+            .len = cpu_to_le32(i == c->bad_at && c->bad_at ? 0 : req_len),
+            .flags = cpu_to_le16(VRING_DESC_F_NEXT),
+            .next = cpu_to_le16(2 * i + 1),
+        };
+        /* as qvring_init() left it: libqos relies on that */
+        desc[2 * i + 1] = (struct vring_desc) {
+            .addr = cpu_to_le64(resp + i * resp_len),
+            .len = cpu_to_le32(resp_len),
+            .flags = cpu_to_le16(VRING_DESC_F_WRITE),
+            .next = cpu_to_le16(2 * i + 2),
+        };
+        qtest_writew(d.qts, vq->avail + 4 + 2 * ((avail + i) % vq->size),
+                     2 * i);
+    }
+    qtest_memwrite(d.qts, vq->desc, desc,
+                   2 * c->requests * sizeof(*desc));
+    qtest_writew(d.qts, vq->avail + 2, avail + c->requests);
+    d.vdev->bus->virtqueue_kick(d.vdev, vq);
+
+    while (used_idx(&d, vq) != (uint16_t)(vq->last_used_idx + answered)) {
+        g_assert(g_get_monotonic_time() - start <= QDESK_TIMEOUT_US);
+        g_usleep(1000);
+    }
+    for (unsigned i = 0; i < c->requests; i++) {
+        uint32_t want = c->queue == VIRTIO_DESK_QUEUE_CONTROL ?
+                        VIRTIO_DESK_RESP_OK_DISPLAY_INFO :
+                        VIRTIO_DESK_RESP_OK_NODATA;
+
+        g_assert_cmphex(qtest_readl(d.qts, resp + i * resp_len), ==,
+                        i < answered ? want : 0xa5a5a5a5);
+    }
+    /* a run of BATCH, then one for each further BATCH that is left */
+    g_assert_cmpuint(count_yields(c->queue, BATCH), ==,
+                     (answered - 1) / BATCH);
+    vq->last_used_idx += answered;
+    guest_free(alloc, req_addr);
+    guest_free(alloc, resp);
+
+    if (c->bad_at) {
+        /* QMP answers: the main loop is not stuck on the queue */
+        g_assert_true(broken(&d));
+        assert_reported("virtio: zero sized buffers are not allowed");
+        qtest_clock_step(d.qts, 100 * 1000 * 1000);
+        g_assert_cmpuint(used_idx(&d, vq), ==, vq->last_used_idx);
+        restart(&d, obj);
+    }
+    assert_queues_work(&d);
+    qdesk_stop(&d);
+}
+
+static const BatchCase batch_cases[] = {
+    { "control", VIRTIO_DESK_QUEUE_CONTROL, 200 },
+    { "status", VIRTIO_DESK_QUEUE_STATUS, 200 },
+    { "cursor", VIRTIO_DESK_QUEUE_CURSOR, 200 },
+    /* the first bottom-half run stops at the bad one, 6 requests in */
+    { "control-broken", VIRTIO_DESK_QUEUE_CONTROL, 100, BATCH + 6 },
+    { "cursor-broken", VIRTIO_DESK_QUEUE_CURSOR, 100, BATCH + 6 },
+};
+
 /* --- configuration space -------------------------------------------------- */
 
 static void read_config(QDesk *d, uint32_t *words)
@@ -616,6 +772,16 @@ static void register_virtio_desk_transport_test(void)
                      &(QOSGraphTestOptions) {
                          .before = capture_stderr,
                          .arg = (void *)&chain_cases[i],
+                     });
+    }
+    for (int i = 0; i < ARRAY_SIZE(batch_cases); i++) {
+        g_autofree char *name = g_strdup_printf("queue-batch-%s",
+                                                batch_cases[i].name);
+
+        qos_add_test(name, "virtio-desk-pci", test_batch,
+                     &(QOSGraphTestOptions) {
+                         .before = capture_yields,
+                         .arg = (void *)&batch_cases[i],
                      });
     }
     qos_add_test("config-readonly-all", "virtio-desk-pci",

@@ -24,6 +24,13 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIODesk, VIRTIO_DESK)
 #define VIRTIO_DESK_CTRL_QUEUE_SIZE   1024
 
 #define VIRTIO_DESK_INPUT_QUEUE_SIZE  256
+
+/*
+ * Requests one run of a queue's handler takes at most: the rest wait for
+ * the queue's bottom half, after the main loop's turn (QMP, the UIs), so
+ * that vCPUs that keep a ring full cannot starve them.
+ */
+#define VIRTIO_DESK_BATCH             64
 #define VIRTIO_DESK_INPUT_PENDING_MAX 65536  /* events waiting for buffers */
 
 typedef struct VirtIODeskResource {
@@ -83,7 +90,9 @@ struct VirtIODesk {
     QEMUBH *ctrl_bh;              /* handles the control queue */
     VirtQueue *event_vq;          /* NULL without input and cursor */
     VirtQueue *status_vq;
+    QEMUBH *status_bh;            /* the status queue after a batch */
     VirtQueue *cursor_vq;         /* NULL without cursor */
+    QEMUBH *cursor_bh;            /* the cursor queue after a batch */
 
     /* config space */
     uint32_t events_read;
@@ -135,6 +144,10 @@ struct VirtIODesk {
     desk_guest_error_in(__func__, req, err, fmt, ## __VA_ARGS__)
 /* virtio-desk.c: output consoles' ops, wrapped by virtio-desk-vga */
 extern const GraphicHwOps virtio_desk_hw_ops;
+bool virtio_desk_queue_yield(VirtIODevice *vdev, VirtQueue *vq, bool spent,
+                             unsigned int handled);
+void virtio_desk_queue_continue(VirtIODevice *vdev, VirtQueue *vq, QEMUBH *bh,
+                                bool more, bool in_bh);
 
 /* virtio-desk-resource.c */
 VirtIODeskResource *virtio_desk_find_resource(VirtIODesk *s, uint32_t id);
