@@ -8,6 +8,7 @@
 #include "qapi/error.h"
 #include "qemu/module.h"
 #include "hw/pci/pci.h"
+#include "hw/qdev-properties.h"
 #include "hw/virtio/virtio-pci.h"
 #include "hw/virtio/virtio-desk.h"
 #include "qom/object.h"
@@ -37,6 +38,10 @@ static void virtio_desk_pci_realize(VirtIOPCIProxy *vpci_dev, Error **errp)
     }
 }
 
+static const Property virtio_desk_pci_properties[] = {
+    DEFINE_VIRTIO_DESK_PCI_PROPERTIES(VirtIOPCIProxy),
+};
+
 static void virtio_desk_pci_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
@@ -44,6 +49,7 @@ static void virtio_desk_pci_class_init(ObjectClass *klass, void *data)
     PCIDeviceClass *pcidev_k = PCI_DEVICE_CLASS(klass);
 
     set_bit(DEVICE_CATEGORY_DISPLAY, dc->categories);
+    device_class_set_props(dc, virtio_desk_pci_properties);
     k->realize = virtio_desk_pci_realize;
     pcidev_k->class_id = PCI_CLASS_DISPLAY_OTHER;
 }

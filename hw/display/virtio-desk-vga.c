@@ -15,6 +15,7 @@
 #include "qapi/error.h"
 #include "qemu/module.h"
 #include "hw/pci/pci.h"
+#include "hw/qdev-properties.h"
 #include "hw/virtio/virtio-pci.h"
 #include "hw/virtio/virtio-desk.h"
 #include "vga_int.h"
@@ -194,6 +195,10 @@ static void virtio_desk_vga_reset_hold(Object *obj, ResetType type)
     vga_dirty_log_start(&d->vga);
 }
 
+static const Property virtio_desk_vga_properties[] = {
+    DEFINE_VIRTIO_DESK_PCI_PROPERTIES(VirtIOPCIProxy),
+};
+
 static void virtio_desk_vga_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
@@ -203,6 +208,7 @@ static void virtio_desk_vga_class_init(ObjectClass *klass, void *data)
     ResettableClass *rc = RESETTABLE_CLASS(klass);
 
     set_bit(DEVICE_CATEGORY_DISPLAY, dc->categories);
+    device_class_set_props(dc, virtio_desk_vga_properties);
     dc->vmsd = &vmstate_virtio_desk_vga;
     dc->hotpluggable = false;
     resettable_class_set_parent_phases(rc, NULL, virtio_desk_vga_reset_hold,

@@ -550,6 +550,43 @@ static const BatchCase batch_cases[] = {
     { "cursor-broken", VIRTIO_DESK_QUEUE_CURSOR, 100, BATCH + 6 },
 };
 
+/* --- interrupts ------------------------------------------------------------ */
+
+/* The device's VIRTIO_DESK_PCI_VECTORS: one a queue, one for the config. */
+#define VECTORS 5
+
+/*
+ * An MSI-X vector for each queue and one for configuration changes, as
+ * virtio-gpu-pci has; every queue signals through its own vector.  (The
+ * other tests leave MSI-X disabled and get the legacy interrupt and ISR.)
+ */
+static void test_msix(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioDeskPCI *pci = obj;
+    QVirtioPCIDevice *v = &pci->pci_vdev;
+    QDesk d;
+
+    qpci_device_enable(v->pdev);
+    g_assert_cmpuint(qpci_msix_table_size(v->pdev), ==, VECTORS);
+    qpci_msix_enable(v->pdev);
+    qvirtio_pci_set_msix_configuration_vector(v, alloc, 0);
+    d = qdesk_start(obj, alloc);
+    {
+        QVirtQueue *vqs[] = { d.vq, d.event_vq, d.status_vq, d.cursor_vq };
+
+        for (int i = 0; i < ARRAY_SIZE(vqs); i++) {
+            qvirtqueue_pci_msix_setup(v, container_of(vqs[i], QVirtQueuePCI,
+                                                      vq), alloc, i + 1);
+        }
+    }
+    assert_queues_work(&d);
+    g_assert_cmphex(qdesk_cursor_move(&d, 0, 1, 2, true), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_false(broken(&d));
+    qdesk_stop(&d);
+    qpci_msix_disable(v->pdev);
+}
+
 /* --- configuration space -------------------------------------------------- */
 
 static void read_config(QDesk *d, uint32_t *words)
@@ -784,6 +821,8 @@ static void register_virtio_desk_transport_test(void)
                          .arg = (void *)&batch_cases[i],
                      });
     }
+    qos_add_test("msix", "virtio-desk-pci", test_msix, NULL);
+    qos_add_test("msix", "virtio-desk-vga", test_msix, NULL);
     qos_add_test("config-readonly-all", "virtio-desk-pci",
                  test_config_readonly_all, NULL);
 #ifdef CONFIG_VNC

@@ -33,6 +33,15 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIODesk, VIRTIO_DESK)
 #define VIRTIO_DESK_BATCH             64
 #define VIRTIO_DESK_INPUT_PENDING_MAX 65536  /* events waiting for buffers */
 
+/*
+ * The PCI proxies' properties (virtio-desk-pci, virtio-desk-vga): an MSI-X
+ * vector for each of the four queues and one for configuration changes, as
+ * virtio-gpu-pci has, instead of a legacy interrupt shared with others.
+ */
+#define VIRTIO_DESK_PCI_VECTORS       5
+#define DEFINE_VIRTIO_DESK_PCI_PROPERTIES(_state)                      \
+    DEFINE_PROP_UINT32("vectors", _state, nvectors, VIRTIO_DESK_PCI_VECTORS)
+
 typedef struct VirtIODeskResource {
     uint32_t id;
     uint32_t format;              /* VIRTIO_DESK_FORMAT_* */
