@@ -936,10 +936,43 @@ static const VMStateDescription vmstate_virtio_desk_output = {
     },
 };
 
+/*
+ * virtio-desk-vga's VGA stays off once the driver has shown output 0, also
+ * while output 0 is disabled again.  A shown output 0 says so at the
+ * destination by itself; a disabled one needs this.
+ */
+static bool virtio_desk_scanout_enabled_needed(void *opaque)
+{
+    VirtIODesk *s = opaque;
+
+    return s->scanout_enabled && !s->outputs[0].res;
+}
+
+static const VMStateDescription vmstate_virtio_desk_scanout_enabled = {
+    .name = "virtio-desk-device/scanout-enabled",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = virtio_desk_scanout_enabled_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_BOOL(scanout_enabled, VirtIODesk),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static int virtio_desk_device_pre_load(void *opaque)
+{
+    VirtIODesk *s = opaque;
+
+    /* what a stream without the subsection means */
+    s->scanout_enabled = false;
+    return 0;
+}
+
 /* The resources are loaded: show the outputs, by the SET_SCANOUT rules. */
 static int virtio_desk_device_post_load(void *opaque, int version_id)
 {
     VirtIODesk *s = opaque;
+    bool vga_off = s->scanout_enabled;   /* the subsection says so */
 
     for (uint32_t i = 0; i < s->max_outputs; i++) {
         VirtIODeskOutput *out = &s->outputs[i];
@@ -957,6 +990,10 @@ static int virtio_desk_device_post_load(void *opaque, int version_id)
         virtio_desk_output_set(s, i, res, out->src_x, out->src_y,
                                out->src_width, out->src_height);
     }
+    if (vga_off && !s->outputs[0].res) {
+        /* QEMU's placeholder, as at the source, not what VGA drew here */
+        dpy_gfx_replace_surface(s->outputs[0].con, NULL);
+    }
     return 0;
 }
 
@@ -964,6 +1001,7 @@ static const VMStateDescription vmstate_virtio_desk_device = {
     .name = "virtio-desk-device",
     .version_id = 2,
     .minimum_version_id = 2,
+    .pre_load = virtio_desk_device_pre_load,
     .post_load = virtio_desk_device_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT32_EQUAL(max_outputs, VirtIODesk,
@@ -986,6 +1024,7 @@ static const VMStateDescription vmstate_virtio_desk_device = {
     .subsections = (const VMStateDescription * const []) {
         &vmstate_virtio_desk_input,
         &vmstate_virtio_desk_cursor,
+        &vmstate_virtio_desk_scanout_enabled,
         NULL
     },
 };

@@ -140,6 +140,44 @@ static void test_migrate(void *obj, void *data, QGuestAllocator *alloc)
     qdesk_stop(&d);
 }
 
+/*
+ * virtio-desk-vga: once the driver has shown output 0, VGA is off until a
+ * reset, also while output 0 is disabled again; so after a migration too.
+ */
+static void test_vga_migrate_disabled(void *obj, void *data,
+                                      QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start(obj, alloc);
+    QPCIBus *bus = d.pci->pci_vdev.pdev->bus;
+    QTestState *src = d.qts;
+    QDeskImage img;
+
+    qdesk_vga_set_mode(&d);
+    qdesk_assert_vga_shown(&d);
+    g_assert_cmphex(qdesk_create(&d, 1, VIRTIO_DESK_FORMAT_XRGB8888, 80, 60),
+                    ==, VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(qdesk_scanout(&d, 0, 1, 0, 0, 80, 60), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+    g_assert_cmphex(qdesk_scanout(&d, 0, 0, 0, 0, 0, 0), ==,
+                    VIRTIO_DESK_RESP_OK_NODATA);
+
+    d.qts = bus->qts = migrate_to_new_qemu(src);
+    qos_invalidate_command_line();
+    /* QEMU's placeholder for a disabled output, not VGA's mode */
+    img = qdesk_screendump(d.qts, 0);
+    g_assert_false(img.width == QDESK_VGA_W && img.height == QDESK_VGA_H);
+    g_free(img.rgb);
+
+    /* a reset there gives the console back to VGA, as at the source */
+    qdesk_stop(&d);
+    qvirtio_start_device(d.vdev);
+    d = qdesk_start(obj, alloc);
+    qdesk_assert_vga_shown(&d);
+    qtest_quit(d.qts);
+    d.qts = bus->qts = src;
+    qdesk_stop(&d);
+}
+
 /* Events waiting in the device when the machine migrates arrive after it. */
 static void test_input_migrate(void *obj, void *data, QGuestAllocator *alloc)
 {
@@ -707,6 +745,9 @@ static void register_virtio_desk_migration_test(void)
     qos_add_test("migrate", "virtio-desk-pci", test_migrate,
                  &(QOSGraphTestOptions) { .before = remember_cmdline });
     qos_add_test("input-migrate", "virtio-desk-pci", test_input_migrate,
+                 &(QOSGraphTestOptions) { .before = remember_cmdline });
+    qos_add_test("vga-migrate-disabled", "virtio-desk-vga",
+                 test_vga_migrate_disabled,
                  &(QOSGraphTestOptions) { .before = remember_cmdline });
 #ifdef CONFIG_VNC
     qos_add_test("cursor-migrate", "virtio-desk-pci", test_cursor_migrate,

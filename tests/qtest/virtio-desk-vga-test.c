@@ -16,75 +16,8 @@
 #include "libqos/qgraph.h"
 #include "libqos/pci.h"
 #include "libqos/virtio-desk-client.h"
-#include "hw/display/bochs-vbe.h"
 #include "standard-headers/linux/pci_regs.h"
 #include "standard-headers/linux/virtio_desk.h"
-
-#define VBE_PORT_INDEX 0x1ce
-#define VBE_PORT_DATA  0x1cf
-#define VGA_ATTR_INDEX 0x3c0
-#define VGA_INPUT_STATUS_1 0x3da  /* reading it resets the attr flip-flop */
-#define VGA_DAC_WRITE_INDEX 0x3c8
-#define VGA_DAC_DATA 0x3c9
-
-/*
- * The VBE mode the tests set: small, 8 bits a pixel through the palette,
- * so that VGA draws into a surface of its own (a 32-bit mode would share
- * VGA memory, and VGA notices by itself when that surface was replaced).
- */
-#define VGA_W 64
-#define VGA_H 32
-#define VGA_INDEX 1               /* in VGA memory at 0, 0 */
-#define VGA_PIXEL 0xff0000u       /* palette entry VGA_INDEX: 6-bit 63, 0, 0 */
-
-static void vbe_write(QTestState *qts, uint16_t index, uint16_t value)
-{
-    qtest_outw(qts, VBE_PORT_INDEX, index);
-    qtest_outw(qts, VBE_PORT_DATA, value);
-}
-
-static uint16_t vbe_read(QTestState *qts, uint16_t index)
-{
-    qtest_outw(qts, VBE_PORT_INDEX, index);
-    return qtest_inw(qts, VBE_PORT_DATA);
-}
-
-/* What a VGA BIOS does for a VBE mode with a linear framebuffer. */
-static void vga_set_mode(QDesk *d)
-{
-    QTestState *qts = d->qts;
-    QPCIDevice *pdev = d->pci->pci_vdev.pdev;
-    QPCIBar vram;
-
-    g_assert_cmphex(vbe_read(qts, VBE_DISPI_INDEX_ID), ==, VBE_DISPI_ID5);
-    vbe_write(qts, VBE_DISPI_INDEX_XRES, VGA_W);
-    vbe_write(qts, VBE_DISPI_INDEX_YRES, VGA_H);
-    vbe_write(qts, VBE_DISPI_INDEX_BPP, 8);
-    vbe_write(qts, VBE_DISPI_INDEX_ENABLE,
-              VBE_DISPI_ENABLED | VBE_DISPI_LFB_ENABLED);
-    /* the palette address source bit: display on */
-    qtest_inb(qts, VGA_INPUT_STATUS_1);
-    qtest_outb(qts, VGA_ATTR_INDEX, 0x20);
-    qtest_outb(qts, VGA_DAC_WRITE_INDEX, VGA_INDEX);
-    qtest_outb(qts, VGA_DAC_DATA, 63);
-    qtest_outb(qts, VGA_DAC_DATA, 0);
-    qtest_outb(qts, VGA_DAC_DATA, 0);
-    vram = qpci_iomap(pdev, 0, NULL);
-    qpci_io_writeb(pdev, vram, 0, VGA_INDEX);
-}
-
-/* The console shows the VBE mode of vga_set_mode(). */
-static void assert_vga_shown(QDesk *d)
-{
-    QDeskImage img = qdesk_screendump(d->qts, 0);
-
-    g_assert_cmpuint(img.width, ==, VGA_W);
-    g_assert_cmpuint(img.height, ==, VGA_H);
-    g_assert_cmphex(img.rgb[0] << 16 | img.rgb[1] << 8 | img.rgb[2], ==,
-                    VGA_PIXEL);
-    g_assert_cmphex(img.rgb[3 * VGA_W], ==, 0);
-    g_free(img.rgb);
-}
 
 static void test_vga_ids(void *obj, void *data, QGuestAllocator *alloc)
 {
@@ -116,8 +49,8 @@ static void test_vga_console(void *obj, void *data, QGuestAllocator *alloc)
     static const uint32_t all[][4] = { { 0, 0, 80, 60 } };
     QDeskImage img;
 
-    vga_set_mode(&d);
-    assert_vga_shown(&d);
+    qdesk_vga_set_mode(&d);
+    qdesk_assert_vga_shown(&d);
 
     g_assert_cmphex(qdesk_create(&d, 1, fb.format, 80, 60), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
@@ -131,13 +64,13 @@ static void test_vga_console(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmphex(qdesk_scanout(&d, 0, 0, 0, 0, 0, 0), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
     img = qdesk_screendump(d.qts, 0);
-    g_assert_false(img.width == VGA_W && img.height == VGA_H);
+    g_assert_false(img.width == QDESK_VGA_W && img.height == QDESK_VGA_H);
     g_free(img.rgb);
 
     qdesk_stop(&d);
     qvirtio_start_device(d.vdev);
     d = qdesk_start(obj, alloc);
-    assert_vga_shown(&d);
+    qdesk_assert_vga_shown(&d);
 
     g_assert_cmphex(qdesk_create(&d, 1, fb.format, 80, 60), ==,
                     VIRTIO_DESK_RESP_OK_NODATA);
@@ -146,7 +79,7 @@ static void test_vga_console(void *obj, void *data, QGuestAllocator *alloc)
     qdesk_stop(&d);
     qvirtio_start_device(d.vdev);
     d = qdesk_start(obj, alloc);
-    assert_vga_shown(&d);
+    qdesk_assert_vga_shown(&d);
 
     g_free(fb.data);
     qdesk_stop(&d);

@@ -12,6 +12,7 @@
 #include "qobject/qdict.h"
 #include "qobject/qjson.h"
 #include "virtio-desk-client.h"
+#include "hw/display/bochs-vbe.h"
 #include "standard-headers/linux/virtio_ring.h"
 
 QDesk qdesk_start_features(void *obj, QGuestAllocator *alloc, uint64_t accept)
@@ -570,5 +571,64 @@ void qdesk_assert_screen(QDesk *d, int head, const QDeskFb *shown,
             }
         }
     }
+    g_free(img.rgb);
+}
+
+/* --- VGA (virtio-desk-vga) --------------------------------------------- */
+
+#define VBE_PORT_INDEX 0x1ce
+#define VBE_PORT_DATA  0x1cf
+#define VGA_ATTR_INDEX 0x3c0
+#define VGA_INPUT_STATUS_1 0x3da  /* reading it resets the attr flip-flop */
+#define VGA_DAC_WRITE_INDEX 0x3c8
+#define VGA_DAC_DATA 0x3c9
+
+#define VGA_INDEX 1               /* in VGA memory at 0, 0 */
+#define VGA_PIXEL 0xff0000u       /* palette entry VGA_INDEX: 6-bit 63, 0, 0 */
+
+static void vbe_write(QTestState *qts, uint16_t index, uint16_t value)
+{
+    qtest_outw(qts, VBE_PORT_INDEX, index);
+    qtest_outw(qts, VBE_PORT_DATA, value);
+}
+
+static uint16_t vbe_read(QTestState *qts, uint16_t index)
+{
+    qtest_outw(qts, VBE_PORT_INDEX, index);
+    return qtest_inw(qts, VBE_PORT_DATA);
+}
+
+void qdesk_vga_set_mode(QDesk *d)
+{
+    QTestState *qts = d->qts;
+    QPCIDevice *pdev = d->pci->pci_vdev.pdev;
+    QPCIBar vram;
+
+    g_assert_cmphex(vbe_read(qts, VBE_DISPI_INDEX_ID), ==, VBE_DISPI_ID5);
+    vbe_write(qts, VBE_DISPI_INDEX_XRES, QDESK_VGA_W);
+    vbe_write(qts, VBE_DISPI_INDEX_YRES, QDESK_VGA_H);
+    vbe_write(qts, VBE_DISPI_INDEX_BPP, 8);
+    vbe_write(qts, VBE_DISPI_INDEX_ENABLE,
+              VBE_DISPI_ENABLED | VBE_DISPI_LFB_ENABLED);
+    /* the palette address source bit: display on */
+    qtest_inb(qts, VGA_INPUT_STATUS_1);
+    qtest_outb(qts, VGA_ATTR_INDEX, 0x20);
+    qtest_outb(qts, VGA_DAC_WRITE_INDEX, VGA_INDEX);
+    qtest_outb(qts, VGA_DAC_DATA, 63);
+    qtest_outb(qts, VGA_DAC_DATA, 0);
+    qtest_outb(qts, VGA_DAC_DATA, 0);
+    vram = qpci_iomap(pdev, 0, NULL);
+    qpci_io_writeb(pdev, vram, 0, VGA_INDEX);
+}
+
+void qdesk_assert_vga_shown(QDesk *d)
+{
+    QDeskImage img = qdesk_screendump(d->qts, 0);
+
+    g_assert_cmpuint(img.width, ==, QDESK_VGA_W);
+    g_assert_cmpuint(img.height, ==, QDESK_VGA_H);
+    g_assert_cmphex(img.rgb[0] << 16 | img.rgb[1] << 8 | img.rgb[2], ==,
+                    VGA_PIXEL);
+    g_assert_cmphex(img.rgb[3 * QDESK_VGA_W], ==, 0);
     g_free(img.rgb);
 }

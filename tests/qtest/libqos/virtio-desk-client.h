@@ -153,4 +153,20 @@ uint32_t qdesk_fb_send(QDesk *d, const QDeskFb *fb, uint32_t id,
 void qdesk_assert_screen(QDesk *d, int head, const QDeskFb *shown,
                          uint32_t sx, uint32_t sy, uint32_t w, uint32_t h);
 
+/* --- VGA (virtio-desk-vga) --------------------------------------------- */
+
+/*
+ * The VBE mode qdesk_vga_set_mode() sets: small, 8 bits a pixel through the
+ * palette, so that VGA draws into a surface of its own (a 32-bit mode would
+ * share VGA memory, and VGA notices by itself when that surface was
+ * replaced).
+ */
+#define QDESK_VGA_W 64
+#define QDESK_VGA_H 32
+
+/* What a VGA BIOS does for a VBE mode with a linear framebuffer. */
+void qdesk_vga_set_mode(QDesk *d);
+/* The console shows the VBE mode of qdesk_vga_set_mode(). */
+void qdesk_assert_vga_shown(QDesk *d);
+
 #endif
