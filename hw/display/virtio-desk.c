@@ -727,7 +727,7 @@ static void virtio_desk_get_config(VirtIODevice *vdev, uint8_t *config)
         .events_read = cpu_to_le32(s->events_read),
         .num_outputs = cpu_to_le32(s->max_outputs),
         .max_rects = cpu_to_le32(VIRTIO_DESK_MAX_RECTS),
-        .max_segments = cpu_to_le32(VIRTIO_DESK_CTRL_QUEUE_SIZE),
+        .max_segments = cpu_to_le32(VIRTIO_DESK_MAX_SEGMENTS),
         .max_dimension = cpu_to_le32(VIRTIO_DESK_MAX_DIMENSION),
         .max_resources = cpu_to_le32(VIRTIO_DESK_MAX_RESOURCES),
         .max_hostmem = cpu_to_le64(s->max_hostmem),

@@ -384,7 +384,7 @@ static const ChainCase chain_cases[] = {
       .ring = { { TABLE, 32, I } },
       .table = { { REQ, 16, I | N, 1 }, { RESP, INFO_LEN, W } },
       .resp = VIRTIO_DESK_RESP_OK_DISPLAY_INFO },
-    /* max_segments, the response included */
+    /* QEMU's 1024 segments (twice max_segments), the response included */
     { "max-segments", CTRL,
       .ring = { { TABLE, 1024 * 16, I } }, .segments = 1024,
       .resp = VIRTIO_DESK_RESP_OK_DISPLAY_INFO },
@@ -392,6 +392,118 @@ static const ChainCase chain_cases[] = {
     { "too-many-segments", CTRL,
       .ring = { { TABLE, 1025 * 16, I } }, .segments = 1025,
       .error = TOO_MANY },
+};
+
+/* --- descriptors across guest RAM regions --------------------------------- */
+
+/* Guest RAM in two regions (two NUMA nodes' memory), the second from here. */
+#define RAM_SPLIT (64 * MiB)
+
+/* QOSGraphTestOptions.before: RAM_SPLIT, and capture_stderr(). */
+static void *two_ram_regions(GString *cmd_line, void *arg)
+{
+    g_string_append(cmd_line, " -m 128M"
+                    " -object memory-backend-ram,id=ram0,size=64M"
+                    " -object memory-backend-ram,id=ram1,size=64M"
+                    " -numa node,memdev=ram0 -numa node,memdev=ram1");
+    return capture_stderr(cmd_line, arg);
+}
+
+typedef struct CrossCase {
+    const char *name;
+    unsigned descs;         /* GET_DISPLAY_INFO: header, 1-byte pads, answer */
+    unsigned crossing;      /* the last ones cross RAM_SPLIT */
+    bool rejected;
+} CrossCase;
+
+/*
+ * The virtio core maps a descriptor that crosses from one RAM region into
+ * another as two segments, and a chain as at most 1024 (the device never
+ * sees a chain it failed).  max_segments leaves room for that: a chain of
+ * max_segments descriptors that all cross works; 1024 descriptors of which
+ * one crosses break the device, a virtio_error.
+ */
+static void test_crossing(void *obj, void *data, QGuestAllocator *alloc)
+{
+    const CrossCase *c = data;
+    QDesk d = qdesk_start(obj, alloc);
+    struct virtio_desk_ctrl_hdr req = {
+        .type = cpu_to_le32(VIRTIO_DESK_CMD_GET_DISPLAY_INFO),
+    };
+    /* the allocator's memory, RAM_SPLIT inside */
+    uint64_t span = guest_alloc(alloc, RAM_SPLIT);
+    uint64_t table = guest_alloc(alloc, c->descs * sizeof(struct vring_desc));
+    g_autofree struct vring_desc *desc = g_new(struct vring_desc, c->descs);
+    uint64_t plain = span, resp;
+    uint32_t len;
+
+    g_assert_cmphex(span + 4096, <, RAM_SPLIT);
+    g_assert_cmphex(span + RAM_SPLIT, >, RAM_SPLIT + 4096);
+    g_assert_cmpuint(c->crossing, >=, 1);
+    if (c->descs == c->crossing) {
+        g_assert_cmpuint(c->descs, ==,
+                         qvirtio_config_readl(d.vdev, QDESK_CFG(max_segments)));
+    }
+    /* the answer crosses half way, and so does the header if it crosses */
+    resp = c->crossing == c->descs ? RAM_SPLIT - INFO_LEN / 2 : plain + 64;
+    qtest_memwrite(d.qts, c->crossing == c->descs ? RAM_SPLIT - 4 : plain,
+                   &req, sizeof(req));
+    for (unsigned i = 0; i < c->descs; i++) {
+        bool cross = i >= c->descs - c->crossing;
+        uint64_t addr = cross ? RAM_SPLIT - 1 : plain;
+        uint32_t n = cross ? 2 : 1;
+
+        if (i == 0) {
+            addr = cross ? RAM_SPLIT - 4 : plain;
+            n = sizeof(req);
+        } else if (i == c->descs - 1) {
+            addr = cross ? RAM_SPLIT - INFO_LEN / 2 : resp;
+            n = INFO_LEN;
+        }
+        desc[i] = (struct vring_desc) {
+            .addr = cpu_to_le64(addr),
+            .len = cpu_to_le32(n),
+            .flags = cpu_to_le16(i + 1 < c->descs ? VRING_DESC_F_NEXT :
+                                 VRING_DESC_F_WRITE),
+            .next = cpu_to_le16(i + 1),
+        };
+    }
+    qtest_memwrite(d.qts, table, desc, c->descs * sizeof(*desc));
+    desc[0] = (struct vring_desc) {
+        .addr = cpu_to_le64(table),
+        .len = cpu_to_le32(c->descs * sizeof(*desc)),
+        .flags = cpu_to_le16(VRING_DESC_F_INDIRECT),
+        .next = cpu_to_le16(1),
+    };
+    qtest_memwrite(d.qts, d.vq->desc, desc, sizeof(*desc));
+    qvirtqueue_kick(d.qts, d.vdev, d.vq, 0);
+
+    if (c->rejected) {
+        g_assert_cmphex(status(&d) & VIRTIO_CONFIG_S_NEEDS_RESET, ==,
+                        VIRTIO_CONFIG_S_NEEDS_RESET);
+        assert_reported(TOO_MANY);
+        g_assert_true(broken(&d));
+        restart(&d, obj);
+    } else {
+        qvirtio_wait_used_elem(d.qts, d.vdev, d.vq, 0, &len,
+                               QDESK_TIMEOUT_US);
+        g_assert_cmpuint(len, ==, INFO_LEN);
+        g_assert_cmphex(qtest_readl(d.qts, resp), ==,
+                        VIRTIO_DESK_RESP_OK_DISPLAY_INFO);
+        qvirtqueue_reset_pool(d.vq);
+        g_assert_false(broken(&d));
+    }
+    guest_free(alloc, span);
+    guest_free(alloc, table);
+    assert_queues_work(&d);
+    qdesk_stop(&d);
+}
+
+static const CrossCase cross_cases[] = {
+    /* 2 x 512 segments: the most QEMU maps */
+    { "ram-regions-max-segments", 512, 512 },
+    /* what max_segments said before: 1025 segments */
+    { "ram-regions-1024-descriptors", 1024, 1, true },
 };
 
 /* --- a full ring ------------------------------------------------------------ */
@@ -809,6 +921,16 @@ static void register_virtio_desk_transport_test(void)
                      &(QOSGraphTestOptions) {
                          .before = capture_stderr,
                          .arg = (void *)&chain_cases[i],
+                     });
+    }
+    for (int i = 0; i < ARRAY_SIZE(cross_cases); i++) {
+        g_autofree char *name = g_strdup_printf("transport-%s",
+                                                cross_cases[i].name);
+
+        qos_add_test(name, "virtio-desk-pci", test_crossing,
+                     &(QOSGraphTestOptions) {
+                         .before = two_ram_regions,
+                         .arg = (void *)&cross_cases[i],
                      });
     }
     for (int i = 0; i < ARRAY_SIZE(batch_cases); i++) {

@@ -20,8 +20,15 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIODesk, VIRTIO_DESK)
 #define VIRTIO_DESK_MAX_RECTS         1024
 #define VIRTIO_DESK_MAX_DIMENSION     16384
 #define VIRTIO_DESK_MAX_RESOURCES     1024
-/* also max_segments; == VIRTQUEUE_MAX_SIZE, the most a chain can have */
-#define VIRTIO_DESK_CTRL_QUEUE_SIZE   1024
+#define VIRTIO_DESK_CTRL_QUEUE_SIZE   1024  /* == VIRTQUEUE_MAX_SIZE */
+/*
+ * max_segments, descriptors in one request chain.  QEMU's virtio core maps
+ * a chain into at most VIRTQUEUE_MAX_SIZE host segments, one for each guest
+ * memory region a descriptor touches, and fails a chain that needs more
+ * with virtio_error() before the device sees it.  Half of that leaves room
+ * for every descriptor of a chain to cross one region boundary.
+ */
+#define VIRTIO_DESK_MAX_SEGMENTS      (VIRTQUEUE_MAX_SIZE / 2)
 
 #define VIRTIO_DESK_INPUT_QUEUE_SIZE  256
 
