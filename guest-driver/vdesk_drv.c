@@ -20,6 +20,7 @@
 #include <linux/virtio_config.h>
 
 #include <drm/drm_aperture.h>
+#include <drm/drm_atomic.h>
 #include <drm/drm_atomic_helper.h>
 #include <drm/drm_drv.h>
 #include <drm/drm_fbdev_shmem.h>
@@ -374,6 +375,14 @@ static void vdesk_remove(struct virtio_device *vdev)
 	 * queue them, and they must not run once vd is freed.
 	 */
 	disable_work_sync(&vd->recover_work);
+	/*
+	 * A restore that failed left the state saved at freeze, which holds
+	 * framebuffers and so the DRM device: let it go.
+	 */
+	if (dev->mode_config.suspend_state) {
+		drm_atomic_state_put(dev->mode_config.suspend_state);
+		dev->mode_config.suspend_state = NULL;
+	}
 	drm_atomic_helper_shutdown(dev);
 	disable_work_sync(&vd->config_work);
 	/* the device forgets all resources and outputs on reset */

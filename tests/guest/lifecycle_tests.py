@@ -83,8 +83,8 @@ class Client:
 SPAWNED = []
 
 
-def spawn(name, kernel, initrd, append="", extra=()):
-    g = rig.Guest(name, kernel, initrd, "virtio-desk-pci", append=append, extra=extra)
+def spawn(name, kernel, initrd, append="", extra=(), device="virtio-desk-pci"):
+    g = rig.Guest(name, kernel, initrd, device, append=append, extra=extra)
     SPAWNED.append(g)
     return g
 
@@ -142,14 +142,78 @@ def hibernate(rt, g):
     g.stop()
 
 
+def swap_setup(rt, g):
+    rt.sh_ok(g, "mkswap /dev/vda >/dev/null && swapon /dev/vda && echo 0 > /sys/power/image_size && "
+                "echo shutdown > /sys/power/disk && dmesg -c >/dev/null")
+
+
+def resume_on(rt, g, name, kernel, initrd, extra, device):
+    """Hibernate g and resume its image on a new QEMU with device."""
+    hibernate(rt, g)
+    g = spawn(name, kernel, initrd, append=S4_APPEND, extra=list(extra) + ["-d", "guest_errors"],
+              device=device)
+    m = g.expect(r"@@DONE (\d+)@@", 300)
+    assert m.group(1) == "0", "echo disk failed: " + g.text()[-1500:]
+    assert "PM: Image loading done" in g.text(), "the new QEMU did not resume the image: " + g.text()[-1500:]
+    return g
+
+
+def test_s4_other_device(rt, g, kernel, initrd, extra):
+    """Hibernation resumed on a QEMU whose device differs.  First with
+    max_hostmem=8M: the restore reads the new limits (the driver logs
+    them) and refuses a 1920x1080 framebuffer itself, the device is never
+    asked; the picture is back, keys arrive.  Then with cursor=off, a
+    feature the driver had: whatever the restore makes of it, cursor moves
+    and mode sets do not crash the driver, nothing reaches a deleted queue,
+    and unbind/bind gives a working display without a cursor plane."""
+    swap_setup(rt, g)
+    c = Client(rt, g)
+    before = rig.expected_pattern(1024, 768, "base")
+    rt.all_clients(g, "s4x-before", before)
+    g = resume_on(rt, g, "life-s4x-hostmem", kernel, initrd, extra, "virtio-desk-pci,max_hostmem=8M")
+    rt.all_clients(g, "s4x-hostmem-after", before)
+    c.next(g, "clips")
+    c.finish(g)
+    out = rt.dmesg(g, "hostmem")
+    assert "hostmem 8388608" in out, "the restore did not read the new limits: " + out
+    rc, out = g.sh("kmstest pattern 1920 1080 strict </dev/null")
+    assert rc != 0, "1920x1080 should not fit in 8 MiB of host memory: " + out
+    out = rt.dmesg(g, "no host memory")
+    assert "no host memory for a 1920x1080 framebuffer" in out, "not refused by the driver: " + out
+    log = open(g.qemu_log, errors="replace").read()
+    assert "max_hostmem exceeded" not in log, "the device was asked: " + log[-1500:]
+    rt.key_arrives(g)
+
+    rt.sh_ok(g, "dmesg -c >/dev/null")  # the resumed kernel has its swap on
+    g = resume_on(rt, g, "life-s4x-nocursor", kernel, initrd, extra, "virtio-desk-pci,cursor=off")
+    restored = "failed to restore" not in rt.dmesg(g, "PM:")
+    rc, out = g.sh("printf 'set 1 0 0\\nmoves 50\\nhide\\n\\n' | cursortest 1024 768", timeout=120)
+    print("  cursor=off resume: driver restore %s; cursortest after it exited %d"
+          % ("succeeded" if restored else "failed", rc), flush=True)
+    oops = g.oopses()
+    assert not oops, "after the cursor=off resume: " + " | ".join(oops[:10])
+    rt.sh_ok(g, "d=$(basename /sys/bus/virtio/drivers/virtio_desk/virtio*); "
+                "echo $d > /sys/bus/virtio/drivers/virtio_desk/unbind; "
+                "echo $d > /sys/bus/virtio/drivers/virtio_desk/bind; sleep 1; ls /dev/dri")
+    out = rt.sh_ok(g, "cat /sys/bus/virtio/devices/virtio*/features")
+    st = rt.Staged(g, "kmstest pattern 1024 768 strict")
+    st.stage("base")
+    rt.all_clients(g, "s4x-rebound", before)
+    for stage in ("clips", "partial"):
+        st.next()
+        st.stage(stage)
+    st.finish()
+    oops = g.oopses()
+    assert not oops, "after unbind/bind: " + " | ".join(oops[:10])
+
+
 def test_s4(rt, g, kernel, initrd, extra):
     """Hibernate to the swap disk, QEMU exits, a new QEMU with the same disk
     resumes the image (/init writes the disk to /sys/power/resume): odd
     cycles with a KMS client holding the picture, even ones with fbcon text;
     after each the picture is exact on all three clients, the client's next
     stage draws exactly, keys and pointer arrive.  HIBERNATE_CYCLES times."""
-    rt.sh_ok(g, "mkswap /dev/vda >/dev/null && swapon /dev/vda && echo 0 > /sys/power/image_size && "
-                "echo shutdown > /sys/power/disk && dmesg -c >/dev/null")
+    swap_setup(rt, g)
     times = []
     for i in range(HIBERNATE_CYCLES):
         kms = i % 2 == 0
@@ -408,9 +472,10 @@ def run(rt, kernel, initrd):
 
 
 S3, S4 = "life_s3_suspend_resume_picture_input", "life_s4_hibernate_resume_5_times"
+S4X = "life_s4_resume_on_other_device_hostmem_cursor_off"
 MIGRATION = "life_migration_20_unix_and_file"
 REBOOT = "life_reboot_20_reset_and_reboot_f"
-NAMES = [S3, S4, MIGRATION, REBOOT]
+NAMES = [S3, S4, S4X, MIGRATION, REBOOT]
 
 
 # After an S3 wake-up (q35, SeaBIOS) the chipset's ACPI registers are gone:
@@ -430,6 +495,10 @@ def run_guests(rt, kernel, initrd):
         extra = swap_disk()
         with rt.booted("life-s4", kernel, initrd, "virtio-desk-pci", append=S4_APPEND, extra=extra) as g:
             rt.check(S4, test_s4, rt, g, kernel, initrd, extra)
+    if rt.selected(S4X):
+        extra = swap_disk()
+        with rt.booted("life-s4x", kernel, initrd, "virtio-desk-pci", append=S4_APPEND, extra=extra) as g:
+            rt.check(S4X, test_s4_other_device, rt, g, kernel, initrd, extra)
     if rt.selected(MIGRATION):
         with rt.booted("life-mig", kernel, initrd, "virtio-desk-pci") as g:
             rt.check(MIGRATION, test_migration, rt, g, kernel, initrd)
