@@ -49,9 +49,14 @@ int vdesk_xfer_limits(struct vdesk_device *vd)
 		vd->payload_max = min(vd->payload_max, vd->payload_cap);
 		vd->rects_max = min(vd->rects_max, vd->rects_cap);
 	}
-	/* the DMA API's limit per mapping, with VIRTIO_F_ACCESS_PLATFORM */
+	/*
+	 * The DMA API's limit per mapping (with VIRTIO_F_ACCESS_PLATFORM), and
+	 * 2 MiB: QEMU maps a descriptor that crosses a boundary of guest RAM
+	 * regions to more than one iovec, and max_segments only leaves room
+	 * for two each (regions are at least 2 MiB).
+	 */
 	dma_max = virtio_max_dma_size(vd->vdev);
-	vd->max_seg_size = rounddown(min_t(size_t, dma_max, SZ_1G), PAGE_SIZE);
+	vd->max_seg_size = rounddown(min_t(size_t, dma_max, SZ_2M), PAGE_SIZE);
 	if (!vd->max_seg_size) {
 		drm_err(dev, "DMA mappings of %zu bytes are too small\n", dma_max);
 		return -EINVAL;
