@@ -25,6 +25,7 @@ import diskguest
 import lifecycle_tests
 import rfb
 import rig
+import smp_tests
 
 RESULTS = []
 SELECT = [a for i, a in enumerate(sys.argv[1:]) if i > 0 and sys.argv[i] == "-k"]
@@ -1485,6 +1486,11 @@ def main():
     # guests 6-8: suspend and hibernation, live migration, reboots (lifecycle_tests.py)
     if any(selected(n) for n in lifecycle_tests.NAMES):
         lifecycle_tests.run(sys.modules[__name__], kernel, initrd)
+
+    # smp_tests.py's guests: several vCPUs (the debug kernel's stress), a
+    # stalled QEMU, bounce buffers, a rejected transfer
+    if any(selected(n) for n in smp_tests.NAMES):
+        smp_tests.run(sys.modules[__name__], kernel, initrd)
 
     # guest 9: virtio-gpu, for the differential checks
     if selected("differential"):
