@@ -37,7 +37,7 @@ XFER = "failed_transfer_repaired_next_update"
 NAMES = [STRESS, STALL, SWIOTLB, XFER]
 
 # wall time of the stress phase (TCG, 4 vCPUs on the host's cores)
-STRESS_SECS = float(os.environ.get("VIRTIO_DESK_STRESS_SECS", "60"))
+STRESS_SECS = float(os.environ.get("VIRTIO_DESK_STRESS_SECS", "90"))
 # for diagnosis: VIRTIO_DESK_STRESS_SKIP=flr,freeze leaves those out (the test then fails)
 STRESS_SKIP = set(filter(None, os.environ.get("VIRTIO_DESK_STRESS_SKIP", "").split(",")))
 # an input window: key and pointer floods, nothing reset or frozen meanwhile
