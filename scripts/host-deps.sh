@@ -17,6 +17,8 @@ packages=(
     libspice-server-dev libspice-protocol-dev gcc-multilib seabios ipxe-qemu
     # guest kernel, module and initramfs
     gcc-12 dwarves kmod busybox-static cpio dkms
+    # the debug guest kernel, built from source (tests/guest/debug-kernel.sh)
+    bc libelf-dev
     # the Debian guest disk (tests/guest/disk-image.sh): debootstrap, sfdisk
     debootstrap fdisk
     # real clients used by the tests
