@@ -54,13 +54,15 @@ def fetch_kernel():
     return kdir, krel
 
 
-def build_module(kdir, krel):
-    src = OUT / "build/driver"
+def build_module(kdir, krel, tree=None, out=None):
+    """tree: the kernel tree to build against (default: Debian's headers in
+    kdir); out: where (default OUT/build), the module in out/driver."""
+    src = (out or OUT / "build") / "driver"
     if src.exists():
         shutil.rmtree(src)
     run(["make", "-s", "-C", str(REPO / "guest-driver"), "dkms-src", "DESTDIR=" + str(src)],
         stdout=subprocess.DEVNULL)
-    hdr = kdir / "root/usr/src" / ("linux-headers-" + krel)
+    hdr = tree or kdir / "root/usr/src" / ("linux-headers-" + krel)
     run(["make", "-s", "-C", str(src), "KDIR=" + str(hdr), "CC=" + CC, "modules"])
     return src / "virtio_desk.ko"
 
@@ -146,8 +148,12 @@ def modules_closure(kdir, krel, names, dst_root):
         todo += [d.replace("-", "_") for d in ko_depends(data) if d]
 
 
-def build_initramfs(kdir, krel, ko, progs):
-    root = OUT / "build/initramfs"
+def build_initramfs(kdir, krel, ko, progs, tree=None, out=None):
+    """tree: a built kernel tree with every module in WANT_MODULES built in
+    (the debug kernel): no modules from kdir, its modules.builtin*; out:
+    where (default OUT/build), out/initramfs and out/initramfs.cpio."""
+    out = out or OUT / "build"
+    root = out / "initramfs"
     if root.exists():
         shutil.rmtree(root)
     for d in ["bin", "sbin", "etc", "proc", "sys", "dev", "tmp", "root"]:
@@ -156,8 +162,11 @@ def build_initramfs(kdir, krel, ko, progs):
     shutil.copy(bb, root / "bin/busybox")
     for p in progs:
         shutil.copy(p, root / "bin" / p.name)
-    mods = kdir / "root/lib/modules" / krel
-    modules_closure(kdir, krel, WANT_MODULES, root)
+    if tree is None:
+        mods = kdir / "root/lib/modules" / krel
+        modules_closure(kdir, krel, WANT_MODULES, root)
+    else:
+        mods = tree
     extra = root / "lib/modules" / krel / "extra"
     extra.mkdir(parents=True, exist_ok=True)
     shutil.copy(ko, extra / "virtio_desk.ko")
@@ -165,14 +174,14 @@ def build_initramfs(kdir, krel, ko, progs):
         if (mods / f).exists():
             shutil.copy(mods / f, root / "lib/modules" / krel / f)
     run(["depmod", "-b", str(root), krel])
-    if DKMS.get("ko"):
+    if DKMS.get("ko") and tree is None:
         dst = root / DKMS_KO.lstrip("/")
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(DKMS["ko"], dst)
     (root / "etc/preload").write_text("\n".join(PRELOAD) + "\n")
     (root / "init").write_text(INIT)
     (root / "init").chmod(0o755)
-    cpio = OUT / "build/initramfs.cpio"
+    cpio = out / "initramfs.cpio"
     files = run("cd '%s' && find . | LC_ALL=C sort" % root, shell=True, stdout=subprocess.PIPE).stdout
     with open(cpio, "wb") as fo:
         run(["cpio", "--quiet", "-o", "-H", "newc", "-R", "0:0"], cwd=root, input=files, stdout=fo)
@@ -237,6 +246,32 @@ def build_all(dkms=False):
     cpio = build_initramfs(kdir, krel, ko, progs)
     log("initramfs %s (%d KiB), build %.1f s" % (cpio, cpio.stat().st_size // 1024, time.time() - t))
     return kdir / "vmlinuz", cpio
+
+
+def debug_kernel():
+    """tests/guest/debug-kernel.sh: (its dir, the tree, krel)."""
+    out = run([str(HERE / "debug-kernel.sh")], stdout=subprocess.PIPE, text=True).stdout
+    ddir = Path(out.strip().splitlines()[-1])
+    return ddir, ddir / "linux", (ddir / "krel").read_text().strip()
+
+
+def build_debug():
+    """Like build_all(), for the debug kernel (debug-kernel.sh: KASAN,
+    lockdep, ...; DRM, virtio and evdev built in): our module built against
+    its tree, the same programs, an initramfs of its own in OUT/build/debug
+    (build_all's stays).  Returns (bzImage, initramfs)."""
+    out = OUT / "build/debug"
+    out.mkdir(parents=True, exist_ok=True)
+    t = time.time()
+    ddir, tree, krel = debug_kernel()
+    log("debug kernel", krel, ddir)
+    ko = build_module(None, krel, tree=tree, out=out)
+    log("module", ko)
+    kdir, pkrel = fetch_kernel()  # the programs use the uapi headers of Debian's
+    progs = build_programs(kdir, pkrel)
+    cpio = build_initramfs(None, krel, ko, progs, tree=tree, out=out)
+    log("initramfs %s (%d KiB), build %.1f s" % (cpio, cpio.stat().st_size // 1024, time.time() - t))
+    return ddir / "bzImage", cpio
 
 
 # --- images ------------------------------------------------------------------
