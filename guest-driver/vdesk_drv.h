@@ -207,6 +207,7 @@ struct vdesk_device {
 
 	/* re-initialising after a reset the device had behind our back */
 	struct work_struct recover_work;
+	bool recovering;		/* freeze and restore keep the atomic state */
 
 	/*
 	 * For tests, in the DRM device's debugfs directory: false leaves

@@ -18,15 +18,23 @@
  * driver about a function level reset (it has no reset_prepare/reset_done),
  * so the driver finds out itself: a request stays unanswered and the
  * device's status has lost DRIVER_OK, or the device sets NEEDS_RESET.  It
- * then runs the same freeze and restore through the virtio core, as it
- * does for a device that answers again after a stall (requests were
- * refused meanwhile, so the device's state is no longer the driver's).
+ * does the same for a device that answers again after a stall (requests
+ * were refused meanwhile, so the device's state is no longer the
+ * driver's).  Recovery goes through the virtio core's freeze and restore
+ * for the status handshake and feature negotiation, but user space runs
+ * meanwhile, so it leaves the atomic state alone (the suspend helpers
+ * reset it without locks): it holds every modeset lock, rebuilds the
+ * device under the current state, and commits a duplicate of that state,
+ * which sends every output's whole picture again.
  */
 
 #include <linux/virtio_config.h>
 
+#include <drm/drm_atomic.h>
+#include <drm/drm_atomic_helper.h>
 #include <drm/drm_drv.h>
 #include <drm/drm_modeset_helper.h>
+#include <drm/drm_modeset_lock.h>
 #include <drm/drm_print.h>
 
 #include "vdesk_drv.h"
@@ -64,29 +72,22 @@ static void vdesk_res_recreate(struct vdesk_device *vd)
 	}
 }
 
-int vdesk_freeze(struct virtio_device *vdev)
+/* The device's half of a freeze: no request in flight, reset, no queues. */
+static void vdesk_device_down(struct vdesk_device *vd)
 {
-	struct vdesk_device *vd = vdev->priv;
-	struct drm_device *dev = &vd->drm;
-	int ret;
-
-	ret = drm_mode_config_helper_suspend(dev);
-	if (ret)
-		return ret;
 	vdesk_input_suspend(vd);
 	/* the disabling commit's SET_SCANOUTs, RESOURCE_DESTROYs */
 	if (!vdesk_vq_wait_idle(vd, VDESK_TIMEOUT_MS))
-		drm_warn(dev, "device still busy at suspend: resetting it anyway\n");
+		drm_warn(&vd->drm, "device still busy at suspend: resetting it anyway\n");
 	cancel_work_sync(&vd->config_work);
-	virtio_reset_device(vdev);
+	virtio_reset_device(vd->vdev);
 	vdesk_vqs_del(vd);
-	return 0;
 }
 
-int vdesk_restore(struct virtio_device *vdev)
+/* The device's half of a restore: what the driver's state holds, again. */
+static int vdesk_device_up(struct vdesk_device *vd)
 {
-	struct vdesk_device *vd = vdev->priv;
-	struct drm_device *dev = &vd->drm;
+	struct virtio_device *vdev = vd->vdev;
 	int ret;
 
 	/* maybe another QEMU, after hibernation: its limits */
@@ -108,15 +109,75 @@ int vdesk_restore(struct virtio_device *vdev)
 	/* the UI may have another size now (a new QEMU after hibernation) */
 	ret = vdesk_get_display_info(vd);
 	if (ret)
-		drm_warn(dev, "no display info: %d\n", ret);
+		drm_warn(&vd->drm, "no display info: %d\n", ret);
 	vdesk_res_recreate(vd);
 	vdesk_input_resume(vd);
-	/* the cursor as last sent; the saved state's commit then updates it */
+	/* the cursor as last sent; the next commit updates it */
 	vdesk_cursor_restore(vd);
-	return drm_mode_config_helper_resume(dev);
+	return 0;
+}
+
+int vdesk_freeze(struct virtio_device *vdev)
+{
+	struct vdesk_device *vd = vdev->priv;
+	int ret;
+
+	if (!vd->recovering) {
+		ret = drm_mode_config_helper_suspend(&vd->drm);
+		if (ret)
+			return ret;
+	}
+	vdesk_device_down(vd);
+	return 0;
+}
+
+int vdesk_restore(struct virtio_device *vdev)
+{
+	struct vdesk_device *vd = vdev->priv;
+	int ret;
+
+	ret = vdesk_device_up(vd);
+	if (ret || vd->recovering)
+		return ret;
+	return drm_mode_config_helper_resume(&vd->drm);
 }
 
 #ifdef CONFIG_PM_SLEEP
+/*
+ * Rebuild the device under the current atomic state, then commit a
+ * duplicate of it: every output not shown by the new device (scanout 0)
+ * and marked stale sends its whole picture.  Called with every modeset
+ * lock held, so no commit starts meanwhile; commits already past their
+ * locks find the queue down (or up again) and the duplicate's commit
+ * waits for them.
+ */
+static int vdesk_recover_locked(struct vdesk_device *vd,
+				struct drm_modeset_acquire_ctx *ctx)
+{
+	struct drm_atomic_state *state;
+	unsigned int i;
+	int ret;
+
+	state = drm_atomic_helper_duplicate_state(&vd->drm, ctx);
+	if (IS_ERR(state))
+		return PTR_ERR(state);
+	vd->recovering = true;
+	/* the status handshake and feature negotiation of a resume */
+	ret = virtio_device_freeze(vd->vdev);
+	if (!ret)
+		ret = virtio_device_restore(vd->vdev);
+	vd->recovering = false;
+	if (!ret) {
+		for (i = 0; i < vd->num_outputs; i++) {
+			vd->outputs[i].scanout_res = 0;
+			vdesk_output_stale(vd, i);
+		}
+		ret = drm_atomic_helper_commit_duplicated_state(state, ctx);
+	}
+	drm_atomic_state_put(state);
+	return ret;
+}
+
 /*
  * Queued when the device lost DRIVER_OK, asks for a reset (NEEDS_RESET),
  * or answers again after a stall (vdesk_vq.c).
@@ -125,22 +186,22 @@ void vdesk_recover_work(struct work_struct *work)
 {
 	struct vdesk_device *vd = container_of(work, struct vdesk_device,
 					       recover_work);
-	struct virtio_device *vdev = vd->vdev;
+	struct drm_device *dev = &vd->drm;
+	struct drm_modeset_acquire_ctx ctx;
 	bool after_stall;
 	int ret, idx;
 
 	/* vdesk_remove() waits for us here, and we do nothing after it */
-	if (!drm_dev_enter(&vd->drm, &idx))
+	if (!drm_dev_enter(dev, &idx))
 		return;
 	/* a suspend or another recovery reset the device since it was asked */
 	if (!vdesk_vq_recover_needed(vd, &after_stall))
 		goto out;
 	drm_info(&vd->drm, "%s: initialising it again\n",
 		 after_stall ? "device answers after a stall" : "device was reset");
-	/* the status handshake and feature negotiation of a resume */
-	ret = virtio_device_freeze(vdev);
-	if (!ret)
-		ret = virtio_device_restore(vdev);
+	DRM_MODESET_LOCK_ALL_BEGIN(dev, ctx, 0, ret);
+	ret = vdesk_recover_locked(vd, &ctx);
+	DRM_MODESET_LOCK_ALL_END(dev, ctx, ret);
 	if (ret) {
 		drm_err(&vd->drm, "cannot initialise the device again: %d\n", ret);
 	} else {
