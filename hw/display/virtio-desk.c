@@ -629,6 +629,10 @@ static void virtio_desk_ctrl_run(VirtIODesk *s, bool in_bh)
     uint64_t copied = 0;
     bool more;
 
+    /* x-stall: left in the ring until it is cleared */
+    if (s->stall) {
+        return;
+    }
     while (!(more = virtio_desk_queue_yield(vdev, s->ctrl_vq,
                                             handled == VIRTIO_DESK_BATCH ||
                                             copied >= VIRTIO_DESK_BATCH_BYTES,
@@ -1054,6 +1058,23 @@ static const Property virtio_desk_properties[] = {
     DEFINE_PROP_UINT32("refresh-prompt-ms", VirtIODesk, refresh_prompt_ms, 2),
 };
 
+static bool virtio_desk_get_stall(Object *obj, Error **errp)
+{
+    return VIRTIO_DESK(obj)->stall;
+}
+
+/* x-stall off: what waited in the ring is handled in the bottom half. */
+static void virtio_desk_set_stall(Object *obj, bool value, Error **errp)
+{
+    VirtIODesk *s = VIRTIO_DESK(obj);
+
+    trace_virtio_desk_stall(value);
+    s->stall = value;
+    if (!value && s->ctrl_bh) {
+        qemu_bh_schedule(s->ctrl_bh);
+    }
+}
+
 static void virtio_desk_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
@@ -1061,6 +1082,11 @@ static void virtio_desk_class_init(ObjectClass *klass, void *data)
 
     set_bit(DEVICE_CATEGORY_DISPLAY, dc->categories);
     device_class_set_props(dc, virtio_desk_properties);
+    /* settable at run time (qom-set), unlike the properties above */
+    object_class_property_add_bool(klass, "x-stall", virtio_desk_get_stall,
+                                   virtio_desk_set_stall);
+    object_class_property_set_description(klass, "x-stall",
+        "for tests: leave control requests unanswered while true");
     dc->vmsd = &vmstate_virtio_desk;
     vdc->vmsd = &vmstate_virtio_desk_device;
     vdc->realize = virtio_desk_realize;

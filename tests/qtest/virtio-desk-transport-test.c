@@ -699,6 +699,56 @@ static void test_msix(void *obj, void *data, QGuestAllocator *alloc)
     qpci_msix_disable(v->pdev);
 }
 
+/* --- x-stall: a host that does not serve the control queue ---------------- */
+
+static void set_stall(QDesk *d, bool on)
+{
+    qtest_qmp_assert_success(d->qts,
+        "{'execute': 'qom-set', 'arguments': {'path': %s, "
+        "'property': 'x-stall', 'value': %i}}",
+        "/machine/peripheral/" QVIRTIO_DESK_ID "/virtio-backend", on);
+}
+
+/*
+ * While x-stall is set, a request stays in the ring unanswered however
+ * long the main loop runs; cleared, it is answered, and so are the ones
+ * after it (the guest tests stall the driver's watchdog with it).
+ */
+static void test_stall(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QDesk d = qdesk_start(obj, alloc);
+    struct virtio_desk_ctrl_hdr req = {
+        .type = cpu_to_le32(VIRTIO_DESK_CMD_GET_DISPLAY_INFO),
+    };
+    struct virtio_desk_resp_display_info resp;
+    uint64_t req_addr = guest_alloc(alloc, sizeof(req));
+    uint64_t resp_addr = guest_alloc(alloc, sizeof(resp));
+    uint16_t before = used_idx(&d, d.vq);
+    uint32_t head, len;
+
+    set_stall(&d, true);
+    qtest_memwrite(d.qts, req_addr, &req, sizeof(req));
+    head = qvirtqueue_add(d.qts, d.vq, req_addr, sizeof(req), false, true);
+    qvirtqueue_add(d.qts, d.vq, resp_addr, sizeof(resp), true, false);
+    qvirtqueue_kick(d.qts, d.vdev, d.vq, head);
+    for (int i = 0; i < 20; i++) {
+        qtest_clock_step(d.qts, 100 * 1000 * 1000);
+        g_assert_false(broken(&d));
+        g_assert_cmpuint(used_idx(&d, d.vq), ==, before);
+    }
+    set_stall(&d, false);
+    qvirtio_wait_used_elem(d.qts, d.vdev, d.vq, head, &len, QDESK_TIMEOUT_US);
+    qvirtqueue_reset_pool(d.vq);
+    g_assert_cmpuint(len, ==, sizeof(resp));
+    qtest_memread(d.qts, resp_addr, &resp, sizeof(resp));
+    g_assert_cmphex(le32_to_cpu(resp.hdr.type), ==,
+                    VIRTIO_DESK_RESP_OK_DISPLAY_INFO);
+    guest_free(alloc, req_addr);
+    guest_free(alloc, resp_addr);
+    qdesk_assert_alive(&d);
+    qdesk_stop(&d);
+}
+
 /* --- configuration space -------------------------------------------------- */
 
 static void read_config(QDesk *d, uint32_t *words)
@@ -944,6 +994,7 @@ static void register_virtio_desk_transport_test(void)
                      });
     }
     qos_add_test("msix", "virtio-desk-pci", test_msix, NULL);
+    qos_add_test("x-stall", "virtio-desk-pci", test_stall, NULL);
     qos_add_test("msix", "virtio-desk-vga", test_msix, NULL);
     qos_add_test("config-readonly-all", "virtio-desk-pci",
                  test_config_readonly_all, NULL);

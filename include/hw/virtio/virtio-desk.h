@@ -100,6 +100,11 @@ struct VirtIODesk {
     bool cursor;
     bool relative_pointer;
     uint32_t refresh_prompt_ms;   /* 0: never prompt the UIs' refresh */
+    /*
+     * x-stall, for tests: while set, control requests stay in the ring
+     * unanswered, as on a host too busy to serve them (not migrated)
+     */
+    bool stall;
 
     /* virtqueues */
     VirtQueue *ctrl_vq;
