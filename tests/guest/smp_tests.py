@@ -32,9 +32,10 @@ import rig
 
 STRESS = "stress_smp4_debug_kernel"
 STALL = "stall_sigstop_display_recovers"
+DEVSTALL = "stall_device_watchdog_recovers"
 SWIOTLB = "swiotlb_force_iommu_platform_exact"
 XFER = "failed_transfer_repaired_next_update"
-NAMES = [STRESS, STALL, SWIOTLB, XFER]
+NAMES = [STRESS, STALL, DEVSTALL, SWIOTLB, XFER]
 
 # wall time of the stress phase (TCG, 4 vCPUs on the host's cores)
 STRESS_SECS = float(os.environ.get("VIRTIO_DESK_STRESS_SECS", "90"))
@@ -505,6 +506,67 @@ def test_stall(rt, g):
     rt.no_stuck_tasks(g)
 
 
+def stats(rt, g):
+    out = rt.sh_ok(g, "cat " + rt.debugfs_knob("vdesk_stats"))
+    return {k: int(v) for k, v in re.findall(r"([a-z_]+) (\d+)", out)}
+
+
+def test_device_stall(rt, g):
+    """The device stops answering while the guest runs (QOM x-stall on the
+    virtio backend, as a host too busy to serve the control queue) for
+    STALL_SECS while stress.c flips: after 5 s the driver logs that it gives
+    up waiting and every flip event still arrives; once the device answers
+    again the driver says so, resets and initialises it again by itself:
+    later frames reach VNC, a fresh client's picture is exact, a key
+    arrives, no task in D state, no module reload."""
+    sh = rt.sh_ok
+    path = "/machine/peripheral/disp/virtio-backend"
+    before = stats(rt, g)
+    sh(g, "dmesg -c >/dev/null; echo 20 > /proc/sys/kernel/hung_task_timeout_secs")
+    sh(g, "stress %d %d 600 flip >/tmp/dstall.log 2>&1 & echo $! >/tmp/dstall.pid; "
+          "for i in $(seq 300); do grep -q PROG /tmp/dstall.log && break; sleep 0.1; done; "
+          "grep -q PROG /tmp/dstall.log || { cat /tmp/dstall.log; false; }" % (W, H))
+    f1 = vnc_frame(g, "dstall-0")
+    g.qmp_cmd("qom-set", path=path, property="x-stall", value=True)
+    try:
+        time.sleep(STALL_SECS)
+        gave_up = rt.dmesg(g, "giving up")
+    finally:
+        g.qmp_cmd("qom-set", path=path, property="x-stall", value=False)
+    assert "device does not answer command" in gave_up, "no stall seen by the driver: " + gave_up
+    t = time.time()
+    logged = ""
+    while time.time() - t < 30:
+        time.sleep(1)
+        logged = rt.dmesg(g, "virtio_desk")
+        if "display restored" in logged:
+            break
+    assert re.search(r"device answers again after \d+ ms", logged), "no end of the stall: " + logged[-1500:]
+    assert "device answers after a stall: initialising it again" in logged, logged[-1500:]
+    assert "device initialised again, display restored" in logged, logged[-1500:]
+    seen = []
+    while len(seen) < 20:
+        time.sleep(0.5)
+        seen.append(vnc_frame(g, "dstall-after-%d" % len(seen)))
+        if len(seen) >= 2 and seen[-1] > seen[-2] > f1:
+            break
+    assert len(seen) >= 2 and seen[-1] > seen[-2] > f1, \
+        "the display did not update again (before %d, after %s)" % (f1, seen)
+    after = stats(rt, g)
+    for k in ("stalls", "stall_ends", "recoveries"):
+        assert after.get(k, 0) > before.get(k, 0), "vdesk_stats %s did not grow: %s -> %s" % (k, before, after)
+    print("  frames %d before, %s after; vdesk_stats %s" % (f1, seen, after), flush=True)
+    rc, res = stop_stress(rt, g, "/tmp/dstall.pid", "/tmp/dstall.log")
+    assert rc == 0 and res["flip_timeouts"] == "0", "flip events lost: stress exited %d: %s" % (rc, res)
+    errs = [e for e in rt.driver_errors(g) if "giving up" not in e]
+    assert not errs, "driver errors: " + " | ".join(errs[:10])
+    rt.no_stuck_tasks(g)
+    pattern_exact(rt, g, "dstall")
+    rt.key_arrives(g)
+    oops = g.oopses()
+    assert not oops, " | ".join(oops[:10])
+
+
 # --- 3: bounce buffers: iommu_platform=on, swiotlb=force ---------------------------------------
 
 
@@ -610,13 +672,14 @@ def debug_build(rt):
 
 def run(rt, kernel, initrd):
     """The guests of this file; results go to rt.RESULTS through rt.check."""
-    if rt.selected(XFER) or rt.selected(STALL):
+    if rt.selected(XFER) or rt.selected(STALL) or rt.selected(DEVSTALL):
         # tsc=reliable: the guest's clock sees the whole stall (acpi_pm, which
         # the clocksource watchdog picks under TCG, wraps every 4.7 s)
         with booted(rt, "smp-stall", kernel, initrd, "virtio-desk-pci", trace=True, append="tsc=reliable",
                     extra=["-smp", "2", "-trace", "virtio_desk_cmd_error", "-d", "guest_errors"]) as g:
             rt.check(XFER, test_xfer_fault, rt, g)
             rt.check(STALL, test_stall, rt, g)
+            rt.check(DEVSTALL, test_device_stall, rt, g)
     if rt.selected(SWIOTLB):
         with booted(rt, "smp-swiotlb", kernel, initrd, "virtio-desk-pci,iommu_platform=on", append="swiotlb=force",
                     extra=["-smp", "2", "-d", "guest_errors"]) as g:
