@@ -27,13 +27,16 @@ result() {  # result NAME STATUS
     fi
 }
 
-# The slow stages (own QEMU builds) run only while the whole run stays well
-# inside CI's 90 minutes; a skipped stage is said, never counted as passed.
-within_budget() {
+# Every stage always runs: a suite that drops its memory-safety checks when
+# it is late is no gate.  The budget is checked at the end instead, and a
+# run over it fails loudly (a cold run must fit in 60 minutes on 2 busy
+# cores, leaving CI's 90 minutes a margin).
+budget=${VIRTIO_DESK_BUDGET:-3600}
+budget_check() {
     local elapsed=$(( $(date +%s) - start ))
-    [ "$elapsed" -lt "${VIRTIO_DESK_SLOW_BUDGET:-2700}" ] && return 0
-    echo "SKIP: $1 (${elapsed}s elapsed, budget ${VIRTIO_DESK_SLOW_BUDGET:-2700}s)"
-    return 1
+    echo "  the suite took ${elapsed}s (budget ${budget}s)"
+    [ "$elapsed" -le "$budget" ]
+    result "suite-within-budget-${budget}s" $?
 }
 
 stage() {  # stage NAME COMMAND...: run a sub-suite, one result for it
@@ -62,13 +65,14 @@ fi
 build=$(bash "$repo/scripts/qemu/build.sh" | tail -n 1)
 [ -x "$build/qemu-system-x86_64" ] || { result qemu-build 1; summary; exit 1; }
 qemu="$build/qemu-system-x86_64"
-# The sanitizer and fuzzing trees (about 20 minutes of compiling from cold)
-# build at the lowest priority while the qtests and the guest tests run: they
-# run one QEMU at a time, and a TCG guest leaves the second core mostly idle.
-# Their stages at the end wait for this and then find nothing to rebuild.
+# The debug guest kernel (KASAN, lockdep; for the SMP stress test) and the
+# sanitizer and fuzzing trees build at the lowest priority while the qtests
+# and the guest tests run, on the core those leave idle.  The stress test and
+# the stages at the end wait for them (locks) and find nothing to rebuild.
 if [ "${1:-}" != --qtest-only ]; then
     slow_log=$(mktemp)
-    (nice -n 19 ionice -c 3 bash "$repo/scripts/sanitizers.sh" --build-only &&
+    (nice -n 19 ionice -c 3 sh "$repo/tests/guest/debug-kernel.sh"
+     nice -n 19 ionice -c 3 bash "$repo/scripts/sanitizers.sh" --build-only &&
      nice -n 19 ionice -c 3 bash "$repo/scripts/fuzz.sh" --build-only) > "$slow_log" 2>&1 &
     slow_pid=$!
 fi
@@ -165,10 +169,9 @@ if [ "${1:-}" != --qtest-only ]; then
     # (a failed early build is shown here and then fails its stage)
     wait "$slow_pid" || sed 's/^/  slow-builds: /' "$slow_log"
     rm -f "$slow_log"
-    within_budget "sanitizer run" &&
-        stage qtests-under-asan-ubsan bash "$repo/scripts/sanitizers.sh"
-    within_budget "fuzzing" &&
-        stage fuzz-60s-per-target bash "$repo/scripts/fuzz.sh" 60
+    stage qtests-under-asan-ubsan bash "$repo/scripts/sanitizers.sh"
+    stage fuzz-60s-per-target bash "$repo/scripts/fuzz.sh" 60
+    budget_check
 fi
 
 summary
