@@ -233,6 +233,101 @@ int open_input(const char *name, char *devname, size_t len)
 	return in;
 }
 
+/* --- atomic --- */
+
+uint32_t obj_prop(uint32_t obj, uint32_t type, const char *name, uint64_t *value)
+{
+	uint32_t ids[64];
+	uint64_t vals[64];
+	struct drm_mode_obj_get_properties op = { .obj_id = obj, .obj_type = type };
+
+	if (xioctl(DRM_IOCTL_MODE_OBJ_GETPROPERTIES, &op))
+		die("OBJ_GETPROPERTIES %u", obj);
+	if (op.count_props > 64)
+		op.count_props = 64;
+	op.props_ptr = (uintptr_t)ids;
+	op.prop_values_ptr = (uintptr_t)vals;
+	if (xioctl(DRM_IOCTL_MODE_OBJ_GETPROPERTIES, &op))
+		die("OBJ_GETPROPERTIES %u", obj);
+	for (uint32_t i = 0; i < op.count_props && i < 64; i++) {
+		struct drm_mode_get_property p = { .prop_id = ids[i] };
+
+		if (xioctl(DRM_IOCTL_MODE_GETPROPERTY, &p))
+			die("GETPROPERTY %u", ids[i]);
+		if (!strcmp(p.name, name)) {
+			if (value)
+				*value = vals[i];
+			return ids[i];
+		}
+	}
+	errno = ENOENT;
+	die("object %u has no property %s", obj, name);
+}
+
+uint32_t crtc_index_of(uint32_t crtc)
+{
+	struct drm_mode_card_res res = { 0 };
+	uint32_t crtcs[16], i;
+
+	res.crtc_id_ptr = (uintptr_t)crtcs;
+	res.count_crtcs = 16;
+	if (xioctl(DRM_IOCTL_MODE_GETRESOURCES, &res))
+		die("GETRESOURCES");
+	for (i = 0; i < res.count_crtcs && i < 16 && crtcs[i] != crtc; i++)
+		;
+	return i;
+}
+
+uint32_t primary_plane(uint32_t crtc)
+{
+	struct drm_mode_get_plane_res pr = { 0 };
+	uint32_t planes[32], index = crtc_index_of(crtc);
+
+	if (xioctl(DRM_IOCTL_MODE_GETPLANERESOURCES, &pr))
+		die("GETPLANERESOURCES");
+	if (pr.count_planes > 32)
+		pr.count_planes = 32;
+	pr.plane_id_ptr = (uintptr_t)planes;
+	if (xioctl(DRM_IOCTL_MODE_GETPLANERESOURCES, &pr))
+		die("GETPLANERESOURCES");
+	for (uint32_t i = 0; i < pr.count_planes; i++) {
+		struct drm_mode_get_plane p = { .plane_id = planes[i] };
+		uint64_t type;
+
+		if (xioctl(DRM_IOCTL_MODE_GETPLANE, &p))
+			die("GETPLANE");
+		if (!(p.possible_crtcs & (1u << index)))
+			continue;
+		obj_prop(planes[i], DRM_MODE_OBJECT_PLANE, "type", &type);
+		if (type == 1 /* DRM_PLANE_TYPE_PRIMARY */)
+			return planes[i];
+	}
+	errno = ENOENT;
+	die("no primary plane for CRTC %u", crtc);
+}
+
+void req_add(struct atomic_req *r, uint32_t obj, uint32_t prop, uint64_t val)
+{
+	if (!r->nobj || r->objs[r->nobj - 1] != obj) {
+		r->objs[r->nobj] = obj;
+		r->counts[r->nobj++] = 0;
+	}
+	r->counts[r->nobj - 1]++;
+	r->props[r->nprop] = prop;
+	r->vals[r->nprop++] = val;
+}
+
+int req_commit(struct atomic_req *r, uint32_t flags, uint64_t user_data)
+{
+	struct drm_mode_atomic a = {
+		.flags = flags, .count_objs = r->nobj, .objs_ptr = (uintptr_t)r->objs,
+		.count_props_ptr = (uintptr_t)r->counts, .props_ptr = (uintptr_t)r->props,
+		.prop_values_ptr = (uintptr_t)r->vals, .user_data = user_data,
+	};
+
+	return xioctl(DRM_IOCTL_MODE_ATOMIC, &a) ? -errno : 0;
+}
+
 /* --- the base pattern (mirrored in rig.py, Canvas) --- */
 
 uint32_t base_px(uint32_t x, uint32_t y)

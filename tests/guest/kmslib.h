@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * kmslib: the raw-ioctl DRM and evdev plumbing the guest test programs
- * (kmstest, keypaint) share.  One connector and its CRTC at a time; dumb
+ * (kmstest, keypaint, stress, ...) share.  One connector and its CRTC at a time; dumb
  * buffers.
  */
 #ifndef KMSLIB_H
@@ -61,6 +61,26 @@ int try_dirty(struct fb *f, const struct rect *r, unsigned int n);
 void dirty(struct fb *f, const struct rect *r, unsigned int n);
 void flip(struct fb *f);
 double now(void);
+
+/* --- atomic (needs DRM_CLIENT_CAP_ATOMIC) --- */
+
+/* Id (and value) of the property called name of a KMS object; dies without it. */
+uint32_t obj_prop(uint32_t obj, uint32_t type, const char *name, uint64_t *value);
+/* Index of a CRTC in the card's list: its bit in possible_crtcs, its vblank pipe. */
+uint32_t crtc_index_of(uint32_t crtc);
+/* The primary plane that can show crtc (needs DRM_CLIENT_CAP_UNIVERSAL_PLANES). */
+uint32_t primary_plane(uint32_t crtc);
+
+/* An atomic request built object by object: req_add() the props of one object in a row. */
+struct atomic_req {
+	uint32_t objs[8], counts[8], props[32];
+	uint64_t vals[32];
+	unsigned int nobj, nprop;
+};
+
+void req_add(struct atomic_req *r, uint32_t obj, uint32_t prop, uint64_t val);
+/* DRM_IOCTL_MODE_ATOMIC of the request: 0 or -errno. */
+int req_commit(struct atomic_req *r, uint32_t flags, uint64_t user_data);
 
 /* --- the base pattern (mirrored in rig.py, Canvas) --- */
 

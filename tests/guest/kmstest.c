@@ -485,106 +485,10 @@ static int cmd_anim(uint32_t w, uint32_t h, double secs)
 
 static uint32_t crtc_index;	/* of crtc_id in the card's CRTC list */
 
-/* Id and value of the property called name of a KMS object; dies without it. */
-static uint32_t obj_prop(uint32_t obj, uint32_t type, const char *name, uint64_t *value)
-{
-	uint32_t ids[64];
-	uint64_t vals[64];
-	struct drm_mode_obj_get_properties op = { .obj_id = obj, .obj_type = type };
-
-	if (xioctl(DRM_IOCTL_MODE_OBJ_GETPROPERTIES, &op))
-		die("OBJ_GETPROPERTIES %u", obj);
-	if (op.count_props > 64)
-		op.count_props = 64;
-	op.props_ptr = (uintptr_t)ids;
-	op.prop_values_ptr = (uintptr_t)vals;
-	if (xioctl(DRM_IOCTL_MODE_OBJ_GETPROPERTIES, &op))
-		die("OBJ_GETPROPERTIES %u", obj);
-	for (uint32_t i = 0; i < op.count_props && i < 64; i++) {
-		struct drm_mode_get_property p = { .prop_id = ids[i] };
-
-		if (xioctl(DRM_IOCTL_MODE_GETPROPERTY, &p))
-			die("GETPROPERTY %u", ids[i]);
-		if (!strcmp(p.name, name)) {
-			if (value)
-				*value = vals[i];
-			return ids[i];
-		}
-	}
-	errno = ENOENT;
-	die("object %u has no property %s", obj, name);
-}
-
 /* Sets crtc_index: the pipe of crtc_id (possible_crtcs bits, WAIT_VBLANK). */
 static void find_crtc_index(void)
 {
-	struct drm_mode_card_res res = { 0 };
-	uint32_t crtcs[16];
-
-	res.crtc_id_ptr = (uintptr_t)crtcs;
-	res.count_crtcs = 16;
-	if (xioctl(DRM_IOCTL_MODE_GETRESOURCES, &res))
-		die("GETRESOURCES");
-	for (crtc_index = 0; crtc_index < res.count_crtcs && crtcs[crtc_index] != crtc_id; crtc_index++)
-		;
-}
-
-/* The primary plane that can show crtc_id (needs DRM_CLIENT_CAP_UNIVERSAL_PLANES). */
-static uint32_t find_primary_plane(void)
-{
-	struct drm_mode_get_plane_res pr = { 0 };
-	uint32_t planes[32];
-
-	find_crtc_index();
-	if (xioctl(DRM_IOCTL_MODE_GETPLANERESOURCES, &pr))
-		die("GETPLANERESOURCES");
-	if (pr.count_planes > 32)
-		pr.count_planes = 32;
-	pr.plane_id_ptr = (uintptr_t)planes;
-	if (xioctl(DRM_IOCTL_MODE_GETPLANERESOURCES, &pr))
-		die("GETPLANERESOURCES");
-	for (uint32_t i = 0; i < pr.count_planes; i++) {
-		struct drm_mode_get_plane p = { .plane_id = planes[i] };
-		uint64_t type;
-
-		if (xioctl(DRM_IOCTL_MODE_GETPLANE, &p))
-			die("GETPLANE");
-		if (!(p.possible_crtcs & (1u << crtc_index)))
-			continue;
-		obj_prop(planes[i], DRM_MODE_OBJECT_PLANE, "type", &type);
-		if (type == 1 /* DRM_PLANE_TYPE_PRIMARY */)
-			return planes[i];
-	}
-	errno = ENOENT;
-	die("no primary plane for CRTC %u", crtc_id);
-}
-
-struct atomic_req {
-	uint32_t objs[8], counts[8], props[32];
-	uint64_t vals[32];
-	unsigned int nobj, nprop;
-};
-
-static void req_add(struct atomic_req *r, uint32_t obj, uint32_t prop, uint64_t val)
-{
-	if (!r->nobj || r->objs[r->nobj - 1] != obj) {
-		r->objs[r->nobj] = obj;
-		r->counts[r->nobj++] = 0;
-	}
-	r->counts[r->nobj - 1]++;
-	r->props[r->nprop] = prop;
-	r->vals[r->nprop++] = val;
-}
-
-static int req_commit(struct atomic_req *r, uint32_t flags, uint64_t user_data)
-{
-	struct drm_mode_atomic a = {
-		.flags = flags, .count_objs = r->nobj, .objs_ptr = (uintptr_t)r->objs,
-		.count_props_ptr = (uintptr_t)r->counts, .props_ptr = (uintptr_t)r->props,
-		.prop_values_ptr = (uintptr_t)r->vals, .user_data = user_data,
-	};
-
-	return xioctl(DRM_IOCTL_MODE_ATOMIC, &a) ? -errno : 0;
+	crtc_index = crtc_index_of(crtc_id);
 }
 
 static uint32_t create_blob(const void *data, uint32_t len)
@@ -743,7 +647,8 @@ static int cmd_flipclip(uint32_t w, uint32_t h, unsigned int n, int staged, int 
 	if (xioctl(DRM_IOCTL_SET_CLIENT_CAP, &(struct drm_set_client_cap){ DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1 }) ||
 	    xioctl(DRM_IOCTL_SET_CLIENT_CAP, &(struct drm_set_client_cap){ DRM_CLIENT_CAP_ATOMIC, 1 }))
 		die("SET_CLIENT_CAP ATOMIC");
-	plane = find_primary_plane();
+	find_crtc_index();
+	plane = primary_plane(crtc_id);
 	p_fb = obj_prop(plane, DRM_MODE_OBJECT_PLANE, "FB_ID", NULL);
 	p_crtc = obj_prop(plane, DRM_MODE_OBJECT_PLANE, "CRTC_ID", NULL);
 	p_damage = obj_prop(plane, DRM_MODE_OBJECT_PLANE, "FB_DAMAGE_CLIPS", NULL);

@@ -55,6 +55,11 @@ SPLAT = re.compile(r"possible circular locking|possible recursive locking|BUG: s
                    r"self-detected stall|printk messages dropped|circular locking|lock held when returning")
 
 PACE = "/sys/module/virtio_desk/parameters/pace_flips"
+# QEMU 10.0's multi-threaded TCG can abort when an FLR remaps the device's
+# BARs while other vCPUs run (system/physmem.c, iotlb_to_section()): a bug
+# of QEMU's, not of the device or driver.  Seen once in about five runs; the
+# stress guest then runs once more, and says so.
+QEMU_TCG_ABORT = "iotlb_to_section: Assertion"
 RESET_GAVE_UP = re.compile(r"device does not answer command 0x[0-9a-f]+ \(it was reset\), giving up on it")
 
 
@@ -695,10 +700,19 @@ def run(rt, kernel, initrd):
                 raise AssertionError(msg)
             rt.check(STRESS, no_kernel)
             return
-        vnc1 = rig.free_port(5900 + 30) - 5900
-        with booted(rt, "smp-stress", dkernel, dinitrd, "virtio-desk-pci,max_outputs=2", boot_timeout=600,
-                    append="tsc=reliable", tcg=",thread=multi",
-                    extra=["-smp", "4", "-vnc", "127.0.0.1:%d,id=head1,display=disp,head=1" % vnc1,
-                           "-trace", "virtio_desk_reset", "-trace", "virtio_desk_cmd_error",
-                           "-d", "guest_errors"]) as g:
-            rt.check(STRESS, test_stress, rt, g, vnc1, what)
+        for attempt in (1, 2):
+            mark = len(rt.RESULTS)
+            vnc1 = rig.free_port(5900 + 30) - 5900
+            with booted(rt, "smp-stress", dkernel, dinitrd, "virtio-desk-pci,max_outputs=2", boot_timeout=600,
+                        append="tsc=reliable", tcg=",thread=multi",
+                        extra=["-smp", "4", "-vnc", "127.0.0.1:%d,id=head1,display=disp,head=1" % vnc1,
+                               "-trace", "virtio_desk_reset", "-trace", "virtio_desk_cmd_error",
+                               "-d", "guest_errors"]) as g:
+                rt.check(STRESS, test_stress, rt, g, vnc1, what)
+            out = (rig.OUT / "smp-stress/qemu.out").read_text(errors="replace")
+            failed = any(not ok for _, ok in rt.RESULTS[mark:])
+            if not (failed and attempt == 1 and QEMU_TCG_ABORT in out):
+                break
+            del rt.RESULTS[mark:]
+            print("NOTE: QEMU itself aborted under multi-threaded TCG (%s), not the guest: "
+                  "the stress guest runs once more" % out.strip().splitlines()[-1], flush=True)

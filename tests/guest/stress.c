@@ -102,106 +102,6 @@ static void msleep(unsigned int ms)
 	usleep(ms * 1000);
 }
 
-/* --- atomic plumbing (as kmstest's flipclip) --- */
-
-/* Id (and value) of the property called name of a KMS object; dies without it. */
-static uint32_t obj_prop(uint32_t obj, uint32_t type, const char *name, uint64_t *value)
-{
-	uint32_t ids[64];
-	uint64_t vals[64];
-	struct drm_mode_obj_get_properties op = { .obj_id = obj, .obj_type = type };
-
-	if (xioctl(DRM_IOCTL_MODE_OBJ_GETPROPERTIES, &op))
-		die("OBJ_GETPROPERTIES %u", obj);
-	if (op.count_props > 64)
-		op.count_props = 64;
-	op.props_ptr = (uintptr_t)ids;
-	op.prop_values_ptr = (uintptr_t)vals;
-	if (xioctl(DRM_IOCTL_MODE_OBJ_GETPROPERTIES, &op))
-		die("OBJ_GETPROPERTIES %u", obj);
-	for (uint32_t i = 0; i < op.count_props; i++) {
-		struct drm_mode_get_property p = { .prop_id = ids[i] };
-
-		if (xioctl(DRM_IOCTL_MODE_GETPROPERTY, &p))
-			die("GETPROPERTY %u", ids[i]);
-		if (!strcmp(p.name, name)) {
-			if (value)
-				*value = vals[i];
-			return ids[i];
-		}
-	}
-	errno = ENOENT;
-	die("object %u has no property %s", obj, name);
-}
-
-static uint32_t find_primary_plane(void)
-{
-	struct drm_mode_card_res res = { 0 };
-	struct drm_mode_get_plane_res pr = { 0 };
-	uint32_t crtcs[16], planes[32], index = 0;
-
-	res.crtc_id_ptr = (uintptr_t)crtcs;
-	res.count_crtcs = 16;
-	if (xioctl(DRM_IOCTL_MODE_GETRESOURCES, &res))
-		die("GETRESOURCES");
-	for (uint32_t i = 0; i < res.count_crtcs && i < 16; i++)
-		if (crtcs[i] == crtc_id)
-			index = i;
-	if (xioctl(DRM_IOCTL_MODE_GETPLANERESOURCES, &pr))
-		die("GETPLANERESOURCES");
-	if (pr.count_planes > 32)
-		pr.count_planes = 32;
-	pr.plane_id_ptr = (uintptr_t)planes;
-	if (xioctl(DRM_IOCTL_MODE_GETPLANERESOURCES, &pr))
-		die("GETPLANERESOURCES");
-	for (uint32_t i = 0; i < pr.count_planes; i++) {
-		struct drm_mode_get_plane p = { .plane_id = planes[i] };
-		uint64_t type;
-
-		if (xioctl(DRM_IOCTL_MODE_GETPLANE, &p))
-			die("GETPLANE");
-		if (!(p.possible_crtcs & (1u << index)))
-			continue;
-		obj_prop(planes[i], DRM_MODE_OBJECT_PLANE, "type", &type);
-		if (type == 1 /* DRM_PLANE_TYPE_PRIMARY */)
-			return planes[i];
-	}
-	errno = ENOENT;
-	die("no primary plane for CRTC %u", crtc_id);
-}
-
-struct atomic_req {
-	uint32_t objs[4], counts[4], props[8];
-	uint64_t vals[8];
-	unsigned int nobj, nprop;
-};
-
-static void req_add(struct atomic_req *r, uint32_t obj, uint32_t prop, uint64_t val)
-{
-	if (!r->nobj || r->objs[r->nobj - 1] != obj) {
-		r->objs[r->nobj] = obj;
-		r->counts[r->nobj++] = 0;
-	}
-	r->counts[r->nobj - 1]++;
-	r->props[r->nprop] = prop;
-	r->vals[r->nprop++] = val;
-}
-
-static int req_commit(struct atomic_req *r, uint32_t flags, uint64_t user_data)
-{
-	struct drm_mode_atomic a = {
-		.flags = flags, .count_objs = r->nobj, .objs_ptr = (uintptr_t)r->objs,
-		.count_props_ptr = (uintptr_t)r->counts, .props_ptr = (uintptr_t)r->props,
-		.prop_values_ptr = (uintptr_t)r->vals, .user_data = user_data,
-	};
-	int ret;
-
-	do {
-		ret = ioctl(fd, DRM_IOCTL_MODE_ATOMIC, &a);
-	} while (ret == -1 && errno == EINTR);
-	return ret ? -errno : 0;
-}
-
 /* --- threads --- */
 
 /* Wait up to 30 s for the flip event of frame j: 0, or -ETIMEDOUT. */
@@ -466,7 +366,7 @@ int main(int argc, char **argv)
 	if (xioctl(DRM_IOCTL_SET_CLIENT_CAP, &(struct drm_set_client_cap){ DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1 }) ||
 	    xioctl(DRM_IOCTL_SET_CLIENT_CAP, &(struct drm_set_client_cap){ DRM_CLIENT_CAP_ATOMIC, 1 }))
 		die("SET_CLIENT_CAP ATOMIC");
-	plane = find_primary_plane();
+	plane = primary_plane(crtc_id);
 	p_fb = obj_prop(plane, DRM_MODE_OBJECT_PLANE, "FB_ID", NULL);
 	p_damage = obj_prop(plane, DRM_MODE_OBJECT_PLANE, "FB_DAMAGE_CLIPS", NULL);
 	c_active = obj_prop(crtc_id, DRM_MODE_OBJECT_CRTC, "ACTIVE", NULL);
