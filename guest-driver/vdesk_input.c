@@ -15,6 +15,7 @@
  * event_lock).  The two are never held together.
  */
 
+#include <linux/cache.h>
 #include <linux/input.h>
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
@@ -33,10 +34,18 @@ static_assert(sizeof(struct virtio_desk_resp_input_info) == 216);
 /* Status messages in flight at once; more LED changes wait in led_dirty. */
 #define VDESK_STS_BUFS		8
 
+/*
+ * Buffers the device writes get a cache line each: with the DMA API
+ * (VIRTIO_F_ACCESS_PLATFORM) two mappings must not share one.
+ */
 struct vdesk_sts_buf {
 	struct virtio_desk_input_event ev;	/* device-readable */
 	struct virtio_desk_ctrl_hdr resp;	/* device-writable */
-};
+} ____cacheline_aligned;
+
+struct vdesk_evt_buf {
+	struct virtio_desk_input_event ev;	/* device-writable */
+} ____cacheline_aligned;
 
 struct vdesk_input {
 	struct vdesk_device *vd;
@@ -44,7 +53,7 @@ struct vdesk_input {
 
 	spinlock_t evq_lock;		/* the event queue and the fields below */
 	bool evq_ready;
-	struct virtio_desk_input_event *evts;
+	struct vdesk_evt_buf *evts;
 	struct virtio_desk_input_event **done;	/* used, not yet requeued */
 	unsigned int nevts;
 
@@ -279,7 +288,7 @@ static void vdesk_input_start(struct vdesk_input *vi)
 	spin_lock_irqsave(&vi->evq_lock, flags);
 	vi->evq_ready = true;
 	for (i = 0; i < vi->nevts; i++)
-		vdesk_input_queue_evt(vi, &vi->evts[i]);
+		vdesk_input_queue_evt(vi, &vi->evts[i].ev);
 	virtqueue_kick(vi->vd->evq);
 	spin_unlock_irqrestore(&vi->evq_lock, flags);
 }
