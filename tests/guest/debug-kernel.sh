@@ -102,9 +102,12 @@ if [ ! -f "$DIR/extracted" ]; then
 fi
 
 if command -v ccache > /dev/null && [ -d /usr/lib/ccache ]; then
+	# in the cache directory, as QEMU's builds (scripts/qemu/build.sh)
 	PATH=/usr/lib/ccache:$PATH
+	CCACHE_DIR=$CACHE/ccache
 	CCACHE_BASEDIR=$SRC
-	export PATH CCACHE_BASEDIR
+	CCACHE_NOHASHDIR=true
+	export PATH CCACHE_DIR CCACHE_BASEDIR CCACHE_NOHASHDIR
 fi
 MK="make -C $SRC ARCH=x86_64 CC=gcc-12 HOSTCC=gcc-12 KBUILD_BUILD_USER=virtio-desk KBUILD_BUILD_HOST=debug"
 {
