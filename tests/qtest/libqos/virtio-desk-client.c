@@ -621,6 +621,15 @@ void qdesk_vga_set_mode(QDesk *d)
     qpci_io_writeb(pdev, vram, 0, VGA_INDEX);
 }
 
+/* Output 0 shows QEMU's placeholder for a disabled output, not VGA's mode. */
+void qdesk_assert_vga_hidden(QDesk *d)
+{
+    QDeskImage img = qdesk_screendump(d->qts, 0);
+
+    g_assert_false(img.width == QDESK_VGA_W && img.height == QDESK_VGA_H);
+    g_free(img.rgb);
+}
+
 void qdesk_assert_vga_shown(QDesk *d)
 {
     QDeskImage img = qdesk_screendump(d->qts, 0);

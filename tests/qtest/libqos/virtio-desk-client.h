@@ -168,5 +168,6 @@ void qdesk_assert_screen(QDesk *d, int head, const QDeskFb *shown,
 void qdesk_vga_set_mode(QDesk *d);
 /* The console shows the VBE mode of qdesk_vga_set_mode(). */
 void qdesk_assert_vga_shown(QDesk *d);
+void qdesk_assert_vga_hidden(QDesk *d);
 
 #endif
