@@ -399,9 +399,18 @@ def build_copybench():
     bdir = Path(rig.OUT) / "tools"
     exe = bdir / "copybench"
     if shutil.which("meson") and shutil.which("ninja"):
-        if not (bdir / "build.ninja").exists():
+        # The build directory lives in the cache and outlives the checkout
+        # that configured it: another clone must configure it afresh, or
+        # ninja's regeneration looks for a meson.build that is gone.
+        info = bdir / "meson-info" / "meson-info.json"
+        try:
+            configured_for = json.loads(info.read_text())["directories"]["source"]
+        except (OSError, ValueError, KeyError):
+            configured_for = None
+        if configured_for != str(REPO):
+            shutil.rmtree(bdir, ignore_errors=True)
             rig.run(["meson", "setup", str(bdir), str(REPO)], stdout=subprocess.DEVNULL)
-        rig.run(["ninja", "-C", str(bdir)], stdout=subprocess.DEVNULL)
+        rig.run(["ninja", "-C", str(bdir)])
     else:
         bdir.mkdir(parents=True, exist_ok=True)
         flags = subprocess.run(["pkg-config", "--cflags", "--libs", "pixman-1"], stdout=subprocess.PIPE,
