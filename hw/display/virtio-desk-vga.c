@@ -68,8 +68,11 @@ static void virtio_desk_vga_gfx_update(void *opaque)
             d->vga_shown = false;
             trace_virtio_desk_vga_console(false);
         }
+        virtio_desk_output_pull(&d->vdev, 0);
         return;
     }
+    /* somebody watches output 0 all the same, the driver's when it shows */
+    virtio_desk_output_pull(&d->vdev, 0);
     /*
      * The console's surface may be the device's or QEMU's placeholder
      * (a scanout came and went since VGA last drew): VGA must not draw
@@ -84,6 +87,7 @@ static void virtio_desk_vga_gfx_update(void *opaque)
         }
     }
     d->vga.hw_ops->gfx_update(&d->vga);
+    graphic_hw_update_done(d->vga.con);
 }
 
 static void virtio_desk_vga_text_update(void *opaque, console_ch_t *chardata)
@@ -100,12 +104,13 @@ static void virtio_desk_vga_ui_info(void *opaque, uint32_t idx,
 {
     VirtIODeskVGA *d = opaque;
 
-    virtio_desk_hw_ops.ui_info(&d->vdev, idx, info);
+    virtio_desk_hw_ops.ui_info(&d->vdev.outputs[0], idx, info);
 }
 
 static const GraphicHwOps virtio_desk_vga_ops = {
     .invalidate = virtio_desk_vga_invalidate,
     .gfx_update = virtio_desk_vga_gfx_update,
+    .gfx_update_async = true,     /* as the device's own consoles */
     .text_update = virtio_desk_vga_text_update,
     .ui_info = virtio_desk_vga_ui_info,
 };

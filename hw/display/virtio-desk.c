@@ -26,7 +26,7 @@
 #include "trace.h"
 #include "virtio-desk-copy.h"
 
-QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_config) != 40);
+QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_config) != 48);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_ctrl_hdr) != 8);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_rect) != 16);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_output_info) != 16);
@@ -40,6 +40,8 @@ QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_get_edid) != 16);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_resp_edid) != 1040);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_output_position) != 8);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_resp_layout) != 136);
+QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_outputs_current) != 16);
+QEMU_BUILD_BUG_ON(VIRTIO_DESK_MAX_OUTPUTS > 32);   /* watched is a u32 */
 QEMU_BUILD_BUG_ON(VIRTIO_DESK_CTRL_QUEUE_SIZE > VIRTQUEUE_MAX_SIZE);
 
 /*
@@ -70,6 +72,7 @@ typedef union VirtIODeskReq {
     struct virtio_desk_transfer_rects transfer_rects;
     struct virtio_desk_get_input_info get_input_info;
     struct virtio_desk_get_edid get_edid;
+    struct virtio_desk_outputs_current outputs_current;
 } VirtIODeskReq;
 
 /* One control request while it is being handled. */
@@ -468,6 +471,24 @@ static void virtio_desk_cmd_get_input_info(VirtIODesk *s, VirtIODeskCmd *cmd)
 /* ------------------------------------------------------------------ */
 /* dispatch                                                           */
 
+static void virtio_desk_cmd_outputs_current(VirtIODesk *s, VirtIODeskCmd *cmd)
+{
+    const struct virtio_desk_outputs_current *req = &cmd->req.outputs_current;
+    uint32_t outputs = le32_to_cpu(req->outputs);
+
+    if (req->padding) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
+                         "padding not zero");
+        return;
+    }
+    if (outputs & ~MAKE_64BIT_MASK(0, s->max_outputs)) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID,
+                         "outputs 0x%x of %u", outputs, s->max_outputs);
+        return;
+    }
+    virtio_desk_outputs_current(s, outputs);
+}
+
 typedef struct VirtIODeskCmdType {
     uint32_t type;
     size_t req_size;        /* fixed part of the request, header included */
@@ -520,6 +541,12 @@ static const VirtIODeskCmdType virtio_desk_cmd_types[] = {
         .resp_size = sizeof(struct virtio_desk_resp_layout),
         .features = BIT_ULL(VIRTIO_DESK_F_LAYOUT),
         .handle = virtio_desk_cmd_get_layout,
+    }, {
+        .type = VIRTIO_DESK_CMD_OUTPUTS_CURRENT,
+        .req_size = sizeof(struct virtio_desk_outputs_current),
+        .resp_size = sizeof(struct virtio_desk_ctrl_hdr),
+        .features = BIT_ULL(VIRTIO_DESK_F_WATCH),
+        .handle = virtio_desk_cmd_outputs_current,
     },
 };
 
@@ -684,7 +711,7 @@ static void virtio_desk_handle_ctrl(VirtIODevice *vdev, VirtQueue *vq)
 static void virtio_desk_ui_info(void *opaque, uint32_t output_id,
                                 QemuUIInfo *info)
 {
-    VirtIODesk *s = opaque;
+    VirtIODesk *s = ((VirtIODeskOutput *)opaque)->desk;
     VirtIODeskOutput *out;
     VirtIODeskOutput old;
 
@@ -717,7 +744,17 @@ static void virtio_desk_ui_info(void *opaque, uint32_t output_id,
     virtio_notify_config(VIRTIO_DEVICE(s));
 }
 
+static void virtio_desk_gfx_update(void *opaque)
+{
+    VirtIODeskOutput *out = opaque;
+
+    virtio_desk_output_pull(out->desk, out->index);
+}
+
+/* The opaque is the output; gfx_update only tells who watches. */
 const GraphicHwOps virtio_desk_hw_ops = {
+    .gfx_update = virtio_desk_gfx_update,
+    .gfx_update_async = true,
     .ui_info = virtio_desk_ui_info,
 };
 
@@ -735,6 +772,7 @@ static void virtio_desk_get_config(VirtIODevice *vdev, uint8_t *config)
         .max_dimension = cpu_to_le32(VIRTIO_DESK_MAX_DIMENSION),
         .max_resources = cpu_to_le32(VIRTIO_DESK_MAX_RESOURCES),
         .max_hostmem = cpu_to_le64(s->max_hostmem),
+        .watched = cpu_to_le32(s->watched),
     };
 
     memcpy(config, &cfg, sizeof(cfg));
@@ -770,6 +808,9 @@ static uint64_t virtio_desk_get_features(VirtIODevice *vdev, uint64_t features,
         virtio_add_feature(&features, VIRTIO_DESK_F_CURSOR);
     }
     virtio_add_feature(&features, VIRTIO_DESK_F_LAYOUT);
+    if (s->watch) {
+        virtio_add_feature(&features, VIRTIO_DESK_F_WATCH);
+    }
     return features;
 }
 
@@ -809,6 +850,7 @@ static void virtio_desk_reset(VirtIODevice *vdev)
     virtio_desk_destroy_all(s);
     virtio_desk_input_reset(s);
     virtio_desk_cursor_reset(s);
+    virtio_desk_watch_reset(s);
     s->events_read = 0;
     s->scanout_enabled = false;
 }
@@ -828,6 +870,10 @@ static void virtio_desk_realize(DeviceState *dev, Error **errp)
                    VIRTIO_DESK_MAX_DIMENSION);
         return;
     }
+    if (!s->watch_timeout_ms || !s->pull_timeout_ms) {
+        error_setg(errp, "watch-timeout-ms and pull-timeout-ms must not be 0");
+        return;
+    }
 
     virtio_init(vdev, VIRTIO_ID_DESK, sizeof(struct virtio_desk_config));
     s->ctrl_vq = virtio_add_queue(vdev, VIRTIO_DESK_CTRL_QUEUE_SIZE,
@@ -843,10 +889,13 @@ static void virtio_desk_realize(DeviceState *dev, Error **errp)
 
         out->pref_width = s->xres;
         out->pref_height = s->yres;
+        out->desk = s;
+        out->index = i;
         out->connected = i == 0;
-        out->con = graphic_console_init(dev, i, &virtio_desk_hw_ops, s);
+        out->con = graphic_console_init(dev, i, &virtio_desk_hw_ops, out);
     }
     virtio_desk_prompt_init(s);
+    virtio_desk_watch_realize(s);
 }
 
 static void virtio_desk_unrealize(DeviceState *dev)
@@ -855,6 +904,7 @@ static void virtio_desk_unrealize(DeviceState *dev)
     VirtIODesk *s = VIRTIO_DESK(dev);
 
     virtio_desk_destroy_all(s);
+    virtio_desk_watch_unrealize(s);
     virtio_desk_prompt_fini(s);
     for (uint32_t i = 0; i < s->max_outputs; i++) {
         graphic_console_close(s->outputs[i].con);
@@ -1029,6 +1079,7 @@ static const VMStateDescription vmstate_virtio_desk_device = {
         &vmstate_virtio_desk_input,
         &vmstate_virtio_desk_cursor,
         &vmstate_virtio_desk_scanout_enabled,
+        &vmstate_virtio_desk_watch,
         NULL
     },
 };
@@ -1056,6 +1107,9 @@ static const Property virtio_desk_properties[] = {
     DEFINE_PROP_BOOL("cursor", VirtIODesk, cursor, true),
     DEFINE_PROP_BOOL("relative-pointer", VirtIODesk, relative_pointer, false),
     DEFINE_PROP_UINT32("refresh-prompt-ms", VirtIODesk, refresh_prompt_ms, 2),
+    DEFINE_PROP_BOOL("watch", VirtIODesk, watch, true),
+    DEFINE_PROP_UINT32("watch-timeout-ms", VirtIODesk, watch_timeout_ms, 5000),
+    DEFINE_PROP_UINT32("pull-timeout-ms", VirtIODesk, pull_timeout_ms, 1000),
 };
 
 static bool virtio_desk_get_stall(Object *obj, Error **errp)

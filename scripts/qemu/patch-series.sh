@@ -145,6 +145,7 @@ patch_ "hw/display: add the virtio-desk device" \
     include/hw/virtio/virtio-desk.h hw/display/virtio-desk.c \
     hw/display/virtio-desk-copy.h \
     hw/display/virtio-desk-resource.c hw/display/virtio-desk-cursor.c \
+    hw/display/virtio-desk-watch.c \
     hw/display/trace-events \
     hw/display/Kconfig meson.build hw/display/meson.build \
     -hw/display/meson.build "$pci_block$vga_block" \

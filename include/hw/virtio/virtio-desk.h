@@ -10,6 +10,8 @@
 #include "hw/virtio/virtio.h"
 #include "ui/console.h"
 #include "ui/input.h"
+#include "qemu/notify.h"
+#include "qemu/timer.h"
 #include "qom/object.h"
 #include "standard-headers/linux/virtio_desk.h"
 
@@ -74,6 +76,8 @@ typedef struct VirtIODeskCursor {
 } VirtIODeskCursor;
 
 typedef struct VirtIODeskOutput {
+    VirtIODesk *desk;             /* the console's opaque is the output */
+    uint32_t index;
     QemuConsole *con;
     /* what the guest shows: NULL resource means disabled */
     VirtIODeskResource *res;
@@ -85,6 +89,9 @@ typedef struct VirtIODeskOutput {
     uint16_t width_mm, height_mm; /* physical size, 0 if the UI does not say */
     uint32_t pos_x, pos_y;        /* place on the UI's desktop (GET_LAYOUT) */
     bool connected;
+    /* F_WATCH, QEMU_CLOCK_REALTIME in ms (virtio-desk-watch.c) */
+    int64_t watch_seen_ms;        /* the console's last gfx_update */
+    int64_t pull_deadline_ms;     /* a gfx_update waits until then, or 0 */
 } VirtIODeskOutput;
 
 struct VirtIODesk {
@@ -100,6 +107,9 @@ struct VirtIODesk {
     bool cursor;
     bool relative_pointer;
     uint32_t refresh_prompt_ms;   /* 0: never prompt the UIs' refresh */
+    bool watch;                   /* offer VIRTIO_DESK_F_WATCH */
+    uint32_t watch_timeout_ms;    /* unwatched this long after a pull */
+    uint32_t pull_timeout_ms;     /* a pull waits this long for the driver */
     /*
      * x-stall, for tests: while set, control requests stay in the ring
      * unanswered, as on a host too busy to serve them (not migrated)
@@ -117,6 +127,12 @@ struct VirtIODesk {
 
     /* config space */
     uint32_t events_read;
+    uint32_t watched;             /* bit per output somebody looks at */
+
+    /* who watches (virtio-desk-watch.c) */
+    QEMUTimer *watch_timer;
+    NotifierWithReturn migration_notifier;
+    bool migrating;
 
     /* resources, by id */
     GHashTable *resources;
@@ -189,6 +205,14 @@ void virtio_desk_outputs_update(VirtIODesk *s, VirtIODeskResource *res,
 void virtio_desk_prompt_init(VirtIODesk *s);
 void virtio_desk_prompt_fini(VirtIODesk *s);
 extern const VMStateInfo virtio_desk_vmstate_info_resources;
+
+/* virtio-desk-watch.c */
+void virtio_desk_watch_realize(VirtIODesk *s);
+void virtio_desk_watch_unrealize(VirtIODesk *s);
+void virtio_desk_watch_reset(VirtIODesk *s);
+void virtio_desk_output_pull(VirtIODesk *s, uint32_t output_id);
+void virtio_desk_outputs_current(VirtIODesk *s, uint32_t outputs);
+extern const VMStateDescription vmstate_virtio_desk_watch;
 
 /* virtio-desk-cursor.c */
 void virtio_desk_cursor_realize(VirtIODesk *s);

@@ -55,6 +55,7 @@
 #define VIRTIO_DESK_F_CURSOR 1 /* cursor queue: a cursor image and position per output */
 #define VIRTIO_DESK_F_EDID   3 /* GET_EDID: an EDID per output */
 #define VIRTIO_DESK_F_LAYOUT 4 /* GET_LAYOUT: where the outputs are on the desktop */
+#define VIRTIO_DESK_F_WATCH  5 /* watched outputs, OUTPUTS_CURRENT: no copies for nobody */
 
 /* --- Virtqueues ------------------------------------------------------------ */
 
@@ -77,6 +78,7 @@
 
 /* Bits of events_read / events_clear. */
 #define VIRTIO_DESK_EVENT_DISPLAY 0x1  /* bit 0: display info changed, re-read it */
+#define VIRTIO_DESK_EVENT_WATCH   0x2  /* bit 1: watched changed, re-read it (F_WATCH) */
 
 struct virtio_desk_config {
 	__le32 events_read;    /* device: pending VIRTIO_DESK_EVENT_* bits (read-only) */
@@ -88,6 +90,15 @@ struct virtio_desk_config {
 	__le32 max_resources;  /* most resources alive at the same time */
 	__le32 padding;        /* zero */
 	__le64 max_hostmem;    /* bytes of pixel storage for all resources together */
+	/*
+	 * F_WATCH: bit N is set while something looks at output N (a UI client,
+	 * a screendump, a migration).  While its bit is clear, a driver may keep
+	 * an output's damage instead of transferring it; when the bit is set
+	 * again, the driver transfers what it kept, then sends OUTPUTS_CURRENT.
+	 * Without F_WATCH the field means nothing.
+	 */
+	__le32 watched;
+	__le32 padding2;       /* zero */
 };
 
 /* --- Pixel formats ----------------------------------------------------------
@@ -123,6 +134,7 @@ enum virtio_desk_ctrl_type {
 	VIRTIO_DESK_CMD_GET_INPUT_INFO,      /* F_INPUT */
 	VIRTIO_DESK_CMD_GET_EDID,            /* F_EDID */
 	VIRTIO_DESK_CMD_GET_LAYOUT,          /* F_LAYOUT */
+	VIRTIO_DESK_CMD_OUTPUTS_CURRENT,     /* F_WATCH */
 
 	/* cursor queue commands (F_CURSOR), answered with a ctrl_hdr */
 	VIRTIO_DESK_CMD_CURSOR_DEFINE = 0x0300,
@@ -270,6 +282,20 @@ struct virtio_desk_resp_layout {
 	struct virtio_desk_ctrl_hdr hdr;  /* VIRTIO_DESK_RESP_OK_LAYOUT */
 	/* one per output; past num_outputs: 0 */
 	struct virtio_desk_output_position outputs[VIRTIO_DESK_MAX_OUTPUTS];
+};
+
+/*
+ * VIRTIO_DESK_CMD_OUTPUTS_CURRENT (F_WATCH): the driver has transferred all
+ * it kept for these outputs: the resources they show are current as of this
+ * request.  Answered with OK_NODATA.  A device that was asked for an
+ * output's picture (a screendump) while its watched bit was clear waits for
+ * this request, for a while; a driver sends it after every watched event
+ * that set bits, for the outputs whose bits it found set.
+ */
+struct virtio_desk_outputs_current {
+	struct virtio_desk_ctrl_hdr hdr;
+	__le32 outputs;      /* bit per output; bits >= num_outputs are 0 */
+	__le32 padding;      /* zero */
 };
 
 /* --- Cursor (F_CURSOR) -----------------------------------------------------

@@ -46,7 +46,8 @@ QDesk qdesk_start_features(void *obj, QGuestAllocator *alloc, uint64_t accept)
 
 QDesk qdesk_start(void *obj, QGuestAllocator *alloc)
 {
-    return qdesk_start_features(obj, alloc, ~0ull);
+    return qdesk_start_features(obj, alloc,
+                                ~(1ull << VIRTIO_DESK_F_WATCH));
 }
 
 void qdesk_stop(QDesk *d)

@@ -39,7 +39,10 @@ typedef struct QDeskSeg {
 
 /* Start the device accepting the device-specific features in @accept. */
 QDesk qdesk_start_features(void *obj, QGuestAllocator *alloc, uint64_t accept);
-/* ... accepting every feature the device offers. */
+/*
+ * ... accepting every feature the device offers but F_WATCH, whose pulls
+ * hold up screendumps until the driver answers them (virtio-desk-watch-test).
+ */
 QDesk qdesk_start(void *obj, QGuestAllocator *alloc);
 /* Free what qdesk_start() set up in the guest and the test. */
 void qdesk_stop(QDesk *d);
