@@ -6,7 +6,8 @@
 # tree, give exactly the tree build.sh grafted (TREE, e.g. $cache/qemu-10.0.13;
 # build dirs and the graft's .virtio-desk-* record aside), and pass QEMU's
 # scripts/checkpatch.pl with no errors and no warning that the patch's own
-# commit message does not name.  Exits non-zero on any failure.
+# commit message does not name, and have a Signed-off-by: and a subject of at
+# most 72 characters each.  Exits non-zero on any failure.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -59,6 +60,16 @@ fi
 # checkpatch: warnings pass only when the commit message names them.
 for p in "$work"/series/*.patch; do
     name=$(basename "$p")
+    # as maintainers take them: a short subject, signed off
+    subject=$(git mailinfo /dev/null /dev/null < "$p" | sed -n 's/^Subject: //p')
+    if [ ${#subject} -gt 72 ]; then
+        echo "  $name: subject is ${#subject} characters (> 72): $subject"
+        status=1
+    fi
+    if ! grep -qE '^Signed-off-by: [^<]+ <[^>]+@[^>]+>$' "$p"; then
+        echo "  $name: no Signed-off-by: line"
+        status=1
+    fi
     report=$(cd "$pristine" && perl scripts/checkpatch.pl "$p" 2>&1 || true)
     total=$(grep -E '^total: ' <<< "$report" || echo "total: (no summary)")
     # the message: from the Subject: to the "---" before the diffstat

@@ -5,7 +5,11 @@
 # series to OUTDIR (default ./virtio-desk-series), one logical change per
 # patch, that `git am` applies to a pristine QEMU 10.0 tree (the orig tarball
 # build.sh uses) and that ends in exactly the tree build.sh grafts.
-#   VIRTIO_DESK_AUTHOR  "Name <email>" for From: and Signed-off-by:
+#   VIRTIO_DESK_AUTHOR  "Name <email>" for From: and Signed-off-by:, else
+#                       this repository's git identity (user.name and
+#                       user.email, else HEAD's author)
+# Every patch has a Signed-off-by: and a subject of at most 72 characters
+# (check-series.sh checks both).
 # The series is made from this repository and the tarball alone (not from a
 # grafted tree), and dated by this repository's HEAD, so the same commit
 # always gives the same patches.
@@ -16,7 +20,12 @@ out=$(realpath -m "${1:-virtio-desk-series}")
 cache=${VIRTIO_DESK_CACHE:-$HOME/.cache/virtio-desk}
 orig=$(ls "$cache"/dl/qemu_10.0.*+ds.orig.tar.xz | sort -V | tail -n 1)
 version=$(basename "$orig" | sed -E 's/^qemu_(10\.0\.[0-9]+)\+ds\.orig\.tar\.xz$/\1/')
-author=${VIRTIO_DESK_AUTHOR:-virtio-desk developers <virtio-desk@example.invalid>}
+if [ -z "${VIRTIO_DESK_AUTHOR:-}" ]; then
+    name=$(git -C "$repo" config user.name || git -C "$repo" log -1 --format=%an)
+    email=$(git -C "$repo" config user.email || git -C "$repo" log -1 --format=%ae)
+    VIRTIO_DESK_AUTHOR="$name <$email>"
+fi
+author=$VIRTIO_DESK_AUTHOR
 source "$repo/scripts/qemu/patches.sh"
 
 work=$(mktemp -d)
@@ -57,6 +66,10 @@ source_of() {
 patch_() {
     local subject=$1 f
     shift
+    if [ ${#subject} -gt 72 ]; then
+        echo "patch-series: subject over 72 characters: $subject" >&2
+        exit 1
+    fi
     while [ $# -gt 0 ]; do
         f=$1
         shift
