@@ -57,6 +57,7 @@ overlay=(
     tests/qtest/virtio-desk-migration-test.c
     tests/qtest/virtio-desk-cursor-test.c
     tests/qtest/virtio-desk-vga-test.c
+    tests/qtest/virtio-desk-watch-test.c
     tests/qtest/libqos/virtio-desk.c
     tests/qtest/libqos/virtio-desk.h
     tests/qtest/libqos/virtio-desk-client.c

@@ -234,7 +234,8 @@ patch_ "tests/qtest: virtio-desk qtests and libqos driver" \
     tests/qtest/virtio-desk-input-test.c \
     tests/qtest/virtio-desk-transport-test.c \
     tests/qtest/virtio-desk-migration-test.c \
-    tests/qtest/virtio-desk-cursor-test.c tests/qtest/virtio-desk-vga-test.c tests/qtest/meson.build <<MSG
+    tests/qtest/virtio-desk-cursor-test.c tests/qtest/virtio-desk-vga-test.c \
+    tests/qtest/virtio-desk-watch-test.c tests/qtest/meson.build <<MSG
 A libqos driver for virtio-desk-pci and qos-test cases for requests and
 resources, the validation rules of the specification, input, the
 transport (queues, reset, feature negotiation), the cursor as a VNC

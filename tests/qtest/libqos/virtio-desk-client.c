@@ -449,23 +449,33 @@ void qdesk_send_key(QTestState *qts, const char *qcode, bool down)
 
 /* --- screen ------------------------------------------------------------ */
 
-QDeskImage qdesk_screendump(QTestState *qts, int head)
+char *qdesk_screendump_begin(QTestState *qts, int head)
 {
-    g_autofree char *path = NULL;
-    g_autofree char *data = NULL;
+    char *path = NULL;
     int fd = g_file_open_tmp("virtio-desk-XXXXXX.ppm", &path, NULL);
+
+    g_assert(fd >= 0);
+    close(fd);
+    qtest_qmp_send(qts,
+        "{'execute': 'screendump', 'arguments': "
+        "{'filename': %s, 'device': %s, 'head': %d, 'format': 'ppm'}}",
+        path, QVIRTIO_DESK_ID, head);
+    return path;
+}
+
+QDeskImage qdesk_screendump_end(QTestState *qts, char *path)
+{
+    g_autofree char *data = NULL;
+    QDict *resp = qtest_qmp_receive(qts);
     QDeskImage img;
     int consumed = 0;
     size_t len, row;
 
-    g_assert(fd >= 0);
-    close(fd);
-    qtest_qmp_assert_success(qts,
-        "{'execute': 'screendump', 'arguments': "
-        "{'filename': %s, 'device': %s, 'head': %d, 'format': 'ppm'}}",
-        path, QVIRTIO_DESK_ID, head);
+    g_assert(qdict_haskey(resp, "return"));
+    qobject_unref(resp);
     g_assert(g_file_get_contents(path, &data, &len, NULL));
     unlink(path);
+    g_free(path);
     g_assert_cmpint(sscanf(data, "P6 %u %u 255%n", &img.width, &img.height,
                            &consumed), ==, 2);
     /*
@@ -480,6 +490,11 @@ QDeskImage qdesk_screendump(QTestState *qts, int head)
                img.width * 3);
     }
     return img;
+}
+
+QDeskImage qdesk_screendump(QTestState *qts, int head)
+{
+    return qdesk_screendump_end(qts, qdesk_screendump_begin(qts, head));
 }
 
 /* Expected RGB of one pixel stored in @format at @p. */
@@ -554,8 +569,12 @@ uint32_t qdesk_fb_send(QDesk *d, const QDeskFb *fb, uint32_t id,
 void qdesk_assert_screen(QDesk *d, int head, const QDeskFb *shown,
                          uint32_t sx, uint32_t sy, uint32_t w, uint32_t h)
 {
-    QDeskImage img = qdesk_screendump(d->qts, head);
+    qdesk_assert_image(qdesk_screendump(d->qts, head), shown, sx, sy, w, h);
+}
 
+void qdesk_assert_image(QDeskImage img, const QDeskFb *shown,
+                        uint32_t sx, uint32_t sy, uint32_t w, uint32_t h)
+{
     g_assert_cmpuint(img.width, ==, w);
     g_assert_cmpuint(img.height, ==, h);
     for (uint32_t y = 0; y < h; y++) {

@@ -127,6 +127,12 @@ typedef struct QDeskImage {
 
 /* Screendump of output @head of the device with id QVIRTIO_DESK_ID. */
 QDeskImage qdesk_screendump(QTestState *qts, int head);
+/*
+ * The same in two steps, for a device that waits for its driver: ask, and
+ * read the answer (frees the path begin returned).
+ */
+char *qdesk_screendump_begin(QTestState *qts, int head);
+QDeskImage qdesk_screendump_end(QTestState *qts, char *path);
 
 /* A guest framebuffer: what the guest believes is on screen. */
 typedef struct QDeskFb {
@@ -155,6 +161,9 @@ uint32_t qdesk_fb_send(QDesk *d, const QDeskFb *fb, uint32_t id,
  */
 void qdesk_assert_screen(QDesk *d, int head, const QDeskFb *shown,
                          uint32_t sx, uint32_t sy, uint32_t w, uint32_t h);
+/* ... of a screendump taken already; frees its pixels. */
+void qdesk_assert_image(QDeskImage img, const QDeskFb *shown,
+                        uint32_t sx, uint32_t sy, uint32_t w, uint32_t h);
 
 /* --- VGA (virtio-desk-vga) --------------------------------------------- */
 
