@@ -33,7 +33,7 @@
 #include "vdesk_drv.h"
 
 /* The wire format: sizes are part of the protocol. */
-static_assert(sizeof(struct virtio_desk_config) == 40);
+static_assert(sizeof(struct virtio_desk_config) == 48);
 static_assert(sizeof(struct virtio_desk_ctrl_hdr) == 8);
 static_assert(sizeof(struct virtio_desk_rect) == 16);
 static_assert(sizeof(struct virtio_desk_output_info) == 16);
@@ -44,6 +44,7 @@ static_assert(sizeof(struct virtio_desk_set_scanout) == 32);
 static_assert(sizeof(struct virtio_desk_xfer_rect) == 32);
 static_assert(sizeof(struct virtio_desk_transfer_rects) == 16);
 static_assert(sizeof(struct virtio_desk_resp_layout) == 136);
+static_assert(sizeof(struct virtio_desk_outputs_current) == 16);
 
 /* --- Framebuffer memory ------------------------------------------------------------
  *
@@ -152,6 +153,8 @@ static int vdesk_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "resyncs %d\n", atomic_read(&st->resyncs));
 	seq_printf(m, "queue_waits %d\n", atomic_read(&st->queue_waits));
 	seq_printf(m, "cursor_dropped %d\n", atomic_read(&st->cursor_dropped));
+	seq_printf(m, "held_updates %d\n", atomic_read(&st->held_updates));
+	seq_printf(m, "held_sent %d\n", atomic_read(&st->held_sent));
 	seq_printf(m, "max_seg_size %u\n", vd->max_seg_size);
 	return 0;
 }
@@ -238,11 +241,16 @@ static void vdesk_config_work(struct work_struct *work)
 	if (!drm_dev_enter(dev, &idx))
 		return;
 	virtio_cread_le(vd->vdev, struct virtio_desk_config, events_read, &events);
-	if (events & VIRTIO_DESK_EVENT_DISPLAY) {
-		clear = VIRTIO_DESK_EVENT_DISPLAY;
+	if (!virtio_has_feature(vd->vdev, VIRTIO_DESK_F_WATCH))
+		events &= ~VIRTIO_DESK_EVENT_WATCH;
+	/* cleared before the fields are read: a newer change raises it again */
+	clear = events & (VIRTIO_DESK_EVENT_DISPLAY | VIRTIO_DESK_EVENT_WATCH);
+	if (clear)
 		virtio_cwrite_le(vd->vdev, struct virtio_desk_config, events_clear, &clear);
+	if (events & VIRTIO_DESK_EVENT_DISPLAY)
 		vdesk_get_display_info(vd);
-	}
+	if (events & VIRTIO_DESK_EVENT_WATCH)
+		queue_work(system_unbound_wq, &vd->watch_work);
 	drm_dev_exit(idx);
 	if ((events & VIRTIO_DESK_EVENT_DISPLAY) && dev->registered)
 		drm_kms_helper_hotplug_event(dev);
@@ -307,6 +315,7 @@ static int vdesk_probe(struct virtio_device *vdev)
 	vdev->priv = vd;
 	spin_lock_init(&vd->info_lock);
 	INIT_WORK(&vd->config_work, vdesk_config_work);
+	INIT_WORK(&vd->watch_work, vdesk_watch_work);
 	INIT_WORK(&vd->recover_work, vdesk_recover_work);
 	ida_init(&vd->res_ida);
 	spin_lock_init(&vd->res_lock);
@@ -343,6 +352,7 @@ static int vdesk_probe(struct virtio_device *vdev)
 	ret = vdesk_modeset_init(vd);
 	if (ret)
 		goto err_reset;
+	vdesk_watch_init(vd);
 
 	ret = drm_dev_register(dev, 0);
 	if (ret)
@@ -356,6 +366,7 @@ err_vqs:
 	/* nothing may run after vd is freed, whoever queued it */
 	disable_work_sync(&vd->recover_work);
 	disable_work_sync(&vd->config_work);
+	disable_work_sync(&vd->watch_work);
 	virtio_reset_device(vdev);
 	vdesk_vqs_del(vd);
 	return ret;
@@ -383,6 +394,7 @@ static void vdesk_remove(struct virtio_device *vdev)
 		drm_atomic_state_put(dev->mode_config.suspend_state);
 		dev->mode_config.suspend_state = NULL;
 	}
+	disable_work_sync(&vd->watch_work);
 	drm_atomic_helper_shutdown(dev);
 	disable_work_sync(&vd->config_work);
 	/* the device forgets all resources and outputs on reset */
@@ -401,6 +413,7 @@ static const unsigned int vdesk_features[] = {
 	VIRTIO_DESK_F_CURSOR,
 	VIRTIO_DESK_F_EDID,
 	VIRTIO_DESK_F_LAYOUT,
+	VIRTIO_DESK_F_WATCH,
 };
 
 static struct virtio_driver vdesk_virtio_driver = {

@@ -82,6 +82,8 @@ struct vdesk_res {
 struct vdesk_plane_state {
 	struct drm_plane_state base;
 	struct vdesk_res *res;	/* what this state shows, NULL if invisible */
+	/* vdesk_watch.c's commit: send what the output kept, nothing changed */
+	bool send_held;
 };
 
 static inline struct vdesk_plane_state *
@@ -89,6 +91,9 @@ to_vdesk_plane_state(struct drm_plane_state *state)
 {
 	return container_of(state, struct vdesk_plane_state, base);
 }
+
+/* Damage rects an unwatched output keeps; more become their bounding box. */
+#define VDESK_HELD_MAX 16
 
 struct vdesk_output {
 	struct drm_plane plane;
@@ -123,6 +128,16 @@ struct vdesk_output {
 	 */
 	struct virtio_desk_cursor_define *cursor;
 	bool cursor_defined;
+
+	/*
+	 * VIRTIO_DESK_F_WATCH (vdesk_watch.c): while nobody watches the
+	 * output, its damage since the last transfer is kept here instead of
+	 * sent, in framebuffer coordinates.  Only the plane's updates use
+	 * held, and the atomic helpers run those one after the other.
+	 */
+	bool watched;		/* always, without F_WATCH */
+	unsigned int nheld;
+	struct drm_rect held[VDESK_HELD_MAX];
 };
 
 /* Counters of the robustness paths, in debugfs (vdesk_stats), for tests. */
@@ -135,6 +150,8 @@ struct vdesk_stats {
 	atomic_t resyncs;		/* whole-output transfers after a failed one */
 	atomic_t queue_waits;		/* waited for ring room or DMA mappings */
 	atomic_t cursor_dropped;	/* cursor updates while its queue was down */
+	atomic_t held_updates;		/* plane updates kept, nobody watching */
+	atomic_t held_sent;		/* outputs' kept damage sent when watched */
 };
 
 struct vdesk_device {
@@ -196,6 +213,7 @@ struct vdesk_device {
 	struct virtio_desk_output_info info[VIRTIO_DESK_MAX_OUTPUTS];
 	struct virtio_desk_output_position layout[VIRTIO_DESK_MAX_OUTPUTS];
 	struct work_struct config_work;
+	struct work_struct watch_work;	/* the watched bits changed */
 
 	/* host resources, kept within max_resources and max_hostmem */
 	struct ida res_ida;
@@ -320,6 +338,14 @@ void vdesk_xfer_begin(struct vdesk_xfer *x, struct vdesk_device *vd,
 void vdesk_xfer_rect(struct vdesk_xfer *x, const struct drm_rect *clip);
 int vdesk_xfer_end(struct vdesk_xfer *x)
 	__releases(&x->vd->xfer_lock);
+
+/* vdesk_watch.c: outputs nobody watches */
+void vdesk_watch_init(struct vdesk_device *vd);
+void vdesk_watch_work(struct work_struct *work);
+bool vdesk_hold(struct vdesk_output *out, const struct drm_rect *src,
+		bool whole, struct drm_plane_state *old,
+		struct drm_plane_state *new);
+void vdesk_send_held(struct vdesk_output *out, struct vdesk_xfer *x);
 
 /* vdesk_input.c */
 int vdesk_input_init(struct vdesk_device *vd);

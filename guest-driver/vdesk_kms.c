@@ -362,10 +362,11 @@ static void vdesk_plane_atomic_update(struct drm_plane *plane,
 {
 	struct drm_plane_state *new = drm_atomic_get_new_plane_state(state, plane);
 	struct drm_plane_state *old = drm_atomic_get_old_plane_state(state, plane);
-	struct vdesk_res *res = to_vdesk_plane_state(new)->res;
+	struct vdesk_plane_state *vps = to_vdesk_plane_state(new);
 	struct vdesk_output *out = plane_to_output(plane);
 	struct vdesk_device *vd = to_vdesk(plane->dev);
 	struct drm_atomic_helper_damage_iter iter;
+	struct vdesk_res *res = vps->res;
 	struct drm_rect clip, src;
 	struct vdesk_xfer x;
 	bool whole;
@@ -375,22 +376,29 @@ static void vdesk_plane_atomic_update(struct drm_plane *plane,
 		return;
 	drm_rect_fp_to_int(&src, &new->src);
 
-	vdesk_xfer_begin(&x, vd, to_vdesk_fb(new->fb), res, &src);
 	/*
 	 * All of it for a resource the output does not show yet, or one that
 	 * missed a transfer (refused or failed): the damage is relative to
 	 * what the resource should hold.
 	 */
-	whole = vdesk_output_take_stale(vd, out->index);
-	if (out->scanout_res != res->id || whole) {
-		vdesk_xfer_rect(&x, &src);
-	} else {
-		drm_atomic_helper_damage_iter_init(&iter, old, new);
-		drm_atomic_for_each_plane_damage(&iter, &clip)
-			vdesk_xfer_rect(&x, &clip);
+	whole = vdesk_output_take_stale(vd, out->index) ||
+		out->scanout_res != res->id;
+	if (!vdesk_hold(out, &src, whole, old, new)) {
+		vdesk_xfer_begin(&x, vd, to_vdesk_fb(new->fb), res, &src);
+		if (whole) {
+			out->nheld = 0;
+			vdesk_xfer_rect(&x, &src);
+		} else {
+			vdesk_send_held(out, &x);
+			if (!vps->send_held) {
+				drm_atomic_helper_damage_iter_init(&iter, old, new);
+				drm_atomic_for_each_plane_damage(&iter, &clip)
+					vdesk_xfer_rect(&x, &clip);
+			}
+		}
+		if (vdesk_xfer_end(&x))
+			vdesk_output_stale(vd, out->index);
 	}
-	if (vdesk_xfer_end(&x))
-		vdesk_output_stale(vd, out->index);
 
 	if (out->scanout_res != res->id) {
 		if (!vdesk_set_scanout(vd, out->index, res->id, res->width,

@@ -111,6 +111,8 @@ static int vdesk_device_up(struct vdesk_device *vd)
 	if (ret)
 		drm_warn(&vd->drm, "no display info: %d\n", ret);
 	vdesk_res_recreate(vd);
+	/* who watches this device's outputs: the commit after us keeps or sends */
+	vdesk_watch_init(vd);
 	vdesk_input_resume(vd);
 	/* the cursor as last sent; the next commit updates it */
 	vdesk_cursor_restore(vd);
@@ -123,6 +125,8 @@ int vdesk_freeze(struct virtio_device *vdev)
 	int ret;
 
 	if (!vd->recovering) {
+		/* its commits wait for modeset locks: a recovery holds them here */
+		cancel_work_sync(&vd->watch_work);
 		ret = drm_mode_config_helper_suspend(&vd->drm);
 		if (ret)
 			return ret;
