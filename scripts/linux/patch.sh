@@ -105,7 +105,17 @@ MSG
 
 # --- 2: the driver -------------------------------------------------------------
 mkdir -p "$work/l/$drv"
-mapfile -t sources < <(cd "$repo/guest-driver" && ls vdesk_*.c vdesk_*.h)
+# The module's objects, as guest-driver/Kbuild lists them: their sources and
+# the headers.
+objs=$(sed -e ':a' -e '/\\$/N; s/\\\n//; ta' "$repo/guest-driver/Kbuild" |
+       sed -n 's/^virtio_desk-y[[:space:]]*:=[[:space:]]*//p' | tr -s ' \t' ' ')
+[ -n "$objs" ] || { echo "patch.sh: no virtio_desk-y in guest-driver/Kbuild" >&2; exit 1; }
+sources=()
+for o in $objs; do
+    [ -f "$repo/guest-driver/${o%.o}.c" ] || { echo "patch.sh: $o has no source" >&2; exit 1; }
+    sources+=("${o%.o}.c")
+done
+mapfile -t -O ${#sources[@]} sources < <(cd "$repo/guest-driver" && ls ./*.h | sed 's|^\./||')
 for f in "${sources[@]}"; do
     sed -e 's|#include "standard-headers/linux/virtio_desk.h"|#include <linux/virtio_desk.h>|' \
         -e 's|include/standard-headers/linux/virtio_desk\.h|include/uapi/linux/virtio_desk.h|g' \
@@ -116,13 +126,6 @@ if [ "$(cat "$work/l/$drv"/*.[ch] | grep -c '^#include <linux/virtio_desk.h>$')"
     echo "patch.sh: the protocol header's include in guest-driver/ is not as expected" >&2
     exit 1
 fi
-# The module's objects, as guest-driver/Kbuild lists them.
-objs=$(sed -e ':a' -e '/\\$/N; s/\\\n//; ta' "$repo/guest-driver/Kbuild" |
-       sed -n 's/^virtio_desk-y[[:space:]]*:=[[:space:]]*//p' | tr -s ' \t' ' ')
-[ -n "$objs" ] || { echo "patch.sh: no virtio_desk-y in guest-driver/Kbuild" >&2; exit 1; }
-for o in $objs; do
-    [ -f "$work/l/$drv/${o%.o}.c" ] || { echo "patch.sh: $o has no source" >&2; exit 1; }
-done
 {
     echo "# SPDX-License-Identifier: GPL-2.0"
     echo
