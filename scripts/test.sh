@@ -132,6 +132,14 @@ rm -f "$log"
 
 # --- upstream form: the graft as a patch series (git am, same tree, checkpatch) --
 stage qemu-patch-series bash "$repo/scripts/qemu/check-series.sh" "$(dirname "$build")"
+# The guest driver as an in-tree Linux patch (applies to Debian's 6.12 source,
+# checkpatch --strict, builds in-tree): it builds against the debug kernel
+# (version, config, Module.symvers), which a full run builds in the
+# background, so there it runs after the guest tests (the stress test has
+# waited for that kernel by then), here only with --qtest-only (building the
+# debug kernel first if it is not cached).
+linux_patch() { stage linux-driver-patch bash "$repo/scripts/linux/check-patch.sh"; }
+[ "${1:-}" != --qtest-only ] || linux_patch
 
 # --- guest tests ------------------------------------------------------------------
 if [ "${1:-}" != --qtest-only ]; then
@@ -150,6 +158,7 @@ if [ "${1:-}" != --qtest-only ]; then
         result "guest-rig" 1
     fi
     rm -f "$glog"
+    linux_patch
 fi
 
 if [ "${1:-}" != --qtest-only ]; then
