@@ -193,6 +193,9 @@ copies exactly the changed pixels and reports exactly those to its
 display: no shadow copy in the guest, no full-frame upload.  Requests
 are queued without waiting; page-flip events come from a vblank timer
 at the output's refresh rate.  fbdev emulation uses drm_fbdev_shmem.
+With VIRTIO_DESK_F_WATCH the device says which outputs anybody on the
+host looks at; the damage of the others is kept and sent when they are
+looked at again.
 
 With VIRTIO_DESK_F_INPUT the device is also a keyboard and an absolute
 (or relative) pointer: evdev events come in frames on the event queue,
