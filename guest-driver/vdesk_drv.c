@@ -144,6 +144,8 @@ static int vdesk_stats_show(struct seq_file *m, void *unused)
 {
 	struct vdesk_device *vd = m->private;
 	const struct vdesk_stats *st = &vd->stats;
+	unsigned int i;
+	u32 watched = 0;
 
 	seq_printf(m, "vblank_cancel_busy %d\n", atomic_read(&st->vblank_cancel_busy));
 	seq_printf(m, "stalls %d\n", atomic_read(&st->stalls));
@@ -155,6 +157,9 @@ static int vdesk_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "cursor_dropped %d\n", atomic_read(&st->cursor_dropped));
 	seq_printf(m, "held_updates %d\n", atomic_read(&st->held_updates));
 	seq_printf(m, "held_sent %d\n", atomic_read(&st->held_sent));
+	for (i = 0; i < vd->num_outputs; i++)
+		watched |= READ_ONCE(vd->outputs[i].watched) << i;
+	seq_printf(m, "watched %u\n", watched);	/* bit per output */
 	seq_printf(m, "max_seg_size %u\n", vd->max_seg_size);
 	return 0;
 }

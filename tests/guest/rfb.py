@@ -91,15 +91,17 @@ class Client:
     """A connection that sends input and reads LED state, desktop sizes and,
     with cursor=True, the cursor (AlphaCursor, else RichCursor).  Asks for
     pixels only with update_request(), as Raw with the server's default
-    pixel format (32 bpp, QEMU's: little-endian x:R:G:B)."""
+    pixel format (32 bpp, QEMU's: little-endian x:R:G:B); with pixels=True
+    it keeps them, as a viewer's window does (rgb())."""
 
-    def __init__(self, port, leds=False, cursor=False, timeout=20):
+    def __init__(self, port, leds=False, cursor=False, timeout=20, pixels=False):
         enc = [ENCODING_RAW, ENCODING_DESKTOP_SIZE] + ([ENCODING_LED_STATE] if leds else [])
         if cursor:
             enc += [ENCODING_ALPHA_CURSOR, ENCODING_RICH_CURSOR]
         self.s, self.width, self.height = connect(port, timeout=timeout, encodings=enc)
         self.leds = None
         self.cursor = None
+        self.fb = bytearray(self.width * self.height * 4) if pixels else None
 
     def update_request(self, incremental=True):
         """FramebufferUpdateRequest of the whole desktop."""
@@ -142,12 +144,18 @@ class Client:
                     self.leds = _recv(self.s, 1)[0]
                 elif enc == ENCODING_DESKTOP_SIZE:
                     self.width, self.height = w, h
+                    if self.fb is not None:
+                        self.fb = bytearray(w * h * 4)
                 elif enc == ENCODING_POINTER_TYPE_CHANGE:
                     pass
                 elif enc in (ENCODING_ALPHA_CURSOR, ENCODING_RICH_CURSOR):
                     self._read_cursor(enc, x, y, w, h)
                 elif enc == ENCODING_RAW:
-                    _recv(self.s, w * h * 4)
+                    data = _recv(self.s, w * h * 4)
+                    if self.fb is not None:
+                        for row in range(h):
+                            at = ((y + row) * self.width + x) * 4
+                            self.fb[at:at + w * 4] = data[row * w * 4:(row + 1) * w * 4]
                 else:
                     raise ConnectionError("unexpected encoding %d" % enc)
                 rects.append((enc, x, y, w, h))
@@ -159,6 +167,14 @@ class Client:
             _recv(self.s, struct.unpack(">I", _recv(self.s, 4))[0])
             return []
         raise ConnectionError("unexpected server message %d" % typ)
+
+    def rgb(self):
+        """The pixels kept (pixels=True), 3 bytes each, R G B."""
+        out = bytearray(self.width * self.height * 3)
+        out[0::3] = self.fb[2::4]
+        out[1::3] = self.fb[1::4]
+        out[2::3] = self.fb[0::4]
+        return bytes(out)
 
     def wait_cursor(self, timeout=30):
         """Read messages up to the next cursor; returns it and the list of

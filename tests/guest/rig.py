@@ -567,8 +567,10 @@ class SerialConsole:
 
 class Guest(SerialConsole):
     def __init__(self, name, kernel, initrd, device, append="", extra=(), trace=False, servers=True,
-                 display_bus="rp1", tcg=""):
-        """servers: start QEMU's VNC and SPICE servers (on 127.0.0.1).
+                 display_bus="rp1", tcg="", spice=True):
+        """servers: start QEMU's VNC and SPICE servers (on 127.0.0.1);
+        spice=False: the VNC server only (QEMU's SPICE display asks for
+        the picture on every refresh, client or not: always watched).
         kernel None: no -kernel, the firmware boots a disk in extra.
         display_bus: where the display device sits (rp1: a PCIe root port).
         tcg: options of -accel tcg."""
@@ -597,8 +599,9 @@ class Guest(SerialConsole):
                "-serial", "chardev:ser",
                "-qmp", "unix:%s,server=on,wait=off" % qmp]
         if servers:
-            cmd += ["-vnc", "127.0.0.1:%d" % self.vnc,
-                    "-spice", "port=%d,addr=127.0.0.1,disable-ticketing=on,image-compression=off,"
+            cmd += ["-vnc", "127.0.0.1:%d" % self.vnc]
+        if servers and spice:
+            cmd += ["-spice", "port=%d,addr=127.0.0.1,disable-ticketing=on,image-compression=off,"
                     "jpeg-wan-compression=never,zlib-glz-wan-compression=never,streaming-video=off" % self.spice]
         cmd += ["-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,addr=0x5",
                "-device", device + ",id=disp,bus=" + display_bus,

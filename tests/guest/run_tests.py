@@ -26,6 +26,7 @@ import lifecycle_tests
 import rfb
 import rig
 import smp_tests
+import watch_tests
 
 RESULTS = []
 SELECT = [a for i, a in enumerate(sys.argv[1:]) if i > 0 and sys.argv[i] == "-k"]
@@ -1498,6 +1499,10 @@ def main():
     # stalled QEMU, bounce buffers, a rejected transfer
     if any(selected(n) for n in smp_tests.NAMES):
         smp_tests.run(sys.modules[__name__], kernel, initrd)
+
+    # watch_tests.py's guest: VNC only, nobody watching (VIRTIO_DESK_F_WATCH)
+    if any(selected(n) for n in watch_tests.NAMES):
+        watch_tests.run(sys.modules[__name__], kernel, initrd)
 
     # guest 9: virtio-gpu, for the differential checks
     if selected("differential"):
