@@ -1504,6 +1504,11 @@ def main():
     if any(selected(n) for n in watch_tests.NAMES):
         watch_tests.run(sys.modules[__name__], kernel, initrd)
 
+    # xorg_tests.py's guest: Xorg's modesetting driver in the Debian root of xorg-root.sh
+    import xorg_tests
+    if any(selected(n) for n in xorg_tests.NAMES):
+        xorg_tests.run(sys.modules[__name__])
+
     # guest 9: virtio-gpu, for the differential checks
     if selected("differential"):
         with booted("gpu", kernel, initrd, "virtio-gpu-pci") as g:
