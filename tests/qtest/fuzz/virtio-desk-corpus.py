@@ -11,7 +11,7 @@ import os
 import struct
 import sys
 
-CONTROL, EVENT, STATUS, INJECT, CURSOR = 0, 1, 2, 3, 4
+CONTROL, EVENT, STATUS, INJECT, CURSOR, PULL = 0, 1, 2, 3, 4, 5
 XRGB8888 = 0x34325258
 RGB565 = 0x36314752
 CMD_GET_DISPLAY_INFO = 0x0100
@@ -20,6 +20,7 @@ CMD_RESOURCE_DESTROY = 0x0102
 CMD_SET_SCANOUT = 0x0103
 CMD_TRANSFER_RECTS = 0x0104
 CMD_GET_INPUT_INFO = 0x0105
+CMD_OUTPUTS_CURRENT = 0x0108
 CMD_CURSOR_DEFINE = 0x0300
 CMD_CURSOR_MOVE = 0x0301
 EV_LED, LED_CAPSL = 0x11, 0x01
@@ -93,6 +94,10 @@ def seeds():
                        desc(cursor), desc(write_len=8)]) +
         chain(CURSOR, [desc(hdr(CMD_CURSOR_MOVE) + struct.pack("<IIii", 0, 1, 30, 40)), desc(write_len=8)]) +
         chain(CURSOR, [desc(hdr(CMD_CURSOR_MOVE) + struct.pack("<IIii", 0, 0, 30, 40)), desc(write_len=8)]))
+    yield "pull-outputs-current", (
+        create(5, 16, 16) + scanout(0, 5, 0, 0, 16, 16) + struct.pack("<BB", PULL, 0) +
+        transfer(5, [(0, 0, 16, 16, 64, 0)], pattern) +
+        command(hdr(CMD_OUTPUTS_CURRENT) + struct.pack("<II", 1, 0)) + struct.pack("<BB", PULL, 0))
     yield "led", chain(STATUS, [desc(struct.pack("<HHHHII", 0, 0, EV_LED, LED_CAPSL, 1, 0)),
                                desc(write_len=8)])
 

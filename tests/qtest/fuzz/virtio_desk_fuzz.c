@@ -5,8 +5,10 @@
  * or one input event injected the way a VNC client would:
  *
  *   u8 queue   0 control, 1 event, 2 status, 3 inject a key or pointer
- *              event, 4 cursor (queue 3; modulo 5)
- *   u8 ndesc   descriptors in the chain (queues), or the event (3)
+ *              event, 4 cursor (queue 3), 5 a UI asks for the picture of
+ *              an output, as a VNC client connecting (modulo 6)
+ *   u8 ndesc   descriptors in the chain (queues), the event (3), or the
+ *              output (5)
  *   ndesc times:
  *     u8 write    bit 0: device-writable; bit 1: through an indirect table
  *                 (taken from the first descriptor only)
@@ -26,6 +28,7 @@
 
 #include "tests/qtest/libqtest.h"
 #include "tests/qtest/libqos/virtio-desk.h"
+#include "ui/console.h"
 #include "ui/input.h"
 #include "fuzz.h"
 #include "qos_fuzz.h"
@@ -153,9 +156,15 @@ static void virtio_desk_fuzz(QTestState *s, const unsigned char *data,
     qvirtio_set_driver_ok(dev);
 
     while (take(&data, &size, &queue, 1) && take(&data, &size, &ndesc, 1)) {
-        queue %= 5;
+        queue %= 6;
         if (queue == 3) {
             virtio_desk_fuzz_input(ndesc);
+            flush_events(s);
+            continue;
+        }
+        if (queue == 5) {
+            /* the console of head ndesc % 16; F_WATCH's pull, if any */
+            graphic_hw_update(qemu_console_lookup_by_index(ndesc % 16));
             flush_events(s);
             continue;
         }
