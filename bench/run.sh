@@ -16,6 +16,7 @@
 #   bench/run.sh --help     more options, and the conditions every table is measured under
 #   bench/run.sh latency [--short]   key -> pixel latency over VNC (bench/latency.py)
 #   bench/run.sh cursor [--short]    what 1,000 cursor moves cost (bench/cursor.py)
+#   bench/run.sh x11 [--short]       Xorg (modesetting, no glamor): x11perf and xterm (bench/x11.py)
 set -eu
 # The tables in docs/performance.md were measured on one vCPU; the guest
 # tests run on two (rig.Guest's default): keep the bench's condition.
@@ -27,5 +28,9 @@ fi
 if [ "${1:-}" = cursor ]; then
     shift
     exec python3 "$(dirname "$0")/cursor.py" "$@"
+fi
+if [ "${1:-}" = x11 ]; then
+    shift
+    exec python3 "$(dirname "$0")/x11.py" "$@"
 fi
 exec python3 "$(dirname "$0")/bench.py" "$@"
