@@ -68,10 +68,13 @@ static void virtio_desk_vga_gfx_update(void *opaque)
             d->vga_shown = false;
             trace_virtio_desk_vga_console(false);
         }
-        virtio_desk_output_pull(&d->vdev, 0);
+        virtio_desk_hw_ops.gfx_update(&d->vdev.outputs[0]);
         return;
     }
-    /* somebody watches output 0 all the same, the driver's when it shows */
+    /*
+     * Somebody watches output 0 all the same, the driver's once it shows;
+     * VGA's picture is complete once VGA has drawn it.
+     */
     virtio_desk_output_pull(&d->vdev, 0);
     /*
      * The console's surface may be the device's or QEMU's placeholder

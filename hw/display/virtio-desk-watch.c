@@ -100,20 +100,19 @@ static void virtio_desk_watch_timer(void *opaque)
 }
 
 /*
- * The console of output @i asks for its picture (its gfx_update).  Cheap
- * when the output is watched already: SPICE asks every 30 ms.
+ * The console of output @i asks for its picture (its gfx_update).  Returns
+ * whether the update is complete now; if not, graphic_hw_update_done()
+ * follows when the driver has answered.  Cheap when the output is watched
+ * already: SPICE asks every 30 ms.
  */
-void virtio_desk_output_pull(VirtIODesk *s, uint32_t i)
+bool virtio_desk_output_pull(VirtIODesk *s, uint32_t i)
 {
     VirtIODeskOutput *out = &s->outputs[i];
     int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
 
     out->watch_seen_ms = now;
     if (s->watched & BIT(i)) {
-        if (!out->pull_deadline_ms) {
-            graphic_hw_update_done(out->con);
-        }
-        return;
+        return !out->pull_deadline_ms;
     }
     trace_virtio_desk_pull(i);
     virtio_desk_set_watched(s, s->watched | BIT(i));
@@ -124,16 +123,14 @@ void virtio_desk_output_pull(VirtIODesk *s, uint32_t i)
      */
     if (virtio_desk_watch_negotiated(s) && runstate_is_running()) {
         out->pull_deadline_ms = now + s->pull_timeout_ms;
-    } else {
-        graphic_hw_update_done(out->con);
     }
     virtio_desk_watch_timer(s);
+    return !out->pull_deadline_ms;
 }
 
 /* OUTPUTS_CURRENT: the driver has sent all it kept for @outputs. */
 void virtio_desk_outputs_current(VirtIODesk *s, uint32_t outputs)
 {
-    trace_virtio_desk_outputs_current(outputs);
     for (uint32_t i = 0; i < s->max_outputs; i++) {
         if ((outputs & BIT(i)) && s->outputs[i].pull_deadline_ms) {
             virtio_desk_pull_done(s, i);

@@ -468,14 +468,12 @@ static void virtio_desk_cmd_get_input_info(VirtIODesk *s, VirtIODeskCmd *cmd)
     virtio_desk_respond(s, cmd, &resp, sizeof(resp));
 }
 
-/* ------------------------------------------------------------------ */
-/* dispatch                                                           */
-
 static void virtio_desk_cmd_outputs_current(VirtIODesk *s, VirtIODeskCmd *cmd)
 {
     const struct virtio_desk_outputs_current *req = &cmd->req.outputs_current;
     uint32_t outputs = le32_to_cpu(req->outputs);
 
+    trace_virtio_desk_outputs_current(outputs);
     if (req->padding) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
                          "padding not zero");
@@ -488,6 +486,9 @@ static void virtio_desk_cmd_outputs_current(VirtIODesk *s, VirtIODeskCmd *cmd)
     }
     virtio_desk_outputs_current(s, outputs);
 }
+
+/* ------------------------------------------------------------------ */
+/* dispatch                                                           */
 
 typedef struct VirtIODeskCmdType {
     uint32_t type;
@@ -748,7 +749,9 @@ static void virtio_desk_gfx_update(void *opaque)
 {
     VirtIODeskOutput *out = opaque;
 
-    virtio_desk_output_pull(out->desk, out->index);
+    if (virtio_desk_output_pull(out->desk, out->index)) {
+        graphic_hw_update_done(out->con);
+    }
 }
 
 /* The opaque is the output; gfx_update only tells who watches. */

@@ -210,7 +210,7 @@ extern const VMStateInfo virtio_desk_vmstate_info_resources;
 void virtio_desk_watch_realize(VirtIODesk *s);
 void virtio_desk_watch_unrealize(VirtIODesk *s);
 void virtio_desk_watch_reset(VirtIODesk *s);
-void virtio_desk_output_pull(VirtIODesk *s, uint32_t output_id);
+bool virtio_desk_output_pull(VirtIODesk *s, uint32_t output_id);
 void virtio_desk_outputs_current(VirtIODesk *s, uint32_t outputs);
 extern const VMStateDescription vmstate_virtio_desk_watch;
 
