@@ -254,32 +254,71 @@ name=Virtual-1
 mode=%dx%d
 """
 
+# What a user sees, counted in the guest kernel, driver-independent (issue 24):
+# kprobes on the DRM core (tracefs, Debian's stock 6.12 has CONFIG_KPROBE_EVENTS):
+# drm_mode_atomic_ioctl with its flags (struct drm_mode_atomic's first field),
+# the legacy drm_mode_page_flip_ioctl, and drm_atomic_set_fb_for_plane (plane
+# state's plane, the new framebuffer), which the atomic ioctl calls for every
+# FB_ID property.  A repaint is a non-test commit that puts a framebuffer on a
+# plane other than the one that plane's last non-test commit put there:
+# Weston's pixman renderer alternates two dumb buffers per output, so every
+# real repaint changes the primary plane's fb, while the flip Weston sends to
+# restart its repaint loop on virtio-gpu (drmWaitVBlank fails: no vblank in its
+# 6.12 driver) re-commits the buffer on screen and is not one.  Events (every
+# drm_vblank_event_delivered) stay a column of their own.
+KPROBES = ("t=/sys/kernel/tracing; [ -e $t/kprobe_events ] || mount -t tracefs none $t; "
+           "echo 'p:vdbench/vd_atomic drm_mode_atomic_ioctl flags=+0(%si):u32' >> $t/kprobe_events && "
+           "echo 'p:vdbench/vd_flip drm_mode_page_flip_ioctl' >> $t/kprobe_events && "
+           "echo 'p:vdbench/vd_setfb drm_atomic_set_fb_for_plane plane=+0(%di):x64 fb=%si:x64' >> $t/kprobe_events && "
+           "echo 4096 > $t/buffer_size_kb && echo 1 > $t/events/vdbench/enable && "
+           "echo 1 > $t/events/drm/drm_vblank_event_delivered/enable")
+
+# per task: is its last ioctl a TEST_ONLY (0x100) commit; per plane: the last fb a
+# non-test commit set (planes first seen in the window are not counted: +-1 frame)
+COUNT_AWK = r"""/ vd_atomic: / { match($0, /flags=[0-9]+/); f = substr($0, RSTART + 6, RLENGTH - 6) + 0
+  test[$1] = int(f / 256) % 2; if (test[$1]) tests++; else { commits++; seen[$1] = 0 }; next }
+/ vd_flip: / { test[$1] = 0; commits++; seen[$1] = 0; next }
+/ vd_setfb: / { if (!($1 in test) || test[$1]) next
+  match($0, /plane=0x[0-9a-f]+/); p = substr($0, RSTART + 6, RLENGTH - 6)
+  match($0, /fb=0x[0-9a-f]+/); fb = substr($0, RSTART + 3, RLENGTH - 3)
+  if (fb != "0x0" && (p in last) && last[p] != fb && !seen[$1]) { repaints++; seen[$1] = 1 }
+  if (fb != "0x0") last[p] = fb; next }
+/ drm_vblank_event_delivered: / { events++ }
+END { printf "events=%d repaints=%d commits=%d tests=%d", events, repaints, commits, tests }
+"""
+
 WINDOW = r"""t=/sys/kernel/tracing
-ev() { set -- $(sed -n 's/^entries: //p; s/^overrun: //p' $t/per_cpu/cpu0/stats); echo $(($1 + $2)); }
-s0=$(head -1 /proc/stat | cut -d' ' -f3- | tr ' ' ,); e0=$(ev)
+s0=$(head -1 /proc/stat | cut -d' ' -f3- | tr ' ' ,)
+echo > $t/trace; echo 1 > $t/tracing_on
 echo @@STAGE start@@; read x
 sleep %g
+echo 0 > $t/tracing_on
 echo @@STAGE end@@; read x
-s1=$(head -1 /proc/stat | cut -d' ' -f3- | tr ' ' ,); e1=$(ev)
-echo "@@RESULT frames=$((e1 - e0)) s0=$s0 s1=$s1@@"
+s1=$(head -1 /proc/stat | cut -d' ' -f3- | tr ' ' ,)
+c=$(awk -f /tmp/count.awk $t/trace); o=$(sed -n 's/^overrun: //p' $t/per_cpu/cpu0/stats)
+echo 1 > $t/tracing_on
+echo "@@RESULT $c overrun=$o s0=$s0 s1=$s1@@"
 """
 
 
 def weston_window(g, secs, traced=False):
-    """One measured window while a client runs: host CPU of QEMU, guest CPU
-    (/proc/stat), frames (page-flip events delivered in the guest)."""
+    """One measured window while a client runs: host CPU of QEMU (all
+    threads, and the vCPU threads), guest CPU (/proc/stat), frames (repaints:
+    COUNT_AWK) and events (drm_vblank_event_delivered) in the guest."""
     if traced:
         bench.set_traces(g, True)
     try:
         g.send("sh /tmp/window.sh")
         g.expect(r"@@STAGE start@@", 60)
         m0 = g.log_mark()
+        th0 = thread_cpu(g.proc.pid)
         c0, v0 = bench.proc_cpu(g.proc.pid)
         t0 = time.time()
         g.send("")
         g.expect(r"@@STAGE end@@", 60 + secs)
         c1, v1 = bench.proc_cpu(g.proc.pid)
         t1 = time.time()
+        th1 = thread_cpu(g.proc.pid)
         m1 = g.log_mark()
         g.send("")
         res = g.expect(r"@@RESULT ([^@]*)@@", 60).group(1)
@@ -288,16 +327,23 @@ def weston_window(g, secs, traced=False):
         if traced:
             bench.set_traces(g, False)
     f = dict(kv.split("=", 1) for kv in res.split())
-    frames = int(f["frames"])
+    if int(f.get("overrun") or 0):
+        raise RuntimeError("guest trace buffer overran (%s): the counts are short" % f["overrun"])
+    frames = int(f["repaints"])
     b0, tot0 = guest_busy("cpu " + f["s0"].replace(",", " "))
     b1, tot1 = guest_busy("cpu " + f["s1"].replace(",", " "))
     dt = t1 - t0
     out = {"rate": frames / dt, "frames": frames, "secs": dt, "cpu_s": (c1 - c0) / dt,
+           "vcpu_s": (v1 - v0) / dt, "other_s": (c1 - c0 - (v1 - v0)) / dt,
+           "events": int(f["events"]) / dt, "commits": int(f["commits"]) / dt, "tests": int(f["tests"]) / dt,
            "cpu": (c1 - c0) / frames if frames else None, "vcpu": (v1 - v0) / frames if frames else None,
-           "guest": (b1 - b0) / frames if frames else None, "guest_s": (b1 - b0) / max(tot1 - tot0, 1e-9)}
+           "guest": (b1 - b0) / frames if frames else None, "guest_s": (b1 - b0) / max(tot1 - tot0, 1e-9),
+           "threads": other_threads(th0, th1, dt)}
     if traced:
         time.sleep(0.3)
-        out["bytes"] = bench.copied_bytes(g, m0, m1) / frames if frames else None
+        nbytes = bench.copied_bytes(g, m0, m1)
+        out["bytes"] = nbytes / frames if frames else None
+        out["bytes_s"] = nbytes / dt
         with open(g.qemu_log, "rb") as fo:
             fo.seek(m0)
             new = fo.read(m1 - m0).decode(errors="replace")
@@ -313,13 +359,26 @@ CLIENTS = {
 }
 
 
-def weston_boot(dev, kernel, initrd, img, w, h):
+def weston_guest(name, kernel, initrd, img, qdev, extra, spice=True):
+    """westonguest.WestonGuest; spice=False: QEMU's VNC server only."""
+    import westonguest
+    if spice:
+        return westonguest.WestonGuest(name, kernel, initrd, img, qdev, extra=extra)
+
+    class VncOnly(westonguest.WestonGuest):
+        def __init__(self):
+            rig.Guest.__init__(self, name, kernel, initrd, qdev, extra=list(extra) + westonguest.cdrom_args(img),
+                               spice=False)
+    return VncOnly()
+
+
+def weston_boot(dev, kernel, initrd, img, w, h, spice=True, prefix="bench-weston-"):
     import westonguest
     name, qdev, _, extra = dev
     args = list(extra) + ["-name", "weston-%s,debug-threads=on" % name]
     for t in bench.TRACES + ["virtio_desk_transfer_rects"]:
         args += ["-trace", t]
-    g = westonguest.WestonGuest("bench-weston-" + name, kernel, initrd, img, qdev, extra=args)
+    g = weston_guest(prefix + name, kernel, initrd, img, qdev, args, spice)
     try:
         g.boot()
         bench.set_traces(g, False)
@@ -328,7 +387,8 @@ def weston_boot(dev, kernel, initrd, img, w, h):
                  % (WESTON_INI % (w, h)).replace("\n", "\\n"))
         bench.sh(g, "printf '#!/bin/sh\\nwhile :; do cat /etc/weston-root.debs; done\\n' > /tmp/scroller; "
                     "chmod +x /tmp/scroller")
-        bench.sh(g, "echo 1 > /sys/kernel/tracing/events/drm/drm_vblank_event_delivered/enable")
+        bench.sh(g, KPROBES)
+        put_file(g, "/tmp/count.awk", COUNT_AWK)
         bench.sh(g, westonguest.WestonGuest.START_WESTON, timeout=120)
         time.sleep(2)
     except BaseException:
@@ -408,6 +468,339 @@ def weston(devs, kernel_initrd_img, opts, results, info):
             g.stop()
 
 
+# --- nobody watching (issue 24) -------------------------------------------------------
+#
+# Guests with QEMU's VNC server and no client, no SPICE server (QEMU's SPICE
+# display pulls the picture on every refresh, client or not: always watched).
+# virtio-desk's output is unwatched watch-timeout-ms (5 s) after the last pull;
+# the rows are measured once the driver says so (vdesk_stats watched), and
+# virtio-gpu's on the same command line in the same run.
+
+ANIM_W, ANIM_H = 1024, 768
+UNWATCHED_TRACES = ["virtio_desk_watched", "virtio_desk_pull*", "virtio_desk_outputs_current"]
+
+
+def run_tests():
+    import run_tests as rt  # tests/guest: debugfs_knob, expected_flipclip, result_line
+    return rt
+
+
+def vdesk_stats(g):
+    """The driver's vdesk_stats (held_updates, held_sent, watched), {} on other devices."""
+    rc, out = g.sh("[ -d /sys/kernel/debug/dri ] || mount -t debugfs none /sys/kernel/debug; "
+                   "cat %s 2>/dev/null" % run_tests().debugfs_knob("vdesk_stats"))
+    return {k: int(v) for k, v in re.findall(r"([a-z_]+) (\d+)", out)} if rc == 0 else {}
+
+
+def wait_unwatched(g, timeout=60):
+    """Until virtio-desk's output 0 is unwatched: seconds waited (None: not virtio-desk)."""
+    t = time.time()
+    while time.time() - t < timeout:
+        st = vdesk_stats(g)
+        if not st:
+            return None
+        if not st.get("watched", 1) & 1:
+            return time.time() - t
+        time.sleep(0.5)
+    raise RuntimeError("%s: output 0 still watched after %d s (a client or a SPICE server?)" % (g.name, timeout))
+
+
+def unwatched_boot(dev, kernel, initrd):
+    name, qdev, _, extra = dev
+    args = list(extra) + ["-name", "bench-unwatched-%s,debug-threads=on" % name]
+    for t in bench.TRACES + UNWATCHED_TRACES:
+        args += ["-trace", t]
+    g = rig.Guest("bench-unwatched-" + name, kernel, initrd, qdev, extra=args, spice=False)
+    try:
+        g.boot()
+        bench.set_traces(g, False)
+        bench.sh(g, "for i in $(seq 50); do [ -e /dev/dri/card0 ] && break; sleep 0.1; done; "
+                    "[ -e /dev/dri/card0 ]; echo 0 > /proc/sys/kernel/printk")
+    except BaseException:
+        g.stop()
+        raise
+    return g
+
+
+def thread_cpu(pid):
+    """CPU seconds of each of QEMU's threads by name (/proc/PID/task/*/stat)."""
+    out = {}
+    for t in Path("/proc/%d/task" % pid).iterdir():
+        try:
+            s = (t / "stat").read_text()
+        except OSError:
+            continue
+        comm = s[s.index("(") + 1:s.rindex(")")]
+        f = s[s.rindex(")") + 2:].split()
+        out[comm] = out.get(comm, 0) + (int(f[11]) + int(f[12])) / bench.CLK_TCK
+    return out
+
+
+def other_threads(t0, t1, dt):
+    """ms/s of each non-vCPU thread that ran, largest first: 'main 12, vnc_worker 1'."""
+    d = {k: (t1.get(k, 0) - t0.get(k, 0)) / dt * 1e3 for k in t1 if "/TCG" not in k and "/KVM" not in k}
+    return ", ".join("%s %.0f" % (k, v) for k, v in sorted(d.items(), key=lambda kv: -kv[1]) if v > 0) or "none"
+
+
+def anim_window(g, secs, traced=False, idle=False):
+    """keypaint anim (tests/guest/keypaint.c: frame n fills a 64x64 block with
+    colour n and sends that clip with DIRTYFB, 60 frames/s on absolute
+    deadlines) in the background; the host samples QEMU's threads over secs
+    seconds in its middle.  idle: the same window with nothing running (the
+    floor: QEMU's main loop, timers, the idle guest)."""
+    st0 = vdesk_stats(g)
+    if idle:
+        bench.sh(g, "echo '@@RESULT anim frames=0 secs=1 late=0@@' > /tmp/anim.log")
+    else:
+        bench.sh(g, "rm -f /tmp/anim.log; (keypaint anim %d %d 60 %g >/tmp/anim.log 2>&1 &)"
+                 % (ANIM_W, ANIM_H, secs + 2.0))
+    time.sleep(1.0)
+    if traced:
+        bench.set_traces(g, True)
+    try:
+        m0 = g.log_mark()
+        th0 = thread_cpu(g.proc.pid)
+        c0, v0 = bench.proc_cpu(g.proc.pid)
+        t0 = time.time()
+        time.sleep(secs)
+        c1, v1 = bench.proc_cpu(g.proc.pid)
+        t1 = time.time()
+        th1 = thread_cpu(g.proc.pid)
+        m1 = g.log_mark()
+    finally:
+        if traced:
+            bench.set_traces(g, False)
+    out = bench.sh(g, "for i in $(seq 150); do grep -q @@RESULT /tmp/anim.log && break; sleep 0.2; done; "
+                      "cat /tmp/anim.log", timeout=60)
+    m = re.search(r"@@RESULT anim frames=(\d+) secs=([\d.]+) late=(\d+)@@", out)
+    if not m:
+        raise RuntimeError("%s: keypaint anim: %s" % (g.name, out[-500:]))
+    st1 = vdesk_stats(g)
+    dt = t1 - t0
+    r = {"rate": int(m.group(1)) / float(m.group(2)), "late": int(m.group(3)), "secs": dt,
+         "cpu_s": (c1 - c0) / dt, "vcpu_s": (v1 - v0) / dt, "other_s": (c1 - c0 - (v1 - v0)) / dt,
+         "held": st1.get("held_updates", 0) - st0.get("held_updates", 0) if st0 else None,
+         "watched": st1.get("watched") if st1 else None, "threads": other_threads(th0, th1, dt)}
+    if traced:
+        time.sleep(0.3)
+        r["bytes_s"] = bench.copied_bytes(g, m0, m1) / dt
+        r["transfers"] = len(g.traces_since(m0)[0])
+    return r
+
+
+def connect_cycles(g, n, results_entry):
+    """n times: (virtio-desk: once unwatched) kmstest flipclip's picture after
+    k flips, held; a VNC client (tests/guest/rfb.py, Raw) connects: ms until
+    its window shows exactly that picture (watch_tests.vnc_until_exact).  Then
+    a picture, 10 s of nobody, a QMP screendump compared with it."""
+    import watch_tests
+    rt = run_tests()
+    w, h = watch_tests.W, watch_tests.H
+    times, waited = [], []
+    bench.set_traces(g, True)
+    bg = None
+    try:
+        for i in range(n):
+            u = wait_unwatched(g)
+            if u is None:
+                time.sleep(1.0)
+            else:
+                waited.append(u)
+            k = 10 + 10 * i
+            mark = g.log_mark()
+            bg, r = watch_tests.flips(rt, g, k)
+            sent = len(g.traces_since(mark)[0])
+            mark = g.log_mark()
+            took = watch_tests.vnc_until_exact(5900 + g.vnc, rt.expected_flipclip(w, h, k))
+            times.append({"ms": took * 1e3, "transfers_before": sent,
+                          "pulls": len(re.findall(r"virtio_desk_pull\b", g.log_since(mark)))})
+            bg.finish()
+            bg = None
+        wait_unwatched(g)
+        bg, r = watch_tests.flips(rt, g, 60)
+        mark = g.log_mark()
+        time.sleep(10)
+        quiet = len(g.traces_since(mark)[0])
+        t = time.time()
+        why = g.screendump("unwatched-10s").diff(rt.expected_flipclip(w, h, 60))
+        results_entry["screendump"] = {"exact": why is None, "why": why, "ms": (time.time() - t) * 1e3,
+                                       "transfers_in_10s": quiet,
+                                       "pull_timeouts": len(re.findall(r"virtio_desk_pull_timeout|no OUTPUTS_CURRENT",
+                                                                       g.log_since(mark)))}
+        bg.finish()
+        bg = None
+    finally:
+        if bg:
+            bg.finish()
+        bench.set_traces(g, False)
+    results_entry["connect"] = times
+    results_entry["waited"] = waited
+
+
+def unwatched(devs, kernel_initrd, wk, opts, results, info):
+    """The rows of issue 24: a 60 frames/s animation and the Weston terminal
+    with nobody watching, what a VNC client connecting then sees, a screendump
+    after 10 s unwatched."""
+    kernel, initrd = kernel_initrd
+    devs = [d for d in devs if d[0] in ("virtio-desk", "virtio-gpu")]
+    secs = 2.0 if opts.short else 5.0
+    reps = 1 if opts.short else 3
+    guests = {}
+    try:
+        for d in devs:
+            log("booting unwatched guest", d[0])
+            guests[d[0]] = unwatched_boot(d, kernel, initrd)
+        for n, g in guests.items():
+            results[n]["unwatched anim"] = {"runs": [], "waited": wait_unwatched(g)}
+            results[n]["unwatched idle"] = {"runs": []}
+        for _ in range(reps):
+            for n, g in guests.items():
+                wait_unwatched(g)
+                results[n]["unwatched idle"]["runs"].append(anim_window(g, secs, idle=True))
+                results[n]["unwatched anim"]["runs"].append(anim_window(g, secs))
+        for n, g in guests.items():
+            t = anim_window(g, min(secs, 2.0), traced=True)
+            e = results[n]["unwatched anim"]
+            e["bytes_s"], e["transfers"], e["held"] = t["bytes_s"], t["transfers"], t["held"]
+        log("%-28s %s" % ("unwatched anim", "  ".join("%s %s other %.3f s/s" % (
+            n, bench.fmt_rate(results[n]["unwatched anim"]), med(results[n]["unwatched anim"], "other_s"))
+            for n in guests)))
+        for n, g in guests.items():
+            e = results[n]["unwatched connect"] = {}
+            connect_cycles(g, 1 if opts.short else 3, e)
+            log("%-28s %s: %s ms; screendump after 10 s %s" % (
+                "unwatched connect", n, " ".join("%.0f" % x["ms"] for x in e["connect"]),
+                "exact" if e["screendump"]["exact"] else e["screendump"]["why"]))
+        for n, g in guests.items():
+            oops = g.oopses()
+            if oops:
+                raise RuntimeError("unwatched guest oops on %s: %s" % (n, oops[:3]))
+    finally:
+        for g in guests.values():
+            g.stop()
+    if wk is None:
+        return
+    unwatched_weston(devs, wk, opts, results, info)
+
+
+def unwatched_weston(devs, wk, opts, results, info):
+    kernel, initrd, img = wk
+    secs = 1.5 if opts.short else 5.0
+    reps = 1 if opts.short else opts.weston_reps
+    cmd = CLIENTS["terminal"]
+    key = "unwatched weston terminal"
+    guests = {}
+    try:
+        for d in devs:
+            log("booting unwatched weston guest", d[0])
+            guests[d[0]] = weston_boot(d, kernel, initrd, img, 1280, 800, spice=False,
+                                       prefix="bench-unwatched-weston-")
+        for n, g in guests.items():
+            set_window(g, secs)
+            bench.sh(g, "export XDG_RUNTIME_DIR=/run/user/0 WAYLAND_DISPLAY=wayland-1; "
+                        "(%s </dev/null >/tmp/client.out 2>&1 &)" % cmd)
+            time.sleep(1.0 if opts.short else 2.0)
+            st0 = vdesk_stats(g)
+            waited = wait_unwatched(g)
+            runs = [weston_window(g, secs) for _ in range(reps)]
+            set_window(g, min(secs, 1.0))
+            t = weston_window(g, min(secs, 1.0), traced=True)
+            st1 = vdesk_stats(g)
+            g.sh("pkill -f '%s'; sleep 0.5" % cmd.split()[0])
+            results[n][key] = {"runs": runs, "bytes": t["bytes"], "bytes_s": t["bytes_s"],
+                               "transfers": t["requests"], "waited": waited,
+                               "held": st1.get("held_updates", 0) - st0.get("held_updates", 0) if st0 else None}
+        log("%-28s %s" % (key, "  ".join("%s %s other %.3f s/s" % (n, bench.fmt_rate(results[n][key]),
+                                                                   med(results[n][key], "other_s"))
+                                        for n in guests)))
+        for n, g in guests.items():
+            oops = g.oopses()
+            if oops:
+                raise RuntimeError("unwatched weston guest oops on %s: %s" % (n, oops[:3]))
+    finally:
+        for g in guests.values():
+            g.stop()
+
+
+def unwatched_table(results):
+    hdr = ["nobody watching (VNC server, no client, no SPICE)", "device", "frames/s", "host CPU s/s, all threads",
+           "vCPU thread", "outside the vCPU thread", "outside, by thread (ms/s, last run)", "device bytes copied/s",
+           "driver held updates (traced run)", "desk / gpu: outside vCPU", "desk / gpu: all threads"]
+    out = ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
+    for key, label in (("unwatched idle", "idle: the console's picture, nothing drawing (the floor)"),
+                       ("unwatched anim", "60 frames/s animation (`keypaint anim %d %d 60`: one 64x64 DIRTYFB "
+                        "per frame)" % (ANIM_W, ANIM_H)),
+                       ("unwatched weston terminal", "Weston terminal scrolling, 1280x800 (driver default: paced)")):
+        base = results.get("virtio-gpu", {}).get(key)
+        for n in ("virtio-desk", "virtio-gpu"):
+            e = results.get(n, {}).get(key)
+            if not e or not e.get("runs"):
+                continue
+
+            def f(field, fmt="%.3f"):
+                v = med(e, field)
+                return "n/a" if v is None else fmt % v
+            row = [label, n, bench.fmt_rate(e), f("cpu_s", "%.2f"), f("vcpu_s", "%.2f"), f("other_s"),
+                   e["runs"][-1].get("threads", "n/a"),
+                   "n/a" if e.get("bytes_s") is None else "%.0f" % e["bytes_s"],
+                   "n/a" if e.get("held") is None else "%d" % e["held"]]
+            if n == "virtio-desk" and base and base.get("runs"):
+                row += [bench.fmt_ratio(bench.ratio(e, base, "other_s")), bench.fmt_ratio(bench.ratio(e, base, "cpu_s"))]
+            else:
+                row += ["", ""]
+            out.append("| " + " | ".join(row) + " |")
+    return "\n".join(out)
+
+
+def connect_table(results):
+    out = ["| device | VNC client connects -> its window exact, ms (runs) | transfers before the client, "
+           "per run | screendump after 10 s unwatched | transfers in those 10 s |", "|---|---|---|---|---|"]
+    for n in ("virtio-desk", "virtio-gpu"):
+        e = results.get(n, {}).get("unwatched connect")
+        if not e or not e.get("connect"):
+            continue
+        sd = e.get("screendump", {})
+        out.append("| %s | %s (%s) | %s | %s (%.0f ms) | %s |" % (
+            n, "%.0f" % statistics.median(x["ms"] for x in e["connect"]),
+            " ".join("%.0f" % x["ms"] for x in e["connect"]),
+            " ".join("%d" % x["transfers_before"] for x in e["connect"]),
+            "exact" if sd.get("exact") else "**differs**: %s" % sd.get("why"), sd.get("ms", 0),
+            sd.get("transfers_in_10s", "n/a")))
+    return "\n".join(out)
+
+
+def targets24(results):
+    """The targets of issue 24 that this run measures."""
+    d = results.get("virtio-desk", {})
+    g = results.get("virtio-gpu", {})
+    out = ["| target (issue 24) | measured | goal | |", "|---|---|---|---|"]
+
+    def line(what, val, goal, ok):
+        out.append("| %s | %s | %s | %s |" % (what, val, goal, "not measurable" if ok is None else
+                                             "met" if ok else "**missed**"))
+    for key, what in (("unwatched anim", "60 frames/s animation"), ("unwatched weston terminal", "Weston terminal")):
+        e, b = d.get(key), g.get(key)
+        if not e or not e.get("runs"):
+            continue
+        r = bench.ratio(e, b, "other_s") if b and b.get("runs") else None
+        line("%s, nobody watching: host CPU of QEMU outside the vCPU thread vs virtio-gpu" % what,
+             bench.fmt_ratio(r), "<= 0.1x", None if r is None else r <= 0.1)
+        line("%s, nobody watching: device bytes copied" % what,
+             "n/a" if e.get("bytes_s") is None else "%.0f/s" % e["bytes_s"], "0",
+             None if e.get("bytes_s") is None else e["bytes_s"] == 0)
+    e = d.get("unwatched connect")
+    if e and e.get("connect"):
+        worst = max(x["ms"] for x in e["connect"])
+        line("VNC client connecting after nobody watched: full, exact picture (worst of %d)" % len(e["connect"]),
+             "%.0f ms" % worst, "<= 50 ms", worst <= 50)
+        sd = e.get("screendump", {})
+        line("screendump after 10 s unwatched", "exact" if sd.get("exact") else "differs", "exact",
+             bool(sd.get("exact")))
+    line("key -> pixel latency with a VNC client (a client keeps the output watched)",
+         "`bench/run.sh latency` (its own run, tables below)", "unchanged", None)
+    return "\n".join(out)
+
+
 # --- tables ------------------------------------------------------------------------
 
 
@@ -418,7 +811,8 @@ def med(entry, field):
 
 def weston_table(results):
     names = [n for n in ("virtio-desk", "virtio-gpu") if n in results]
-    hdr = ["Weston client, 1280x800", "device", "frames/s", "host CPU s/s", "host CPU ms/frame",
+    hdr = ["Weston client, 1280x800", "device", "frames/s (repaints)", "events/s", "commits/s", "host CPU s/s",
+           "host CPU ms/frame",
            "guest CPU ms/frame", "bytes/frame", "requests or flushes/frame", "vs virtio-gpu: frames/s",
            "host CPU/frame"]
     out = ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
@@ -432,13 +826,14 @@ def weston_table(results):
                 if e is None:
                     continue
                 if "unsupported" in e:
-                    out.append("| %s | %s | not measurable: %s | | | | | | | |" % (label, n, e["unsupported"]))
+                    out.append("| %s | %s | not measurable: %s | | | | | | | | | |" % (label, n, e["unsupported"]))
                     continue
                 if n == "virtio-gpu" and mode == "unpaced":
                     continue
                 def f(v, scale=1.0):
                     return "n/a" if v is None else "%.2f" % (v * scale)
-                row = [label, n, bench.fmt_rate(e), f(med(e, "cpu_s")), f(med(e, "cpu"), 1e3),
+                row = [label, n, bench.fmt_rate(e), "%.0f" % (med(e, "events") or 0), "%.0f" % (med(e, "commits") or 0),
+                       f(med(e, "cpu_s")), f(med(e, "cpu"), 1e3),
                        f(med(e, "guest"), 1e3), bench.fmt_bytes(e), f(e.get("requests"))]
                 if n != "virtio-gpu" and base and "runs" in base:
                     row += [bench.fmt_ratio(bench.ratio(e, base)), bench.fmt_ratio(bench.ratio(e, base, "cpu"))]
@@ -571,6 +966,8 @@ def targets11(results, cb):
              abs(f - 1) <= 0.1)
     worst = None
     for key in d:
+        if key.startswith("unwatched "):  # issue 24's rows: targets24
+            continue
         r = bench.ratio(d.get(key), g.get(key), "cpu")
         if r is not None and key != "input" and "paced" not in key.split() and (worst is None or r > worst[0]):
             worst = (r, key)
