@@ -23,8 +23,9 @@ root of xorg-root.sh booted by xorgguest.py.  What a user of the desktop sees:
   test_cursor); no framebuffer transfer for the moves.
 - xorg_vnc_resize_xrandr_auto: a VNC client's SetDesktopSize 1280x720
   becomes the connector's preferred mode; `xrandr --output Virtual-1 --auto`
-  changes X's screen to 1280x720; VNC shows the new size, the tiled root
-  exact again; no oops, X still running.
+  changes X's screen to 1280x720.
+- xorg_modeset_vnc_shows_new_size: after that modeset, VNC shows 1280x720
+  and the tiled root exact again (xwd -root too); no oops, X still running.
 
 run_tests.py calls run(rt), rt being that module (check, selected, booted,
 sh_ok, RESULTS).
@@ -42,7 +43,8 @@ XRANDR = "xorg_xrandr_lists_output_and_modes"
 PICTURE = "xorg_vnc_equals_x_drawing"
 CURSOR = "xorg_hw_cursor_is_vnc_cursor"
 RESIZE = "xorg_vnc_resize_xrandr_auto"
-NAMES = (START, XRANDR, PICTURE, CURSOR, RESIZE)
+FOLLOWS = "xorg_modeset_vnc_shows_new_size"
+NAMES = (START, XRANDR, PICTURE, CURSOR, RESIZE, FOLLOWS)
 
 W, H = 1024, 768
 NEW_W, NEW_H = 1280, 720
@@ -344,15 +346,25 @@ def test_resize(rt, g):
     head, modes = xrandr_modes(out)
     assert head and re.match(r"Virtual-1 connected (primary )?%s\+0\+0" % mode, head), out
     assert [m[0] for m in modes if m[1]] == [mode] and [m[0] for m in modes if m[2]] == [mode], out
+    g.resize_mark = mark
+    print("  X at %s after xrandr --auto" % mode)
+
+
+def test_follows(rt, g):
+    """The modeset of test_resize reaches the VNC client."""
+    x_alive(rt, g)
+    if getattr(g, "resize_mark", None) is None:  # -k selected this test alone
+        test_resize(rt, g)
+    mark = g.resize_mark
     tiled_root(rt, g)
     want = expected_tile(NEW_W, NEW_H)
+    why = g.xwd_root("resized").diff(want)
+    assert why is None, "after the resize, xwd -root: " + why
     why = rig.capture_until(lambda: g.vnc_capture("resized"), want)
     if why is not None:
         told = [l for l in g.log_since(mark).splitlines() if re.search(r"virtio_desk_(set_scanout|resource_)", l)]
         raise AssertionError("after xrandr --auto, VNC: %s; the device was told: %s" % (why, " | ".join(told[:12])))
-    why = g.xwd_root("resized").diff(want)
-    assert why is None, "after the resize, xwd -root: " + why
-    print("  X at %s, VNC and xwd exact" % mode)
+    print("  VNC at %dx%d, exact" % (NEW_W, NEW_H))
     x_alive(rt, g)
     errs = log_errors(g.xorg_log())
     assert not errs, "Xorg logged errors: " + " | ".join(errs[:5])
@@ -383,3 +395,4 @@ def run(rt):
         rt.check(PICTURE, test_picture, rt, g)
         rt.check(CURSOR, test_cursor, rt, g)
         rt.check(RESIZE, test_resize, rt, g)
+        rt.check(FOLLOWS, test_follows, rt, g)
