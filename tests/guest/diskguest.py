@@ -159,6 +159,8 @@ def test_fb_replaced(g):
 def test_udev_autoload(g):
     """udev loaded the DKMS-built module at boot: nothing asked for it by
     name (no modules-load.d entry), it comes from updates/dkms."""
+    # alone (-k) this runs right after the shell is up: give udev its time
+    sh_ok(g, "for i in $(seq 60); do grep -q '^virtio_desk ' /proc/modules && break; sleep 0.5; done")
     out = sh_ok(g, "lsmod; modinfo -n virtio_desk; cat /etc/modules-load.d/* /etc/modules 2>/dev/null; "
                    "uname -r")
     assert "\nvirtio_desk " in out, out
