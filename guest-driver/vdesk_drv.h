@@ -369,8 +369,19 @@ void vdesk_cursor_restore(struct vdesk_device *vd);
 struct drm_plane *vdesk_cursor_plane_init(struct vdesk_device *vd,
 					  struct vdesk_output *out);
 
-/* vdesk_kms.c */
+/* vdesk_display.c: mode setting */
 int vdesk_modeset_init(struct vdesk_device *vd);
+int vdesk_fb_pin(struct vdesk_fb *vfb);
+
+/* vdesk_plane.c: primary planes and their host resources */
+#define VDESK_NUM_FORMATS 5
+extern const u32 vdesk_formats[VDESK_NUM_FORMATS];
+int vdesk_plane_init(struct vdesk_device *vd, struct vdesk_output *out);
 void vdesk_res_put(struct vdesk_res *res);
+
+/* vdesk_gem.c */
+void vdesk_gemfs_init(struct vdesk_device *vd);
+int vdesk_dumb_create(struct drm_file *file, struct drm_device *dev,
+		      struct drm_mode_create_dumb *args);
 
 #endif /* _VDESK_DRV_H */
