@@ -49,7 +49,7 @@ overlay=(
     hw/display/virtio-desk-watch.c
     hw/display/virtio-desk-pci.c
     hw/display/virtio-desk-vga.c
-    hw/input/virtio-desk-input.c
+    hw/display/virtio-desk-input.c
     tests/qtest/virtio-desk-test.c
     tests/qtest/virtio-desk-validation-test.c
     tests/qtest/virtio-desk-input-test.c
@@ -74,6 +74,13 @@ for f in "${overlay[@]}"; do
     if ! cmp -s "$repo/$f" "$tree/$f"; then
         install -D -m 644 "$repo/$f" "$tree/$f"
     fi
+done
+# overlay files that moved or went: a cached tree must not keep them
+retired=(
+    hw/input/virtio-desk-input.c
+)
+for f in "${retired[@]}"; do
+    rm -f "$tree/$f"
 done
 if ! cmp -s "$repo/scripts/qemu/devices.mak" \
         "$tree/configs/devices/x86_64-softmmu/virtio-desk.mak"; then

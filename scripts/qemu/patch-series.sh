@@ -154,15 +154,26 @@ vga_trace="
 # virtio-desk-vga.c
 virtio_desk_vga_console(bool vga) \"console shows vga %d\"
 "
+input_block="  virtio_desk_ss.add(when: 'CONFIG_VIRTIO_DESK',
+                     if_true: files('virtio-desk-input.c'))
+"
+input_trace="
+# virtio-desk-input.c
+virtio_desk_input_bad_buffer(uint64_t len) \"event buffer of %\" PRIu64 \" bytes\"
+virtio_desk_input_frame_dropped(uint32_t total) \"input queue full, %u frames dropped so far\"
+virtio_desk_input_status(uint16_t device, uint16_t type, uint16_t code, uint32_t value) \"device %u type %u code %u value %u\"
+virtio_desk_input_status_error(uint32_t error) \"error 0x%x\"
+"
 patch_ "hw/display: add the virtio-desk device" \
     include/hw/virtio/virtio-desk.h hw/display/virtio-desk.c \
     hw/display/virtio-desk-copy.h \
     hw/display/virtio-desk-resource.c hw/display/virtio-desk-cursor.c \
     hw/display/virtio-desk-watch.c \
     hw/display/trace-events \
-    hw/display/Kconfig meson.build hw/display/meson.build \
-    -hw/display/meson.build "$pci_block$vga_block" \
-    -hw/display/Kconfig "$vga_kconfig" -hw/display/trace-events "$vga_trace" \
+    hw/display/Kconfig hw/display/meson.build \
+    -hw/display/meson.build "$pci_block$vga_block$input_block" \
+    -hw/display/Kconfig "$vga_kconfig" \
+    -hw/display/trace-events "$vga_trace$input_trace" \
     hw/virtio/virtio.c hw/virtio/virtio-qmp.c <<MSG
 virtio-desk is a paravirtual 2D display for Linux guests.  The guest
 keeps its framebuffer; on each change it sends the damage rectangles
@@ -175,11 +186,8 @@ request is processed.  A cursor queue carries each output's cursor image
 and moves to the console (dpy_cursor_define, dpy_mouse_set), so VNC and
 SPICE show it as a client-side cursor.
 
-The device builds as the hw-display-virtio-desk module.  Its source set
-is declared in the top-level meson.build, like qtest_module_ss, because
-the input half (a later patch) lives in hw/input/ and adds itself to
-it: that way no subdir() order matters.  virtio.c and virtio-qmp.c learn
-the device's name and ID.
+The device builds as the hw-display-virtio-desk module, all of it in
+hw/display/.  virtio.c and virtio-qmp.c learn the device's name and ID.
 
 The device calls the virtio_desk_input_*() functions of the input patch
 later in this series: the module builds from here on, and loads once
@@ -190,7 +198,7 @@ MSG
 
 patch_ "hw/display: add virtio-desk-pci" \
     hw/display/virtio-desk-pci.c hw/display/meson.build \
-    -hw/display/meson.build "$vga_block" <<MSG
+    -hw/display/meson.build "$vga_block$input_block" <<MSG
 The PCI proxy, -device virtio-desk-pci (modern virtio only), in the same
 module as the device.
 
@@ -199,7 +207,8 @@ MSG
 
 patch_ "hw/display: add virtio-desk-vga" \
     hw/display/virtio-desk-vga.c hw/display/meson.build hw/display/Kconfig \
-    hw/display/trace-events <<MSG
+    hw/display/trace-events -hw/display/meson.build "$input_block" \
+    -hw/display/trace-events "$input_trace" <<MSG
 -device virtio-desk-vga: virtio-desk-pci with VGA compatibility, paired
 the way virtio-vga pairs virtio-gpu with VGACommonState.  VGA (text
 mode, the bochs VBE registers, stdvga's MMIO area at the start of BAR 2,
@@ -212,14 +221,14 @@ vgabios-virtio.bin, which drives the VBE registers through ports
 $checkpatch_maintainers
 MSG
 
-patch_ "hw/input: virtio-desk keyboard and pointer" \
-    hw/input/virtio-desk-input.c hw/input/trace-events \
-    hw/input/meson.build <<MSG
+patch_ "hw/display: virtio-desk keyboard and pointer" \
+    hw/display/virtio-desk-input.c hw/display/trace-events \
+    hw/display/meson.build <<MSG
 The input half of virtio-desk: a keyboard and an absolute (or, with
 relative-pointer=on, relative) pointer fed from QEMU's input layer, sent
 to the guest as batched frames on the event queue, and the LED status
 the guest sends back.  It is part of the hw-display-virtio-desk module,
-so hw/input/meson.build adds it to virtio_desk_ss.
+next to the rest of the device.
 
 $checkpatch_maintainers
 MSG

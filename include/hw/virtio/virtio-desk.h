@@ -220,7 +220,7 @@ void virtio_desk_cursor_unrealize(VirtIODesk *s);
 void virtio_desk_cursor_reset(VirtIODesk *s);
 extern const VMStateDescription vmstate_virtio_desk_cursor;
 
-/* hw/input/virtio-desk-input.c */
+/* virtio-desk-input.c */
 void virtio_desk_input_realize(VirtIODesk *s);
 void virtio_desk_input_unrealize(VirtIODesk *s);
 void virtio_desk_input_reset(VirtIODesk *s);
