@@ -131,6 +131,7 @@ static void vdesk_res_release(struct kref *ref)
 {
 	struct vdesk_res *res = container_of(ref, struct vdesk_res, ref);
 	struct vdesk_device *vd = res->vd;
+	unsigned int i;
 	int idx;
 
 	/* queued behind the scanout that replaced it */
@@ -138,6 +139,13 @@ static void vdesk_res_release(struct kref *ref)
 		vdesk_resource_destroy(vd, res->id);
 		drm_dev_exit(idx);
 	}
+	/*
+	 * The device disables an output that still shows it.  Say so before
+	 * the id can be handed out again: a new resource with the same id
+	 * must be shown with SET_SCANOUT and sent whole.
+	 */
+	for (i = 0; i < vd->num_outputs; i++)
+		cmpxchg(&vd->outputs[i].scanout_res, res->id, 0);
 	ida_free(&vd->res_ida, res->id);
 	vdesk_hostmem_put(vd, res);
 	kfree(res);
@@ -213,6 +221,8 @@ static void vdesk_plane_atomic_update(struct drm_plane *plane,
 {
 	struct drm_plane_state *new = drm_atomic_get_new_plane_state(state, plane);
 	struct drm_plane_state *old = drm_atomic_get_old_plane_state(state, plane);
+	struct drm_crtc_state *crtc_state = new->crtc ?
+		drm_atomic_get_new_crtc_state(state, new->crtc) : NULL;
 	struct vdesk_plane_state *vps = to_vdesk_plane_state(new);
 	struct vdesk_output *out = plane_to_output(plane);
 	struct vdesk_device *vd = to_vdesk(plane->dev);
@@ -223,7 +233,13 @@ static void vdesk_plane_atomic_update(struct drm_plane *plane,
 	bool whole;
 	int idx;
 
-	if (!res || !drm_dev_enter(plane->dev, &idx))
+	/*
+	 * An output switched off (DPMS) stays off: the helpers update the
+	 * planes of inactive CRTCs too, and a SET_SCANOUT here would show it
+	 * again.  Switching it on is a modeset, whose update sends it all.
+	 */
+	if (!res || !crtc_state || !crtc_state->active ||
+	    !drm_dev_enter(plane->dev, &idx))
 		return;
 	drm_rect_fp_to_int(&src, &new->src);
 

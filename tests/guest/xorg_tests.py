@@ -26,6 +26,9 @@ root of xorg-root.sh booted by xorgguest.py.  What a user of the desktop sees:
   changes X's screen to 1280x720.
 - xorg_modeset_vnc_shows_new_size: after that modeset, VNC shows 1280x720
   and the tiled root exact again (xwd -root too); no oops, X still running.
+- xorg_dpms_off_blanks_on_restores: `xset dpms force off` switches the
+  output off (the device's last SET_SCANOUT is resource 0, VNC no longer
+  shows the picture); `xset dpms force on` brings the exact picture back.
 
 run_tests.py calls run(rt), rt being that module (check, selected, booted,
 sh_ok, RESULTS).
@@ -44,7 +47,8 @@ PICTURE = "xorg_vnc_equals_x_drawing"
 CURSOR = "xorg_hw_cursor_is_vnc_cursor"
 RESIZE = "xorg_vnc_resize_xrandr_auto"
 FOLLOWS = "xorg_modeset_vnc_shows_new_size"
-NAMES = (START, XRANDR, PICTURE, CURSOR, RESIZE, FOLLOWS)
+DPMS = "xorg_dpms_off_blanks_on_restores"
+NAMES = (START, XRANDR, PICTURE, CURSOR, RESIZE, FOLLOWS, DPMS)
 
 W, H = 1024, 768
 NEW_W, NEW_H = 1280, 720
@@ -371,6 +375,36 @@ def test_follows(rt, g):
     no_oops(g)
 
 
+def last_scanout(g, mark):
+    """The resource of the device's last SET_SCANOUT of output 0 since mark."""
+    ids = re.findall(r"virtio_desk_set_scanout output 0 res (\d+)", g.log_since(mark))
+    return int(ids[-1]) if ids else None
+
+
+def test_dpms(rt, g):
+    """DPMS off blanks the output for good (the plane updates X keeps doing
+    must not show it again); DPMS on shows the exact picture again."""
+    x_alive(rt, g)
+    tiled_root(rt, g)
+    out = rt.sh_ok(g, "xrandr | grep -o 'current [0-9]* x [0-9]*'")
+    w, h = (int(v) for v in re.findall(r"\d+", out)[:2])
+    want = expected_tile(w, h)
+    why = rig.capture_until(lambda: g.vnc_capture("dpms-before"), want)
+    assert why is None, "before DPMS off: " + why
+    mark = g.log_mark()
+    rt.sh_ok(g, "xset +dpms; xset dpms force off")
+    time.sleep(2)
+    assert last_scanout(g, mark) == 0, "after DPMS off the device shows resource %s" % last_scanout(g, mark)
+    assert g.vnc_capture("dpms-off").diff(want) is not None, "VNC still shows the picture after DPMS off"
+    mark = g.log_mark()
+    rt.sh_ok(g, "xset dpms force on")
+    why = rig.capture_until(lambda: g.vnc_capture("dpms-on"), want)
+    assert why is None, "after DPMS on, VNC: %s; scanouts: %s" % (why, last_scanout(g, mark))
+    print("  %dx%d: off blanks, on restores it exactly" % (w, h))
+    x_alive(rt, g)
+    no_oops(g)
+
+
 def run(rt):
     """The Xorg guest; results go to rt.RESULTS through rt.check."""
     import xorgguest
@@ -396,3 +430,4 @@ def run(rt):
         rt.check(CURSOR, test_cursor, rt, g)
         rt.check(RESIZE, test_resize, rt, g)
         rt.check(FOLLOWS, test_follows, rt, g)
+        rt.check(DPMS, test_dpms, rt, g)
