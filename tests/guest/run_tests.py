@@ -59,6 +59,12 @@ def debugfs_knob(name):
     return "/sys/kernel/debug/dri/$(basename /sys/bus/virtio/drivers/virtio_desk/virtio*)/" + name
 
 
+def vdesk_stats(g):
+    """The driver's debugfs counters (vdesk_stats), name -> value."""
+    out = sh_ok(g, "cat " + debugfs_knob("vdesk_stats"))
+    return {k: int(v) for k, v in re.findall(r"([a-z_]+) (\d+)", out)}
+
+
 def sh_ok(g, line, timeout=120):
     rc, out = g.sh(line, timeout)
     assert rc == 0, "guest command %r failed (%d): %s" % (line, rc, out[-2000:])

@@ -511,11 +511,6 @@ def test_stall(rt, g):
     rt.no_stuck_tasks(g)
 
 
-def stats(rt, g):
-    out = rt.sh_ok(g, "cat " + rt.debugfs_knob("vdesk_stats"))
-    return {k: int(v) for k, v in re.findall(r"([a-z_]+) (\d+)", out)}
-
-
 def test_device_stall(rt, g):
     """The device stops answering while the guest runs (QOM x-stall on the
     virtio backend, as a host too busy to serve the control queue) for
@@ -526,7 +521,7 @@ def test_device_stall(rt, g):
     arrives, no task in D state, no module reload."""
     sh = rt.sh_ok
     path = "/machine/peripheral/disp/virtio-backend"
-    before = stats(rt, g)
+    before = rt.vdesk_stats(g)
     sh(g, "dmesg -c >/dev/null; echo 20 > /proc/sys/kernel/hung_task_timeout_secs")
     sh(g, "stress %d %d 600 flip >/tmp/dstall.log 2>&1 & echo $! >/tmp/dstall.pid; "
           "for i in $(seq 300); do grep -q PROG /tmp/dstall.log && break; sleep 0.1; done; "
@@ -557,7 +552,7 @@ def test_device_stall(rt, g):
             break
     assert len(seen) >= 2 and seen[-1] > seen[-2] > f1, \
         "the display did not update again (before %d, after %s)" % (f1, seen)
-    after = stats(rt, g)
+    after = rt.vdesk_stats(g)
     for k in ("stalls", "stall_ends", "recoveries"):
         assert after.get(k, 0) > before.get(k, 0), "vdesk_stats %s did not grow: %s -> %s" % (k, before, after)
     print("  frames %d before, %s after; vdesk_stats %s" % (f1, seen, after), flush=True)

@@ -45,16 +45,11 @@ TRACE = ["-trace", "virtio_desk_watched", "-trace", "virtio_desk_pull*", "-trace
 UNWATCH_SECS = 5 + 5
 
 
-def stats(rt, g):
-    out = rt.sh_ok(g, "cat " + rt.debugfs_knob("vdesk_stats"))
-    return {k: int(v) for k, v in re.findall(r"([a-z_]+) (\d+)", out)}
-
-
 def wait_unwatched(rt, g, timeout=UNWATCH_SECS + 20):
     """Until the driver has output 0 unwatched (vdesk_stats watched)."""
     end = time.time() + timeout
     while time.time() < end:
-        if not stats(rt, g)["watched"] & 1:
+        if not rt.vdesk_stats(g)["watched"] & 1:
             return
         time.sleep(0.5)
     raise AssertionError("output 0 still watched after %d s" % timeout)
@@ -149,9 +144,9 @@ def unwatched_picture(rt, g, state, n):
 
 
 def test_flips(rt, g, state):
-    before = stats(rt, g)
+    before = rt.vdesk_stats(g)
     r = unwatched_picture(rt, g, state, 120)
-    after = stats(rt, g)
+    after = rt.vdesk_stats(g)
     print("  %.1f flips/s, held_updates %d -> %d"
           % (r["fps"], before["held_updates"], after["held_updates"]), flush=True)
     assert 54 <= r["fps"] <= 66, "flips not paced at 60 Hz while unwatched: %s" % r
