@@ -17,7 +17,7 @@
 #include "qemu/iov.h"
 #include "qemu/log.h"
 #include "hw/virtio/virtio.h"
-#include "hw/virtio/virtio-desk.h"
+#include "virtio-desk-internal.h"
 #include "migration/vmstate.h"
 #include "ui/console.h"
 #include "trace.h"

@@ -10,7 +10,7 @@
 #include "hw/pci/pci.h"
 #include "hw/qdev-properties.h"
 #include "hw/virtio/virtio-pci.h"
-#include "hw/virtio/virtio-desk.h"
+#include "virtio-desk-internal.h"
 #include "qom/object.h"
 
 #define TYPE_VIRTIO_DESK_PCI "virtio-desk-pci"

@@ -12,7 +12,7 @@
 
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
-#include "hw/virtio/virtio-desk.h"
+#include "virtio-desk-internal.h"
 #include "migration/qemu-file-types.h"
 #include "migration/vmstate.h"
 #include "ui/console.h"

@@ -17,7 +17,7 @@
 #include "hw/pci/pci.h"
 #include "hw/qdev-properties.h"
 #include "hw/virtio/virtio-pci.h"
-#include "hw/virtio/virtio-desk.h"
+#include "virtio-desk-internal.h"
 #include "vga_int.h"
 #include "qom/object.h"
 #include "trace.h"

@@ -25,7 +25,7 @@
 #include "qemu/log.h"
 #include "qemu/timer.h"
 #include "hw/virtio/virtio.h"
-#include "hw/virtio/virtio-desk.h"
+#include "virtio-desk-internal.h"
 #include "migration/misc.h"
 #include "migration/vmstate.h"
 #include "system/runstate.h"

@@ -20,7 +20,7 @@
 #include "hw/display/edid.h"
 #include "hw/qdev-properties.h"
 #include "hw/virtio/virtio.h"
-#include "hw/virtio/virtio-desk.h"
+#include "virtio-desk-internal.h"
 #include "migration/vmstate.h"
 #include "ui/console.h"
 #include "trace.h"

@@ -43,6 +43,7 @@ overlay=(
     include/standard-headers/linux/virtio_desk.h
     include/hw/virtio/virtio-desk.h
     hw/display/virtio-desk.c
+    hw/display/virtio-desk-internal.h
     hw/display/virtio-desk-copy.h
     hw/display/virtio-desk-resource.c
     hw/display/virtio-desk-cursor.c

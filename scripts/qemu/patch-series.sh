@@ -166,7 +166,7 @@ virtio_desk_input_status_error(uint32_t error) \"error 0x%x\"
 "
 patch_ "hw/display: add the virtio-desk device" \
     include/hw/virtio/virtio-desk.h hw/display/virtio-desk.c \
-    hw/display/virtio-desk-copy.h \
+    hw/display/virtio-desk-internal.h hw/display/virtio-desk-copy.h \
     hw/display/virtio-desk-resource.c hw/display/virtio-desk-cursor.c \
     hw/display/virtio-desk-watch.c \
     hw/display/trace-events \
