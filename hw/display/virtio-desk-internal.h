@@ -61,8 +61,8 @@
 
 #define desk_guest_error(req, err, fmt, ...) \
     desk_guest_error_in(__func__, req, err, fmt, ## __VA_ARGS__)
-/* virtio-desk.c: output consoles' ops, wrapped by virtio-desk-vga */
-extern const GraphicHwOps virtio_desk_hw_ops;
+
+/* virtio-desk.c */
 bool virtio_desk_queue_yield(VirtIODevice *vdev, VirtQueue *vq, bool spent,
                              unsigned int handled);
 void virtio_desk_queue_continue(VirtIODevice *vdev, VirtQueue *vq, QEMUBH *bh,
@@ -78,6 +78,10 @@ void virtio_desk_resource_destroy(VirtIODesk *s, VirtIODeskResource *res);
 void virtio_desk_destroy_all(VirtIODesk *s);
 bool virtio_desk_rect_valid(VirtIODeskResource *res, uint32_t x, uint32_t y,
                             uint32_t w, uint32_t h);
+extern const VMStateInfo virtio_desk_vmstate_info_resources;
+
+/* virtio-desk-output.c: output consoles' ops, wrapped by virtio-desk-vga */
+extern const GraphicHwOps virtio_desk_hw_ops;
 void virtio_desk_output_set(VirtIODesk *s, uint32_t output_id,
                             VirtIODeskResource *res, uint32_t x, uint32_t y,
                             uint32_t w, uint32_t h);
@@ -86,7 +90,6 @@ void virtio_desk_outputs_update(VirtIODesk *s, VirtIODeskResource *res,
                                 uint32_t x, uint32_t y, uint32_t w, uint32_t h);
 void virtio_desk_prompt_init(VirtIODesk *s);
 void virtio_desk_prompt_fini(VirtIODesk *s);
-extern const VMStateInfo virtio_desk_vmstate_info_resources;
 
 /* virtio-desk-watch.c */
 void virtio_desk_watch_realize(VirtIODesk *s);

@@ -707,61 +707,6 @@ static void virtio_desk_handle_ctrl(VirtIODevice *vdev, VirtQueue *vq)
 }
 
 /* ------------------------------------------------------------------ */
-/* console                                                            */
-
-static void virtio_desk_ui_info(void *opaque, uint32_t output_id,
-                                QemuUIInfo *info)
-{
-    VirtIODesk *s = ((VirtIODeskOutput *)opaque)->desk;
-    VirtIODeskOutput *out;
-    VirtIODeskOutput old;
-
-    if (output_id >= s->max_outputs) {
-        return;
-    }
-    trace_virtio_desk_ui_info(output_id, info->width, info->height,
-                              info->refresh_rate, info->xoff, info->yoff);
-    out = &s->outputs[output_id];
-    old = *out;
-    out->connected = info->width && info->height;
-    if (out->connected) {
-        out->pref_width = MIN(info->width, VIRTIO_DESK_MAX_DIMENSION);
-        out->pref_height = MIN(info->height, VIRTIO_DESK_MAX_DIMENSION);
-        out->pref_refresh = info->refresh_rate;
-        out->width_mm = info->width_mm;
-        out->height_mm = info->height_mm;
-        /* a desktop's top-left corner is 0,0: nothing lies left of it */
-        out->pos_x = MAX(info->xoff, 0);
-        out->pos_y = MAX(info->yoff, 0);
-    }
-    if (out->connected == old.connected && out->pref_width == old.pref_width &&
-        out->pref_height == old.pref_height &&
-        out->pref_refresh == old.pref_refresh &&
-        out->width_mm == old.width_mm && out->height_mm == old.height_mm &&
-        out->pos_x == old.pos_x && out->pos_y == old.pos_y) {
-        return;
-    }
-    s->events_read |= VIRTIO_DESK_EVENT_DISPLAY;
-    virtio_notify_config(VIRTIO_DEVICE(s));
-}
-
-static void virtio_desk_gfx_update(void *opaque)
-{
-    VirtIODeskOutput *out = opaque;
-
-    if (virtio_desk_output_pull(out->desk, out->index)) {
-        graphic_hw_update_done(out->con);
-    }
-}
-
-/* The opaque is the output; gfx_update only tells who watches. */
-const GraphicHwOps virtio_desk_hw_ops = {
-    .gfx_update = virtio_desk_gfx_update,
-    .gfx_update_async = true,
-    .ui_info = virtio_desk_ui_info,
-};
-
-/* ------------------------------------------------------------------ */
 /* virtio device                                                      */
 
 static void virtio_desk_get_config(VirtIODevice *vdev, uint8_t *config)

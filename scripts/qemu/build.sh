@@ -46,6 +46,7 @@ overlay=(
     hw/display/virtio-desk-internal.h
     hw/display/virtio-desk-copy.h
     hw/display/virtio-desk-resource.c
+    hw/display/virtio-desk-output.c
     hw/display/virtio-desk-cursor.c
     hw/display/virtio-desk-watch.c
     hw/display/virtio-desk-pci.c

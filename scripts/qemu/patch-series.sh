@@ -167,8 +167,8 @@ virtio_desk_input_status_error(uint32_t error) \"error 0x%x\"
 patch_ "hw/display: add the virtio-desk device" \
     include/hw/virtio/virtio-desk.h hw/display/virtio-desk.c \
     hw/display/virtio-desk-internal.h hw/display/virtio-desk-copy.h \
-    hw/display/virtio-desk-resource.c hw/display/virtio-desk-cursor.c \
-    hw/display/virtio-desk-watch.c \
+    hw/display/virtio-desk-resource.c hw/display/virtio-desk-output.c \
+    hw/display/virtio-desk-cursor.c hw/display/virtio-desk-watch.c \
     hw/display/trace-events \
     hw/display/Kconfig hw/display/meson.build \
     -hw/display/meson.build "$pci_block$vga_block$input_block" \
