@@ -3,12 +3,13 @@
 viewer that asked for the cursor pseudo-encodings receives when a guest
 program uses the legacy cursor ioctls (cursortest.c, as Xorg's modesetting
 driver does), and when libdrm's modetest runs its cursor test (-C) in the
-Weston root.  Run from run_tests.py, which passes its Staged class."""
+Weston root.  TESTS names them for run_tests.py's guests."""
 
 import re
 import time
 
 import rfb
+from harness import Staged, sh_ok
 
 W, H = 1024, 768
 MOVES = 1000
@@ -52,11 +53,11 @@ def cursor_traces(g, mark):
     return moves, defines
 
 
-def load_driver(g, sh_ok, hotspot):
+def load_driver(g, hotspot):
     sh_ok(g, "rmmod virtio_desk && modprobe virtio_desk cursor_hotspot=%d && [ -e /dev/dri/card0 ]" % hotspot)
 
 
-def test_vnc_cursor(g, Staged, sh_ok):
+def test_vnc_cursor(g):
     """A VNC viewer gets cursortest's 64x64 image (hotspot 0,0 by default,
     the CURSOR2 hotspot with cursor_hotspot=1) and, while the cursor moves
     1000 times, no framebuffer update; the device gets 1000 CURSOR_MOVEs
@@ -100,12 +101,12 @@ def test_vnc_cursor(g, Staged, sh_ok):
         c.close()
 
 
-def test_cursor_follows_pointer(g, Staged, sh_ok):
+def test_cursor_follows_pointer(g):
     """With cursor_hotspot=1 the CURSOR2 hotspot reaches the viewer, and
     the absolute pointer and the cursor agree: for each VNC pointer move,
     cursortest puts the hotspot on the pixel the guest read from its
     pointer, and the device's cursor is at the viewer's pointer."""
-    load_driver(g, sh_ok, 1)
+    load_driver(g, 1)
     try:
         c = rfb.Client(5900 + g.vnc, cursor=True)
         st = Staged(g, "cursortest %d %d" % (W, H))
@@ -134,21 +135,21 @@ def test_cursor_follows_pointer(g, Staged, sh_ok):
             c.close()
     finally:
         Staged.recover()  # cursortest, if it is still waiting for a line
-        load_driver(g, sh_ok, 0)
+        load_driver(g, 0)
 
 
-def modetest_connector(g, sh_ok):
+def modetest_connector(g):
     out = sh_ok(g, "modetest -M virtiodesk -c")
     m = re.search(r"^(\d+)\s+\d+\s+connected\s+Virtual-1", out, re.M)
     assert m, "no connected Virtual-1 in modetest -c: " + out[-1500:]
     return int(m.group(1))
 
 
-def test_modetest_cursor(g, sh_ok):
+def test_modetest_cursor(g):
     """libdrm's modetest -C (its hardware cursor test) on virtio_desk: the
     viewer gets modetest's 64x64 cursor, the device gets CURSOR_MOVEs at
     many positions, and the moves cost no TRANSFER_RECTS."""
-    conn = modetest_connector(g, sh_ok)
+    conn = modetest_connector(g)
     c = rfb.Client(5900 + g.vnc, cursor=True)
     try:
         # modetest runs its cursor test until its stdin ends, 6 s later
@@ -170,3 +171,12 @@ def test_modetest_cursor(g, sh_ok):
         assert transfers == 0, "%d TRANSFER_RECTS during modetest's cursor moves" % transfers
     finally:
         c.close()
+
+
+TESTS = {
+    "desk": [
+        ("cursor_vnc_image_no_framebuffer_update", test_vnc_cursor),
+        ("cursor_follows_absolute_pointer", test_cursor_follows_pointer),
+    ],
+    "weston": [("cursor_modetest_C_weston_root", test_modetest_cursor)],
+}

@@ -21,8 +21,10 @@ import sys
 import time
 from pathlib import Path
 
+import harness
 import rfb
 import rig
+from harness import sh_ok
 
 HERE = Path(__file__).resolve().parent
 DEB = "/root/virtio-desk-dkms_1.0_all.deb"
@@ -66,12 +68,6 @@ class DiskGuest(rig.Guest):
         """Weston runs and weston-terminal, its autolaunched client, is up."""
         sh_ok(self, "for i in $(seq %d); do systemctl -q is-active weston && pidof weston-terminal && "
                     "exit_ok=1 && break; sleep 1; done; [ -n \"$exit_ok\" ]" % timeout, timeout + 30)
-
-
-def sh_ok(g, line, timeout=120):
-    rc, out = g.sh(line, timeout)
-    assert rc == 0, "guest command %r failed (%d): %s" % (line, rc, out[-2000:])
-    return out
 
 
 def share(img, colour):
@@ -306,29 +302,32 @@ DESK_TESTS = [
     ("disk_dpkg_remove_reboot_reinstall", test_package_cycle),
     ("disk_no_oops", test_no_oops),
 ]
+GRUB = "disk_grub_menu_text_mode_vnc"
 CONTROL = "disk_control_virtio_vga"
+# the guests run() boots (at the same time), and their tests
+GUESTS = {"disk-virtio-desk-vga": [GRUB] + [n for n, _ in DESK_TESTS], "disk-virtio-vga": [CONTROL]}
 
 
-def run(check, selected, results):
-    """The disk tests, as run_tests.py's checks.  The control guest boots
-    at the same time as the virtio-desk-vga guest (two cores, one vCPU
-    each) and is checked after it.  A guest that does not come up is one
-    failed result, disk_DEVICE_guest."""
-    desk = ["disk_grub_menu_text_mode_vnc"] + [n for n, _ in DESK_TESTS]
-    want_desk, want_control = any(selected(n) for n in desk), selected(CONTROL)
+def run(kernel=None, initrd=None):
+    """The disk tests, as harness checks (the guests boot from the disk, not
+    from kernel and initrd).  The control guest boots at the same time as
+    the virtio-desk-vga guest (two cores, one vCPU each) and is checked after
+    it.  A guest that does not come up is one failed result,
+    disk_DEVICE_guest."""
+    want_desk = harness.any_selected(GUESTS["disk-virtio-desk-vga"])
+    want_control = harness.any_selected(GUESTS["disk-virtio-vga"])
     if not (want_desk or want_control):
         return
     try:
         img = build()
     except Exception as e:  # noqa: BLE001
-        results.append(("disk_image", False))
-        print("FAIL disk_image: %s" % e, flush=True)
+        harness.guest_failed("disk_image", e)
         return
     guests = {}
+    check = harness.check
 
     def guest_failed(device, e):
-        results.append(("disk_%s_guest" % device, False))
-        print("FAIL disk_%s_guest: %s" % (device, e), flush=True)
+        harness.guest_failed("disk_%s_guest" % device, e)
 
     try:
         for device, wanted in (("virtio-desk-vga", want_desk), ("virtio-vga", want_control)):
@@ -340,8 +339,8 @@ def run(check, selected, results):
         g = guests.get("virtio-desk-vga")
         if g:
             try:
-                if selected("disk_grub_menu_text_mode_vnc"):
-                    check("disk_grub_menu_text_mode_vnc", test_grub_menu, g)
+                if harness.selected(GRUB):
+                    check(GRUB, test_grub_menu, g)
                 g.login()
                 for name, fn in DESK_TESTS:
                     if not g.alive():

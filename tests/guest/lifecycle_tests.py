@@ -5,14 +5,16 @@ and to a file, and reboot loops.  Each asserts what a user sees: the
 picture QMP screendump, gvnccapture and spicy-screenshot receive, and the
 events the guest reads from /dev/input.
 
-run_tests.py calls run(); the helpers it shares (check, sh_ok, Staged,
-all_clients, key_arrives, EvRead, ...) come in as rt, that module.
+run_tests.py calls run(kernel, initrd); GUESTS names the guests and their
+tests.  Shared helpers come from harness.py and input_tests.py.
 """
 
 import re
 import subprocess
 import time
 
+import harness
+import input_tests
 import rig
 
 SWAP_MB = 128
@@ -35,21 +37,21 @@ REBOOT_EXTRA = ["-mem-prealloc"]
 POINTER_MOVES = [0]
 
 
-def qmp_pointer_arrives(rt, g):
+def qmp_pointer_arrives(g):
     """An absolute pointer move from QMP is read from the pointer's event node
     (a new position each time: the input core drops unchanged values)."""
     POINTER_MOVES[0] += 1
     x, y = 1000 + POINTER_MOVES[0], 2000 + POINTER_MOVES[0]
-    rd = rt.EvRead(g, 3, names=(rt.PTR,))
-    g.qmp_cmd("input-send-event", events=[rt.qabs("x", x), rt.qabs("y", y)])
+    rd = input_tests.EvRead(g, 3, names=(input_tests.PTR,))
+    g.qmp_cmd("input-send-event", events=[input_tests.qabs("x", x), input_tests.qabs("y", y)])
     got = rd.finish()[0]
-    assert got == [(rt.EV_ABS, 0, x), (rt.EV_ABS, 1, y), (rt.EV_SYN, 0, 0)], got
+    assert got == [(input_tests.EV_ABS, 0, x), (input_tests.EV_ABS, 1, y), (input_tests.EV_SYN, 0, 0)], got
 
 
-def clean_guest(rt, g):
-    errs = rt.driver_errors(g)
+def clean_guest(g):
+    errs = harness.driver_errors(g)
     assert not errs, "driver errors: " + " | ".join(errs[:10])
-    rt.no_stuck_tasks(g)
+    harness.no_stuck_tasks(g)
 
 
 class Client:
@@ -57,23 +59,22 @@ class Client:
     fifo, so it stays the DRM master across suspend, hibernation and
     migration while the shell stays free."""
 
-    def __init__(self, rt, g):
-        rt.sh_ok(g, "rm -f /tmp/kf /tmp/k.log; mkfifo /tmp/kf; "
+    def __init__(self, g):
+        harness.sh_ok(g, "rm -f /tmp/kf /tmp/k.log; mkfifo /tmp/kf; "
                     "(kmstest pattern 1024 768 strict </tmp/kf >/tmp/k.log 2>&1; echo EXIT $? >>/tmp/k.log) & "
                     "exec 3>/tmp/kf")
-        self.rt = rt
         self.wait(g, "base")
 
     def wait(self, g, stage):
-        self.rt.sh_ok(g, "(for i in $(seq 300); do grep -q '@@STAGE %s@@' /tmp/k.log && exit 0; "
+        harness.sh_ok(g, "(for i in $(seq 300); do grep -q '@@STAGE %s@@' /tmp/k.log && exit 0; "
                          "grep -q EXIT /tmp/k.log && break; sleep 0.1; done; cat /tmp/k.log; exit 1)" % stage)
 
     def next(self, g, stage):
-        self.rt.sh_ok(g, "echo >&3")
+        harness.sh_ok(g, "echo >&3")
         self.wait(g, stage)
 
     def finish(self, g):
-        out = self.rt.sh_ok(g, "echo >&3; echo >&3; exec 3>&-; for i in $(seq 300); do "
+        out = harness.sh_ok(g, "echo >&3; echo >&3; exec 3>&-; for i in $(seq 300); do "
                                "grep -q EXIT /tmp/k.log && break; sleep 0.1; done; cat /tmp/k.log")
         assert "EXIT 0" in out, "kmstest: " + out
 
@@ -103,14 +104,14 @@ def swap_disk():
             "-device", "virtio-blk-pci,drive=swap,bus=pcie.0,addr=0x6"]
 
 
-def test_s3(rt, g):
+def test_s3(g):
     """echo mem > /sys/power/state (deep), QMP system_wakeup: the KMS
     client's picture exact on all three clients before and after, its next
     stage exact after, then fbcon's text back as it was, keys and pointer
     arrive, the driver logs nothing."""
-    rt.sh_ok(g, "echo deep > /sys/power/mem_sleep; dmesg -c >/dev/null")
-    c = Client(rt, g)
-    rt.all_clients(g, "s3-before", rig.expected_pattern(1024, 768, "base"))
+    harness.sh_ok(g, "echo deep > /sys/power/mem_sleep; dmesg -c >/dev/null")
+    c = Client(g)
+    harness.all_clients(g, "s3-before", rig.expected_pattern(1024, 768, "base"))
     g.events.clear()
     g.send("echo mem > /sys/power/state")
     assert g.wait_event("SUSPEND", 60), "no SUSPEND event"
@@ -119,18 +120,18 @@ def test_s3(rt, g):
     g.qmp_cmd("system_wakeup")
     m = g.expect(r"@@DONE (\d+)@@", 120)
     assert m.group(1) == "0", "echo mem failed"
-    rt.all_clients(g, "s3-after", rig.expected_pattern(1024, 768, "base"))
+    harness.all_clients(g, "s3-after", rig.expected_pattern(1024, 768, "base"))
     c.next(g, "clips")
-    rt.all_clients(g, "s3-clips", rig.expected_pattern(1024, 768, "clips"))
+    harness.all_clients(g, "s3-clips", rig.expected_pattern(1024, 768, "clips"))
     c.finish(g)
-    rt.key_arrives(g)
-    qmp_pointer_arrives(rt, g)
-    out = rt.dmesg(g, "PM: suspend")
+    input_tests.key_arrives(g)
+    qmp_pointer_arrives(g)
+    out = harness.dmesg(g, "PM: suspend")
     assert "suspend exit" in out, "no suspend exit in dmesg: " + out
-    clean_guest(rt, g)
+    clean_guest(g)
 
 
-def hibernate(rt, g):
+def hibernate(g):
     """echo disk > /sys/power/state; QEMU exits after the image is written."""
     g.send("echo disk > /sys/power/state")
     try:
@@ -142,14 +143,14 @@ def hibernate(rt, g):
     g.stop()
 
 
-def swap_setup(rt, g):
-    rt.sh_ok(g, "mkswap /dev/vda >/dev/null && swapon /dev/vda && echo 0 > /sys/power/image_size && "
+def swap_setup(g):
+    harness.sh_ok(g, "mkswap /dev/vda >/dev/null && swapon /dev/vda && echo 0 > /sys/power/image_size && "
                 "echo shutdown > /sys/power/disk && dmesg -c >/dev/null")
 
 
-def resume_on(rt, g, name, kernel, initrd, extra, device):
+def resume_on(g, name, kernel, initrd, extra, device):
     """Hibernate g and resume its image on a new QEMU with device."""
-    hibernate(rt, g)
+    hibernate(g)
     g = spawn(name, kernel, initrd, append=S4_APPEND, extra=list(extra) + ["-d", "guest_errors"],
               device=device)
     m = g.expect(r"@@DONE (\d+)@@", 300)
@@ -158,7 +159,7 @@ def resume_on(rt, g, name, kernel, initrd, extra, device):
     return g
 
 
-def test_s4_other_device(rt, g, kernel, initrd, extra):
+def test_s4_other_device(g, kernel, initrd, extra):
     """Hibernation resumed on a QEMU whose device differs.  First with
     max_hostmem=8M: the restore reads the new limits (the driver logs
     them) and refuses a 1920x1080 framebuffer itself, the device is never
@@ -166,66 +167,60 @@ def test_s4_other_device(rt, g, kernel, initrd, extra):
     feature the driver had: whatever the restore makes of it, cursor moves
     and mode sets do not crash the driver, nothing reaches a deleted queue,
     and unbind/bind gives a working display without a cursor plane."""
-    swap_setup(rt, g)
-    c = Client(rt, g)
+    swap_setup(g)
+    c = Client(g)
     before = rig.expected_pattern(1024, 768, "base")
-    rt.all_clients(g, "s4x-before", before)
-    g = resume_on(rt, g, "life-s4x-hostmem", kernel, initrd, extra, "virtio-desk-pci,max_hostmem=8M")
-    rt.all_clients(g, "s4x-hostmem-after", before)
+    harness.all_clients(g, "s4x-before", before)
+    g = resume_on(g, "life-s4x-hostmem", kernel, initrd, extra, "virtio-desk-pci,max_hostmem=8M")
+    harness.all_clients(g, "s4x-hostmem-after", before)
     c.next(g, "clips")
     c.finish(g)
-    out = rt.dmesg(g, "hostmem")
+    out = harness.dmesg(g, "hostmem")
     assert "hostmem 8388608" in out, "the restore did not read the new limits: " + out
     rc, out = g.sh("kmstest pattern 1920 1080 strict </dev/null")
     assert rc != 0, "1920x1080 should not fit in 8 MiB of host memory: " + out
-    out = rt.dmesg(g, "no host memory")
+    out = harness.dmesg(g, "no host memory")
     assert "no host memory for a 1920x1080 framebuffer" in out, "not refused by the driver: " + out
     log = open(g.qemu_log, errors="replace").read()
     assert "max_hostmem exceeded" not in log, "the device was asked: " + log[-1500:]
-    rt.key_arrives(g)
+    input_tests.key_arrives(g)
 
-    rt.sh_ok(g, "dmesg -c >/dev/null")  # the resumed kernel has its swap on
-    g = resume_on(rt, g, "life-s4x-nocursor", kernel, initrd, extra, "virtio-desk-pci,cursor=off")
-    restored = "failed to restore" not in rt.dmesg(g, "PM:")
+    harness.sh_ok(g, "dmesg -c >/dev/null")  # the resumed kernel has its swap on
+    g = resume_on(g, "life-s4x-nocursor", kernel, initrd, extra, "virtio-desk-pci,cursor=off")
+    restored = "failed to restore" not in harness.dmesg(g, "PM:")
     rc, out = g.sh("printf 'set 1 0 0\\nmoves 50\\nhide\\n\\n' | cursortest 1024 768", timeout=120)
     print("  cursor=off resume: driver restore %s; cursortest after it exited %d"
           % ("succeeded" if restored else "failed", rc), flush=True)
     oops = g.oopses()
     assert not oops, "after the cursor=off resume: " + " | ".join(oops[:10])
-    rt.sh_ok(g, "d=$(basename /sys/bus/virtio/drivers/virtio_desk/virtio*); "
+    harness.sh_ok(g, "d=$(basename /sys/bus/virtio/drivers/virtio_desk/virtio*); "
                 "echo $d > /sys/bus/virtio/drivers/virtio_desk/unbind; "
                 "echo $d > /sys/bus/virtio/drivers/virtio_desk/bind; sleep 1; ls /dev/dri")
-    out = rt.sh_ok(g, "cat /sys/bus/virtio/devices/virtio*/features")
-    st = rt.Staged(g, "kmstest pattern 1024 768 strict")
-    st.stage("base")
-    rt.all_clients(g, "s4x-rebound", before)
-    for stage in ("clips", "partial"):
-        st.next()
-        st.stage(stage)
-    st.finish()
+    out = harness.sh_ok(g, "cat /sys/bus/virtio/devices/virtio*/features")
+    harness.pattern_exact(g, {"base": ("all", "s4x-rebound")})
     oops = g.oopses()
     assert not oops, "after unbind/bind: " + " | ".join(oops[:10])
 
 
-def test_s4(rt, g, kernel, initrd, extra):
+def test_s4(g, kernel, initrd, extra):
     """Hibernate to the swap disk, QEMU exits, a new QEMU with the same disk
     resumes the image (/init writes the disk to /sys/power/resume): odd
     cycles with a KMS client holding the picture, even ones with fbcon text;
     after each the picture is exact on all three clients, the client's next
     stage draws exactly, keys and pointer arrive.  HIBERNATE_CYCLES times."""
-    swap_setup(rt, g)
+    swap_setup(g)
     times = []
     for i in range(HIBERNATE_CYCLES):
         kms = i % 2 == 0
         if kms:
-            c = Client(rt, g)
+            c = Client(g)
             before = rig.expected_pattern(1024, 768, "base")
-            rt.all_clients(g, "s4-%d-before" % i, before)
+            harness.all_clients(g, "s4-%d-before" % i, before)
         else:
-            rt.sh_ok(g, r"printf '\033[2J\033[Hhibernation %d: fbcon text survives\n' > /dev/tty1; sleep 0.5" % i)
+            harness.sh_ok(g, r"printf '\033[2J\033[Hhibernation %d: fbcon text survives\n' > /dev/tty1; sleep 0.5" % i)
             before = g.screendump("s4-%d-before" % i)
         t = time.time()
-        hibernate(rt, g)
+        hibernate(g)
         g = spawn("life-s4-%d" % i, kernel, initrd, append=S4_APPEND, extra=extra)
         m = g.expect(r"@@DONE (\d+)@@", 300)
         assert m.group(1) == "0", "echo disk failed: " + g.text()[-1500:]
@@ -233,16 +228,16 @@ def test_s4(rt, g, kernel, initrd, extra):
         text = g.text()
         assert "PM: Image loading done" in text and "PM: hibernation: hibernation exit" in text, \
             "the new QEMU did not resume the image: " + text[-1500:]
-        rt.all_clients(g, "s4-%d-after" % i, before)
+        harness.all_clients(g, "s4-%d-after" % i, before)
         if kms:
             c.next(g, "clips")
-            rt.all_clients(g, "s4-%d-clips" % i, rig.expected_pattern(1024, 768, "clips"))
+            harness.all_clients(g, "s4-%d-clips" % i, rig.expected_pattern(1024, 768, "clips"))
             c.finish(g)
-        rt.key_arrives(g)
-        qmp_pointer_arrives(rt, g)
+        input_tests.key_arrives(g)
+        qmp_pointer_arrives(g)
         oops = g.oopses()
         assert not oops, "cycle %d: %s" % (i, " | ".join(oops[:10]))
-    clean_guest(rt, g)
+    clean_guest(g)
     print("  %d hibernate + resume cycles: %s s each (hibernate, new QEMU, resume)"
           % (HIBERNATE_CYCLES, " ".join("%.1f" % t for t in times)), flush=True)
 
@@ -269,9 +264,8 @@ class Keys:
 
     NAMES = ["a", "s", "d", "f", "g", "h", "j", "k", "l"]
 
-    def __init__(self, rt):
-        self.rt = rt
-        self.table = rt.qcode_to_linux()
+    def __init__(self):
+        self.table = input_tests.qcode_to_linux()
         self.expect = []
         self.n = 0
 
@@ -280,18 +274,18 @@ class Keys:
         for i in range(pairs):
             k = self.NAMES[self.n % len(self.NAMES)]
             try:
-                g.qmp_cmd("input-send-event", events=[self.rt.qkey(k, True), self.rt.qkey(k, False)])
+                g.qmp_cmd("input-send-event", events=[input_tests.qkey(k, True), input_tests.qkey(k, False)])
             except RuntimeError as e:
                 if "VM not running" in str(e):
                     return i
                 raise
             self.n += 1
-            self.expect += [(0, self.rt.EV_KEY, self.table[k], 1), (0, self.rt.EV_KEY, self.table[k], 0),
-                            (0, self.rt.EV_SYN, 0, 0)]
+            self.expect += [(0, input_tests.EV_KEY, self.table[k], 1), (0, input_tests.EV_KEY, self.table[k], 0),
+                            (0, input_tests.EV_SYN, 0, 0)]
         return pairs
 
 
-def migrate_once(rt, src, name, kernel, initrd, uri, incoming, during):
+def migrate_once(src, name, kernel, initrd, uri, incoming, during):
     """Migrate src to a new QEMU (started paused with -incoming), calling
     during() until it is done: the screendump the stopped source shows last
     equals the destination's first, and a new VNC client of the destination
@@ -322,7 +316,7 @@ def migrate_once(rt, src, name, kernel, initrd, uri, incoming, during):
     return dst, took
 
 
-def test_migration(rt, g, kernel, initrd):
+def test_migration(g, kernel, initrd):
     """A KMS client animating and keys flowing, migrated over a unix socket
     MIGRATIONS times back and forth, then once through a file: (migrate
     file:, -incoming file:): each time the destination's first screendump
@@ -332,13 +326,13 @@ def test_migration(rt, g, kernel, initrd):
     status, up to the source's stop, so the last ones are in flight at the
     switch) and to the destination after arrive exactly once and in order
     (count and hash of the whole stream)."""
-    keys = Keys(rt)
+    keys = Keys()
     max_during = 2000   # key pairs sent while migrations run, at most
 
     def src_keys(src):
         return keys.send(src, 1)
 
-    rt.sh_ok(g, "dmesg -c >/dev/null; evread -q -n -1 -t 8000 'virtio-desk keyboard' >/tmp/ev.log 2>&1 & "
+    harness.sh_ok(g, "dmesg -c >/dev/null; evread -q -n -1 -t 8000 'virtio-desk keyboard' >/tmp/ev.log 2>&1 & "
                 "echo $! >/tmp/ev.pid; kmstest anim 1024 768 100000 >/tmp/anim.log 2>&1 & echo $! >/tmp/anim.pid; "
                 "for i in $(seq 100); do grep -q EVREADY /tmp/ev.log && break; sleep 0.1; done; sleep 1")
     times = []
@@ -363,7 +357,7 @@ def test_migration(rt, g, kernel, initrd):
             # keys up to the moment the source stops: the last ones are in flight at the switch
             if during_total[0] < max_during:
                 during_total[0] += src_keys(src)
-        g, took = migrate_once(rt, g, name, kernel, initrd, uri, incoming, during)
+        g, took = migrate_once(g, name, kernel, initrd, uri, incoming, during)
         times.append(took)
         keys.send(g, 3)
         a = g.screendump(name + "-running-a")
@@ -375,20 +369,20 @@ def test_migration(rt, g, kernel, initrd):
                 break
         assert why is not None, "%s: the KMS client stopped drawing after migration" % name
     # evread ends 8 s after the last key
-    out = rt.sh_ok(g, "for i in $(seq 600); do grep -q EVSUM /tmp/ev.log && break; sleep 0.1; done; "
+    out = harness.sh_ok(g, "for i in $(seq 600); do grep -q EVSUM /tmp/ev.log && break; sleep 0.1; done; "
                       "cat /tmp/ev.log; kill -0 $(cat /tmp/anim.pid) && echo ANIM-RUNNING", timeout=180)
     s = re.search(r"EVSUM count (\d+) fnv ([0-9a-f]+) dropped (\d+)", out)
     assert s, "evread did not finish: " + out
     count, fnv, dropped = int(s.group(1)), s.group(2), int(s.group(3))
     assert dropped == 0, "SYN_DROPPED %d" % dropped
     assert count == len(keys.expect), "guest read %d events, sent %d" % (count, len(keys.expect))
-    assert fnv == rt.fnv64(keys.expect), "events lost, duplicated or reordered (hash %s != %s)" % (
-        fnv, rt.fnv64(keys.expect))
+    assert fnv == input_tests.fnv64(keys.expect), "events lost, duplicated or reordered (hash %s != %s)" % (
+        fnv, input_tests.fnv64(keys.expect))
     assert "ANIM-RUNNING" in out, "the KMS client died: " + out
-    rt.sh_ok(g, "kill $(cat /tmp/anim.pid); wait")
+    harness.sh_ok(g, "kill $(cat /tmp/anim.pid); wait")
     oops = g.oopses()
     assert not oops, " | ".join(oops[:10])
-    clean_guest(rt, g)
+    clean_guest(g)
     print("  %d migrations over a unix socket, 1 through a file: %.2f s mean, %.2f s max; "
           "%d key pairs in all, %d of them sent while a migration ran"
           % (MIGRATIONS, sum(times) / len(times), max(times), keys.n, during_total[0]), flush=True)
@@ -402,7 +396,7 @@ def rss_kib(g):
     return int(m.group(1))
 
 
-def test_reboots(rt, g):
+def test_reboots(g):
     """REBOOTS reboots, `reboot -f` and QMP system_reset in turn, a KMS
     client's picture exact between them: after each boot the screen shows
     fbcon, not the last client's picture (no stale surface); the device's
@@ -413,14 +407,10 @@ def test_reboots(rt, g):
     pattern = rig.expected_pattern(1024, 768, "base")
     rss = []
     for i in range(REBOOTS):
-        st = rt.Staged(g, "kmstest pattern 1024 768 strict")
-        st.stage("base")
-        why = rig.capture_until(lambda: g.screendump("reboot-%d" % i), pattern)
-        assert why is None, "reboot %d: %s" % (i, why)
-        for stage in ("clips", "partial"):
-            st.next()
-            st.stage(stage)
-        st.finish()
+        def base_shown(stage):
+            why = rig.capture_until(lambda: g.screendump("reboot-%d" % i), pattern)
+            assert why is None, "reboot %d: %s" % (i, why)
+        harness.pattern_exact(g, {"base": base_shown})
         with g.lock:
             g.pos = len(g.buf)
         if i % 2 == 0:
@@ -428,7 +418,7 @@ def test_reboots(rt, g):
         else:
             g.qmp_cmd("system_reset")
         g.boot()
-        errs = rt.driver_errors(g)
+        errs = harness.driver_errors(g)
         assert not errs, "reboot %d: %s" % (i, " | ".join(errs))
         shot = g.screendump("reboot-%d-fbcon" % i)
         assert shot.diff(pattern) is not None, "reboot %d: the last client's picture is still shown" % i
@@ -462,10 +452,10 @@ LIFE_TRACE = ["-trace", "virtio_desk_resource_create", "-trace", "virtio_desk_re
               "-trace", "virtio_desk_cmd_error", "-trace", "virtio_desk_reset"]
 
 
-def run(rt, kernel, initrd):
-    """The lifecycle guests; results go to rt.RESULTS through rt.check."""
+def run(kernel, initrd):
+    """The lifecycle guests; results go to harness.RESULTS through harness.check."""
     try:
-        run_guests(rt, kernel, initrd)
+        run_guests(kernel, initrd)
     finally:
         while SPAWNED:
             SPAWNED.pop().stop()
@@ -476,6 +466,8 @@ S4X = "life_s4_resume_on_other_device_hostmem_cursor_off"
 MIGRATION = "life_migration_20_unix_and_file"
 REBOOT = "life_reboot_20_reset_and_reboot_f"
 NAMES = [S3, S4, S4X, MIGRATION, REBOOT]
+# the guests run() boots, each for one test
+GUESTS = {"life-s3": [S3], "life-s4": [S4], "life-s4x": [S4X], "life-mig": [MIGRATION], "life-reboot": [REBOOT]}
 
 
 # After an S3 wake-up (q35, SeaBIOS) the chipset's ACPI registers are gone:
@@ -487,22 +479,22 @@ S3_APPEND = "tsc=reliable"
 S4_APPEND = "vdesk.swap=vda"
 
 
-def run_guests(rt, kernel, initrd):
-    if rt.selected(S3):
-        with rt.booted("life-s3", kernel, initrd, "virtio-desk-pci", append=S3_APPEND) as g:
-            rt.check(S3, test_s3, rt, g)
-    if rt.selected(S4):
+def run_guests(kernel, initrd):
+    if harness.any_selected(GUESTS["life-s3"]):
+        with harness.booted("life-s3", kernel, initrd, "virtio-desk-pci", append=S3_APPEND) as g:
+            harness.check(S3, test_s3, g)
+    if harness.any_selected(GUESTS["life-s4"]):
         extra = swap_disk()
-        with rt.booted("life-s4", kernel, initrd, "virtio-desk-pci", append=S4_APPEND, extra=extra) as g:
-            rt.check(S4, test_s4, rt, g, kernel, initrd, extra)
-    if rt.selected(S4X):
+        with harness.booted("life-s4", kernel, initrd, "virtio-desk-pci", append=S4_APPEND, extra=extra) as g:
+            harness.check(S4, test_s4, g, kernel, initrd, extra)
+    if harness.any_selected(GUESTS["life-s4x"]):
         extra = swap_disk()
-        with rt.booted("life-s4x", kernel, initrd, "virtio-desk-pci", append=S4_APPEND, extra=extra) as g:
-            rt.check(S4X, test_s4_other_device, rt, g, kernel, initrd, extra)
-    if rt.selected(MIGRATION):
-        with rt.booted("life-mig", kernel, initrd, "virtio-desk-pci") as g:
-            rt.check(MIGRATION, test_migration, rt, g, kernel, initrd)
-    if rt.selected(REBOOT):
-        with rt.booted("life-reboot", kernel, initrd, "virtio-desk-pci", extra=LIFE_TRACE + REBOOT_EXTRA,
-                       tcg=REBOOT_TCG) as g:
-            rt.check(REBOOT, test_reboots, rt, g)
+        with harness.booted("life-s4x", kernel, initrd, "virtio-desk-pci", append=S4_APPEND, extra=extra) as g:
+            harness.check(S4X, test_s4_other_device, g, kernel, initrd, extra)
+    if harness.any_selected(GUESTS["life-mig"]):
+        with harness.booted("life-mig", kernel, initrd, "virtio-desk-pci") as g:
+            harness.check(MIGRATION, test_migration, g, kernel, initrd)
+    if harness.any_selected(GUESTS["life-reboot"]):
+        with harness.booted("life-reboot", kernel, initrd, "virtio-desk-pci", extra=LIFE_TRACE + REBOOT_EXTRA,
+                            tcg=REBOOT_TCG) as g:
+            harness.check(REBOOT, test_reboots, g)

@@ -14,12 +14,10 @@
   (debugfs xfer_fault) is repaired by the next update, which sends the
   whole visible area.
 
-run_tests.py calls run(); the helpers it shares (check, sh_ok, Staged,
-all_clients, key_arrives, driver_errors, no_stuck_tasks, ...) come in as
-rt, that module.  The stress program is stress.c, the event logger evlog.c.
+run_tests.py calls run(kernel, initrd); GUESTS names the guests and their
+tests.  Shared helpers come from harness.py and input_tests.py.  The stress program is stress.c, the event logger evlog.c.
 """
 
-import contextlib
 import os
 import re
 import signal
@@ -27,6 +25,8 @@ import threading
 import time
 import traceback
 
+import harness
+import input_tests
 import rfb
 import rig
 
@@ -36,6 +36,8 @@ DEVSTALL = "stall_device_watchdog_recovers"
 SWIOTLB = "swiotlb_force_iommu_platform_exact"
 XFER = "failed_transfer_repaired_next_update"
 NAMES = [STRESS, STALL, DEVSTALL, SWIOTLB, XFER]
+# the guests run() boots, and their tests
+GUESTS = {"smp-stall": [XFER, STALL, DEVSTALL], "smp-swiotlb": [SWIOTLB], "smp-stress": [STRESS]}
 
 # wall time of the stress phase (TCG, 4 vCPUs on the host's cores)
 STRESS_SECS = float(os.environ.get("VIRTIO_DESK_STRESS_SECS", "90"))
@@ -66,13 +68,13 @@ RESET_GAVE_UP = re.compile(r"device does not answer command 0x[0-9a-f]+ \(it was
 # --- shared helpers ---------------------------------------------------------------------
 
 
-def pci_bdf(rt, g):
-    out = rt.sh_ok(g, "basename $(readlink -f /sys/bus/virtio/devices/virtio*/..)")
+def pci_bdf(g):
+    out = harness.sh_ok(g, "basename $(readlink -f /sys/bus/virtio/devices/virtio*/..)")
     return re.findall(r"[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]", out)[-1]
 
 
-def dmesg_count(rt, g, text):
-    out = rt.sh_ok(g, "echo N=$(dmesg | grep -c '%s')" % text)
+def dmesg_count(g, text):
+    out = harness.sh_ok(g, "echo N=$(dmesg | grep -c '%s')" % text)
     return int(re.search(r"N=(\d+)", out).group(1))
 
 
@@ -105,38 +107,30 @@ class Bg:
     """A staged kmstest in the background on a fifo (as lifecycle_tests'
     Client), so that the shell stays free between its stages."""
 
-    def __init__(self, rt, g, cmd, first):
-        self.rt, self.g = rt, g
-        rt.sh_ok(g, "rm -f /tmp/sf /tmp/s.log; mkfifo /tmp/sf; "
+    def __init__(self, g, cmd, first):
+        self.g = g
+        harness.sh_ok(g, "rm -f /tmp/sf /tmp/s.log; mkfifo /tmp/sf; "
                     "(%s </tmp/sf >/tmp/s.log 2>&1; echo EXIT $? >>/tmp/s.log) & exec 4>/tmp/sf" % cmd)
         self.wait(first)
 
     def wait(self, stage):
-        self.rt.sh_ok(self.g, "(for i in $(seq 300); do grep -q '@@STAGE %s@@' /tmp/s.log && exit 0; "
+        harness.sh_ok(self.g, "(for i in $(seq 300); do grep -q '@@STAGE %s@@' /tmp/s.log && exit 0; "
                               "grep -q EXIT /tmp/s.log && break; sleep 0.1; done; cat /tmp/s.log; exit 1)" % stage)
 
     def next(self, stage):
-        self.rt.sh_ok(self.g, "echo >&4")
+        harness.sh_ok(self.g, "echo >&4")
         self.wait(stage)
 
     def finish(self):
-        out = self.rt.sh_ok(self.g, "echo >&4; echo >&4; echo >&4; exec 4>&-; for i in $(seq 300); do "
+        out = harness.sh_ok(self.g, "echo >&4; echo >&4; echo >&4; exec 4>&-; for i in $(seq 300); do "
                                     "grep -q EXIT /tmp/s.log && break; sleep 0.1; done; cat /tmp/s.log")
         assert "EXIT 0" in out, "kmstest: " + out
 
 
-def pattern_exact(rt, g, tag):
+def pattern_exact(g, tag):
     """A fresh `kmstest pattern 1024 768 strict`: base and clips exact on VNC,
     SPICE and screendump."""
-    st = rt.Staged(g, "kmstest pattern %d %d strict" % (W, H))
-    st.stage("base")
-    rt.all_clients(g, tag + "-base", rig.expected_pattern(W, H, "base"))
-    st.next()
-    st.stage("clips")
-    rt.all_clients(g, tag + "-clips", rig.expected_pattern(W, H, "clips"))
-    st.next()
-    st.stage("partial")
-    st.finish()
+    harness.pattern_exact(g, {"base": ("all", tag + "-base"), "clips": ("all", tag + "-clips")}, W, H)
 
 
 def stress_result(out):
@@ -145,10 +139,10 @@ def stress_result(out):
     return dict(kv.split("=", 1) for kv in m.group(1).split())
 
 
-def stop_stress(rt, g, pidfile, log):
+def stop_stress(g, pidfile, log):
     """SIGTERM to the stress program: it must end (no thread stuck in the
     driver); returns (its exit status, its result fields)."""
-    out = rt.sh_ok(g, "p=$(cat %s); kill -TERM $p; for i in $(seq 600); do kill -0 $p 2>/dev/null || break; "
+    out = harness.sh_ok(g, "p=$(cat %s); kill -TERM $p; for i in $(seq 600); do kill -0 $p 2>/dev/null || break; "
                       "sleep 0.1; done; kill -0 $p 2>/dev/null && echo STILL $(cat /proc/$p/wchan) "
                       "$(cat /proc/$p/task/*/wchan 2>/dev/null | tr '\\n' ' ') && kill -9 $p; wait $p; "
                       "echo rc=$?; grep -v PROG %s | tail -n 5" % (pidfile, log), timeout=180)
@@ -178,33 +172,31 @@ class Floods:
     KEYS = ["a", "s", "d", "f", "g", "h", "j", "k", "l"]
     KEY_PAIRS = 4
 
-    def __init__(self, rt):
-        self.rt = rt
-        self.table = rt.qcode_to_linux()
+    def __init__(self):
+        self.table = input_tests.qcode_to_linux()
         self.kbd = []        # the keyboard's expected evdev stream (type, code, value), SYN included
         self.seq = 0         # pointer frames sent
         self.must = []       # pointer frames sent in a window: must arrive
         self.nkeys = 0
 
     def send(self, g, window):
-        rt = self.rt
         evs = []
         if window:
             for _ in range(self.KEY_PAIRS):
                 k = self.KEYS[self.nkeys % len(self.KEYS)]
                 self.nkeys += 1
-                evs += [rt.qkey(k, True), rt.qkey(k, False)]
-                self.kbd += [(rt.EV_KEY, self.table[k], 1), (rt.EV_KEY, self.table[k], 0)]
-            self.kbd.append((rt.EV_SYN, 0, 0))
+                evs += [input_tests.qkey(k, True), input_tests.qkey(k, False)]
+                self.kbd += [(input_tests.EV_KEY, self.table[k], 1), (input_tests.EV_KEY, self.table[k], 0)]
+            self.kbd.append((input_tests.EV_SYN, 0, 0))
         self.seq += 1
-        evs += [rt.qabs("x", self.seq), rt.qabs("y", 32767 - self.seq)]
+        evs += [input_tests.qabs("x", self.seq), input_tests.qabs("y", 32767 - self.seq)]
         if window:
             self.must.append(self.seq)
         g.qmp_cmd("input-send-event", events=evs)
 
     def wait_read(self, g, timeout=90):
         """Until the guest read every key sent and the last pointer frame of a window."""
-        keys = sum(1 for e in self.kbd if e[0] == self.rt.EV_KEY)
+        keys = sum(1 for e in self.kbd if e[0] == input_tests.EV_KEY)
         last = self.must[-1] if self.must else 0
         rc, out = g.sh("(for i in $(seq %d); do [ $(grep -c '^EV 0 1 ' /tmp/ev.log) -ge %d ] && "
                        "grep -q '^EV 1 3 0 %d$' /tmp/ev.log && exit 0; sleep 0.2; done; "
@@ -231,7 +223,7 @@ def hotplug_loop(g, vnc1, stop, count, errors):
         k += 1
 
 
-def freeze_method(rt, g):
+def freeze_method(g):
     """pm_test (the devices' freeze and restore callbacks without firmware),
     where the kernel has it (CONFIG_PM_DEBUG), else suspend to RAM with a
     QMP wakeup as lifecycle_tests.py does; VIRTIO_DESK_SMP_FREEZE=s3 or
@@ -239,9 +231,9 @@ def freeze_method(rt, g):
     want = os.environ.get("VIRTIO_DESK_SMP_FREEZE", "")
     rc, _ = g.sh("[ -w /sys/power/pm_test ]")
     if want == "s3" or (rc != 0 and want != "pm_test"):
-        rt.sh_ok(g, "echo deep > /sys/power/mem_sleep")
+        harness.sh_ok(g, "echo deep > /sys/power/mem_sleep")
         return "s3"
-    rt.sh_ok(g, "echo devices > /sys/power/pm_test; "
+    harness.sh_ok(g, "echo devices > /sys/power/pm_test; "
                 "[ -w /sys/module/suspend/parameters/pm_test_delay ] && "
                 "echo 1 > /sys/module/suspend/parameters/pm_test_delay; true")
     return "pm_test"
@@ -250,7 +242,7 @@ def freeze_method(rt, g):
 SELF_WAKEUPS = [0]  # suspends to RAM the guest came back from without system_wakeup
 
 
-def freeze_cycle(rt, g, method, floods):
+def freeze_cycle(g, method, floods):
     """One suspend/resume of the whole guest; returns the seconds it took."""
     t = time.time()
     if method == "s3":
@@ -285,11 +277,11 @@ def freeze_cycle(rt, g, method, floods):
     return time.time() - t
 
 
-def flr_cycle(rt, g, bdf, floods, done_before):
+def flr_cycle(g, bdf, floods, done_before):
     """A function level reset; until the driver logged that it initialised
     the device again, pointer frames (which may be lost).  Returns seconds."""
     t = time.time()
-    rt.sh_ok(g, "echo 1 > /sys/bus/pci/devices/%s/reset" % bdf)
+    harness.sh_ok(g, "echo 1 > /sys/bus/pci/devices/%s/reset" % bdf)
     end = time.time() + 120
     last_check = 0
     while True:
@@ -297,33 +289,33 @@ def flr_cycle(rt, g, bdf, floods, done_before):
         time.sleep(0.05)
         if time.time() - last_check > 1:
             last_check = time.time()
-            if dmesg_count(rt, g, "device initialised again") > done_before:
+            if dmesg_count(g, "device initialised again") > done_before:
                 return time.time() - t
         assert time.time() < end and not g.oopses(), \
             "the driver did not initialise the reset device again (%.0f s): %s" % (
-                time.time() - t, rt.dmesg(g, "virtio_desk")[-1500:])
+                time.time() - t, harness.dmesg(g, "virtio_desk")[-1500:])
 
 
-def read_streams(rt, g):
+def read_streams(g):
     """(keyboard events, pointer x values, SYN_DROPPED count) as evlog logged them."""
-    out = rt.sh_ok(g, "grep -E '^EV (0|1 3 0|[01] 0 3) ' /tmp/ev.log | sed 's/^/@/'", timeout=300)
+    out = harness.sh_ok(g, "grep -E '^EV (0|1 3 0|[01] 0 3) ' /tmp/ev.log | sed 's/^/@/'", timeout=300)
     kbd, xs, dropped = [], [], 0
     for d, t, c, v in re.findall(r"^@EV (\d) (\d+) (\d+) (-?\d+)", out, re.M):
         d, t, c, v = int(d), int(t), int(c), int(v)
-        if t == rt.EV_SYN and c == 3:
+        if t == input_tests.EV_SYN and c == 3:
             dropped += 1
         elif d == 0:
             kbd.append((t, c, v))
-        elif t == rt.EV_ABS and c == 0:
+        elif t == input_tests.EV_ABS and c == 0:
             xs.append(v)
     return kbd, xs, dropped
 
 
-def test_stress(rt, g, vnc1, kernel_kind):
+def test_stress(g, vnc1, kernel_kind):
     """STRESS_SECS of everything at once, then the checks (see README).  A
     failure when the kernel has reported something leads with the report."""
     try:
-        stress_checks(rt, g, vnc1, kernel_kind)
+        stress_checks(g, vnc1, kernel_kind)
     except Exception as e:  # noqa: BLE001
         found = splats(g) if g.alive() or g.text() else []
         if found:
@@ -332,17 +324,17 @@ def test_stress(rt, g, vnc1, kernel_kind):
         raise
 
 
-def stress_checks(rt, g, vnc1, kernel_kind):
-    sh = rt.sh_ok
-    bdf = pci_bdf(rt, g)
+def stress_checks(g, vnc1, kernel_kind):
+    sh = harness.sh_ok
+    bdf = pci_bdf(g)
     out = sh(g, "echo 20 > /proc/sys/kernel/hung_task_timeout_secs; echo WARNS=$(cat /sys/kernel/warn_count); "
                 "nproc; uname -r")
     warns0 = int(re.search(r"WARNS=(\d+)", out).group(1))
     print("  kernel %s (%s), %s vCPUs" % (out.split()[-1], kernel_kind, out.split()[-2]), flush=True)
-    method = freeze_method(rt, g)
-    gave_up0 = dmesg_count(rt, g, "giving up on it")
-    again0 = dmesg_count(rt, g, "device was reset: initialising it again")
-    done0 = dmesg_count(rt, g, "device initialised again, display restored")
+    method = freeze_method(g)
+    gave_up0 = dmesg_count(g, "giving up on it")
+    again0 = dmesg_count(g, "device was reset: initialising it again")
+    done0 = dmesg_count(g, "device initialised again, display restored")
     mark = g.log_mark()
 
     # output 2 on (a UI shows it) before any client: fbcon takes it, and keeps it under the master
@@ -350,7 +342,7 @@ def stress_checks(rt, g, vnc1, kernel_kind):
     sh(g, "for i in $(seq 100); do grep -q '^connected' /sys/class/drm/card0-Virtual-2/status && break; "
           "sleep 0.2; done; grep '^connected' /sys/class/drm/card0-Virtual-2/status; sleep 1")
     sh(g, "evlog '%s' '%s' >/tmp/ev.log 2>&1 & echo $! >/tmp/ev.pid; for i in $(seq 300); do "
-          "grep -q EVREADY /tmp/ev.log && break; sleep 0.1; done; grep -q EVREADY /tmp/ev.log" % (rt.KBD, rt.PTR))
+          "grep -q EVREADY /tmp/ev.log && break; sleep 0.1; done; grep -q EVREADY /tmp/ev.log" % (input_tests.KBD, input_tests.PTR))
     # fbcon on tty1 (shown on output 2), pace_flips toggled every 1.5 s, the DRM master's threads
     sh(g, "(i=0; while :; do i=$((i+1)); echo \"smp stress $i: the quick brown fox jumps over the lazy dog\"; "
           "sleep 0.05; done) >/dev/tty1 2>&1 & echo $! >/tmp/fbcon.pid")
@@ -360,7 +352,7 @@ def stress_checks(rt, g, vnc1, kernel_kind):
           "for i in $(seq 600); do grep -q PROG /tmp/stress.log && break; sleep 0.1; done; "
           "grep -q PROG /tmp/stress.log || { cat /tmp/stress.log; false; }" % (W, H, STRESS_SECS + 600))
 
-    floods = Floods(rt)
+    floods = Floods()
     stop, hotplugs, hotplug_errors = threading.Event(), [0], []
     hp = threading.Thread(target=hotplug_loop, args=(g, vnc1, stop, hotplugs, hotplug_errors), daemon=True)
     hp.start()
@@ -378,10 +370,10 @@ def stress_checks(rt, g, vnc1, kernel_kind):
             if time.time() - t0 >= STRESS_SECS:
                 break
             if i % 2 == 0 and "flr" not in STRESS_SKIP:
-                flr_times.append(flr_cycle(rt, g, bdf, floods, done0 + flrs))
+                flr_times.append(flr_cycle(g, bdf, floods, done0 + flrs))
                 flrs += 1
             elif i % 2 == 1 and "freeze" not in STRESS_SKIP:
-                freeze_times.append(freeze_cycle(rt, g, method, floods))
+                freeze_times.append(freeze_cycle(g, method, floods))
                 freezes += 1
             i += 1
         # a last window after the last reset or freeze
@@ -394,11 +386,11 @@ def stress_checks(rt, g, vnc1, kernel_kind):
         stop.set()
         hp.join(30)
     took = time.time() - t0
-    rc, res = stop_stress(rt, g, "/tmp/stress.pid", "/tmp/stress.log")
+    rc, res = stop_stress(g, "/tmp/stress.pid", "/tmp/stress.log")
     sh(g, "kill $(cat /tmp/fbcon.pid) $(cat /tmp/pace.pid); echo Y > %s; kill -TERM $(cat /tmp/ev.pid); "
           "for i in $(seq 100); do grep -q EVEND /tmp/ev.log && break; sleep 0.1; done; "
           "grep -q EVEND /tmp/ev.log" % PACE)
-    kbd, xs, dropped = read_streams(rt, g)
+    kbd, xs, dropped = read_streams(g)
     print("  %.0f s: %s flips (%s refused busy, %s with the CRTC off, errors %s), %s cursor ioctls (errors %s), "
           "%s CRTC off/on cycles (errors %s), %s DIRTYFB (errors %s); %d FLRs (%s s), %d %s freezes (%s s), "
           "%d UI display changes; %d key events and %d pointer frames sent (%d in windows), %d pointer "
@@ -406,7 +398,7 @@ def stress_checks(rt, g, vnc1, kernel_kind):
               took, res["flips"], res["flip_busy"], res["flip_off"], res["flip_errs"], res["cursor"],
               res["cursor_errs"], res["crtc"], res["crtc_errs"], res["dirty"], res["dirty_errs"], flrs,
               " ".join("%.1f" % t for t in flr_times), freezes, method, " ".join("%.1f" % t for t in freeze_times),
-              hotplugs[0], sum(1 for e in floods.kbd if e[0] == rt.EV_KEY), floods.seq, len(floods.must), len(xs)),
+              hotplugs[0], sum(1 for e in floods.kbd if e[0] == input_tests.EV_KEY), floods.seq, len(floods.must), len(xs)),
           flush=True)
     if SELF_WAKEUPS[0]:
         print("  %d suspends to RAM ended without system_wakeup (no SUSPEND event seen)" % SELF_WAKEUPS[0], flush=True)
@@ -427,8 +419,8 @@ def stress_checks(rt, g, vnc1, kernel_kind):
     # input: exactly once and in order
     if dropped:
         errors.append("evdev reported SYN_DROPPED %d times" % dropped)
-    if rt.frames(kbd) != rt.frames(floods.kbd):
-        got, want = rt.frames(kbd), rt.frames(floods.kbd)
+    if input_tests.frames(kbd) != input_tests.frames(floods.kbd):
+        got, want = input_tests.frames(kbd), input_tests.frames(floods.kbd)
         n = next((j for j, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
         errors.append("keyboard: %d frames read, %d sent; first difference at frame %d: %s != %s" % (
             len(got), len(want), n, got[n:n + 1], want[n:n + 1]))
@@ -443,17 +435,17 @@ def stress_checks(rt, g, vnc1, kernel_kind):
     assert not errors, "; ".join(errors)
 
     # the picture of a fresh client after it all
-    pattern_exact(rt, g, "stress")
-    rt.no_stuck_tasks(g)
+    pattern_exact(g, "stress")
+    harness.no_stuck_tasks(g)
     # what the driver logged: one error per FLR (the request nobody answers), its recovery once each
-    errs = rt.driver_errors(g)
+    errs = harness.driver_errors(g)
     gave_up = [l for l in errs if RESET_GAVE_UP.search(l)]
     other = [l for l in errs if not RESET_GAVE_UP.search(l)]
     assert not other, "driver or DRM core errors: " + " | ".join(other[:10])
     assert len(gave_up) - gave_up0 == flrs, "%d FLRs, the driver noticed %d: %s" % (flrs, len(gave_up) - gave_up0,
                                                                                     " | ".join(gave_up))
-    again = dmesg_count(rt, g, "device was reset: initialising it again") - again0
-    done = dmesg_count(rt, g, "device initialised again, display restored") - done0
+    again = dmesg_count(g, "device was reset: initialising it again") - again0
+    done = dmesg_count(g, "device initialised again, display restored") - done0
     assert again == flrs and done == flrs, "%d FLRs, %d recoveries begun, %d done" % (flrs, again, done)
     resets = len(re.findall(r"virtio_desk_reset ", g.log_since(mark)))
     print("  device resets traced: %d; commands the device answered with an error: %d" % (
@@ -468,12 +460,12 @@ def stress_checks(rt, g, vnc1, kernel_kind):
 # --- 2: QEMU stopped under a flipping client -------------------------------------------------
 
 
-def test_stall(rt, g):
+def test_stall(g):
     """SIGSTOP to QEMU for STALL_SECS while stress.c flips (paced, the frame
     number in the stripe), then SIGCONT: later frames reach VNC, a fresh
     client's picture is exact, no task in D state, no oops, input arrives;
     no module reload."""
-    sh = rt.sh_ok
+    sh = harness.sh_ok
     sh(g, "echo 20 > /proc/sys/kernel/hung_task_timeout_secs")
     sh(g, "stress %d %d 600 flip >/tmp/stall.log 2>&1 & echo $! >/tmp/stall.pid; "
           "for i in $(seq 300); do grep -q PROG /tmp/stall.log && break; sleep 0.1; done; "
@@ -496,22 +488,22 @@ def test_stall(rt, g):
         if len(seen) >= 2 and seen[-1] > seen[-2] > f1:
             ok = True
             break
-    logged = rt.dmesg(g, "virtio_desk")
+    logged = harness.dmesg(g, "virtio_desk")
     prog = sh(g, "tail -n 2 /tmp/stall.log")
-    stats = g.sh("cat %s 2>/dev/null | grep stall | tr '\\n' ' '" % rt.debugfs_knob("vdesk_stats"))[1].strip()
+    stats = g.sh("cat %s 2>/dev/null | grep stall | tr '\\n' ' '" % harness.debugfs_knob("vdesk_stats"))[1].strip()
     print("  frames on VNC: %d, %d before the stall, %s in the 30 s after; driver's vdesk_stats: %s; "
           "driver: %s" % (f0, f1, seen, stats or "-", " | ".join(logged.splitlines()[-4:])), flush=True)
     assert ok, "the display did not update again after a %d s stall (frames on VNC before %d, after %s); " \
         "driver: %s; client: %s" % (STALL_SECS, f1, seen, logged[-800:], prog.strip()[-300:])
-    rc, res = stop_stress(rt, g, "/tmp/stall.pid", "/tmp/stall.log")
+    rc, res = stop_stress(g, "/tmp/stall.pid", "/tmp/stall.log")
     assert rc == 0 and res["flip_timeouts"] == "0", "flip events lost: stress exited %d: %s" % (rc, res)
-    rt.no_stuck_tasks(g)
-    pattern_exact(rt, g, "stall")
-    rt.key_arrives(g)
-    rt.no_stuck_tasks(g)
+    harness.no_stuck_tasks(g)
+    pattern_exact(g, "stall")
+    input_tests.key_arrives(g)
+    harness.no_stuck_tasks(g)
 
 
-def test_device_stall(rt, g):
+def test_device_stall(g):
     """The device stops answering while the guest runs (QOM x-stall on the
     virtio backend, as a host too busy to serve the control queue) for
     STALL_SECS while stress.c flips: after 5 s the driver logs that it gives
@@ -519,9 +511,9 @@ def test_device_stall(rt, g):
     again the driver says so, resets and initialises it again by itself:
     later frames reach VNC, a fresh client's picture is exact, a key
     arrives, no task in D state, no module reload."""
-    sh = rt.sh_ok
+    sh = harness.sh_ok
     path = "/machine/peripheral/disp/virtio-backend"
-    before = rt.vdesk_stats(g)
+    before = harness.vdesk_stats(g)
     sh(g, "dmesg -c >/dev/null; echo 20 > /proc/sys/kernel/hung_task_timeout_secs")
     sh(g, "stress %d %d 600 flip >/tmp/dstall.log 2>&1 & echo $! >/tmp/dstall.pid; "
           "for i in $(seq 300); do grep -q PROG /tmp/dstall.log && break; sleep 0.1; done; "
@@ -530,7 +522,7 @@ def test_device_stall(rt, g):
     g.qmp_cmd("qom-set", path=path, property="x-stall", value=True)
     try:
         time.sleep(STALL_SECS)
-        gave_up = rt.dmesg(g, "giving up")
+        gave_up = harness.dmesg(g, "giving up")
     finally:
         g.qmp_cmd("qom-set", path=path, property="x-stall", value=False)
     assert "device does not answer command" in gave_up, "no stall seen by the driver: " + gave_up
@@ -538,7 +530,7 @@ def test_device_stall(rt, g):
     logged = ""
     while time.time() - t < 30:
         time.sleep(1)
-        logged = rt.dmesg(g, "virtio_desk")
+        logged = harness.dmesg(g, "virtio_desk")
         if "display restored" in logged:
             break
     assert re.search(r"device answers again after \d+ ms", logged), "no end of the stall: " + logged[-1500:]
@@ -552,17 +544,17 @@ def test_device_stall(rt, g):
             break
     assert len(seen) >= 2 and seen[-1] > seen[-2] > f1, \
         "the display did not update again (before %d, after %s)" % (f1, seen)
-    after = rt.vdesk_stats(g)
+    after = harness.vdesk_stats(g)
     for k in ("stalls", "stall_ends", "recoveries"):
         assert after.get(k, 0) > before.get(k, 0), "vdesk_stats %s did not grow: %s -> %s" % (k, before, after)
     print("  frames %d before, %s after; vdesk_stats %s" % (f1, seen, after), flush=True)
-    rc, res = stop_stress(rt, g, "/tmp/dstall.pid", "/tmp/dstall.log")
+    rc, res = stop_stress(g, "/tmp/dstall.pid", "/tmp/dstall.log")
     assert rc == 0 and res["flip_timeouts"] == "0", "flip events lost: stress exited %d: %s" % (rc, res)
-    errs = [e for e in rt.driver_errors(g) if "giving up" not in e]
+    errs = [e for e in harness.driver_errors(g) if "giving up" not in e]
     assert not errs, "driver errors: " + " | ".join(errs[:10])
-    rt.no_stuck_tasks(g)
-    pattern_exact(rt, g, "dstall")
-    rt.key_arrives(g)
+    harness.no_stuck_tasks(g)
+    pattern_exact(g, "dstall")
+    input_tests.key_arrives(g)
     oops = g.oopses()
     assert not oops, " | ".join(oops[:10])
 
@@ -570,46 +562,46 @@ def test_device_stall(rt, g):
 # --- 3: bounce buffers: iommu_platform=on, swiotlb=force ---------------------------------------
 
 
-def test_swiotlb(rt, g):
+def test_swiotlb(g):
     """VIRTIO_F_ACCESS_PLATFORM negotiated and every streaming mapping
     bounced through swiotlb: the pattern, its damage clips and a 1920x1080
     modeset with a 64x64 clip exact on all three clients, no driver error."""
-    out = rt.sh_ok(g, "cat /proc/cmdline; echo F=$(cat /sys/bus/virtio/devices/virtio*/features); "
+    out = harness.sh_ok(g, "cat /proc/cmdline; echo F=$(cat /sys/bus/virtio/devices/virtio*/features); "
                       "dmesg | grep -i 'software IO TLB'")
     assert "swiotlb=force" in out, out
     feats = re.search(r"F=([01]+)", out).group(1)
     assert len(feats) > 33 and feats[33] == "1", "VIRTIO_F_ACCESS_PLATFORM not negotiated: " + feats
-    pattern_exact(rt, g, "swiotlb")
-    st = rt.Staged(g, "kmstest rect64 1920 1080 200 120")
+    pattern_exact(g, "swiotlb")
+    st = harness.Staged(g, "kmstest rect64 1920 1080 200 120")
     st.stage("modeset")
-    rt.all_clients(g, "swiotlb-1080", rig.Canvas(1920, 1080).image())
+    harness.all_clients(g, "swiotlb-1080", rig.Canvas(1920, 1080).image())
     st.next()
     st.stage("rect64")
     exp = rig.Canvas(1920, 1080)
     exp.rect((200, 120, 64, 64), 2)
-    rt.all_clients(g, "swiotlb-1080-rect", exp.image())
+    harness.all_clients(g, "swiotlb-1080-rect", exp.image())
     st.finish()
-    errs = rt.driver_errors(g)
+    errs = harness.driver_errors(g)
     assert not errs, "driver errors: " + " | ".join(errs[:10])
-    out = rt.sh_ok(g, "dmesg | grep -iE 'swiotlb|DMA' | grep -iE 'full|fail|error|overflow' | sed 's/^/@DM@/'; true")
+    out = harness.sh_ok(g, "dmesg | grep -iE 'swiotlb|DMA' | grep -iE 'full|fail|error|overflow' | sed 's/^/@DM@/'; true")
     bad = [l[4:] for l in out.splitlines() if l.startswith("@DM@")]
     assert not bad, "DMA mapping trouble: " + " | ".join(bad[:10])
-    rt.no_stuck_tasks(g)
+    harness.no_stuck_tasks(g)
 
 
 # --- 4: a rejected transfer is repaired by the next update -------------------------------------
 
 
-def test_xfer_fault(rt, g):
+def test_xfer_fault(g):
     """debugfs xfer_fault=1: the next TRANSFER_RECTS goes to resource
     0xffffffff and the device rejects it (INVALID_RESOURCE_ID, logged by
     QEMU); the screen keeps the old pixels there.  The next update, small
     clips elsewhere, sends the whole visible area: traced as one full-size
     rect, and every client shows the framebuffer exactly."""
-    knob = rt.debugfs_knob("xfer_fault")
-    c = Bg(rt, g, "kmstest pattern %d %d" % (W, H), "base")
+    knob = harness.debugfs_knob("xfer_fault")
+    c = Bg(g, "kmstest pattern %d %d" % (W, H), "base")
     try:
-        rt.all_clients(g, "xfer-base", rig.expected_pattern(W, H, "base"))
+        harness.all_clients(g, "xfer-base", rig.expected_pattern(W, H, "base"))
         rc, out = g.sh("echo 1 > " + knob)
         assert rc == 0, "the driver has no debugfs knob xfer_fault (%s): %s" % (knob, out.strip())
         mark = g.log_mark()
@@ -620,12 +612,12 @@ def test_xfer_fault(rt, g):
             "the device did not reject a TRANSFER_RECTS with INVALID_RESOURCE_ID: " + log[-1500:]
         assert "no resource 4294967295" in log, "QEMU's guest-error log: " + log[-1500:]
         # rejected: the clips did not reach the screen
-        rt.all_clients(g, "xfer-rejected", rig.expected_pattern(W, H, "base"))
-        out = rt.sh_ok(g, "cat " + knob)
+        harness.all_clients(g, "xfer-rejected", rig.expected_pattern(W, H, "base"))
+        out = harness.sh_ok(g, "cat " + knob)
         assert out.split()[-1] == "0", "xfer_fault not used up: " + out
         mark = g.log_mark()
         c.next("partial")
-        rt.all_clients(g, "xfer-repaired", rig.expected_pattern(W, H, "partial"))
+        harness.all_clients(g, "xfer-repaired", rig.expected_pattern(W, H, "partial"))
         reqs, rects = g.traces_since(mark)
         assert any(r[1:] == (0, 0, W, H) for r in rects), \
             "the update after the rejected transfer did not send the whole %dx%d area: %s" % (W, H, rects)
@@ -633,31 +625,14 @@ def test_xfer_fault(rt, g):
         c.finish()
     finally:
         g.sh("echo 0 > %s 2>/dev/null; exec 4>&- 2>/dev/null; true" % knob)
-    print("  driver: %s" % " | ".join(rt.dmesg(g, "virtio_desk").splitlines()[-3:]), flush=True)
-    rt.no_stuck_tasks(g)
+    print("  driver: %s" % " | ".join(harness.dmesg(g, "virtio_desk").splitlines()[-3:]), flush=True)
+    harness.no_stuck_tasks(g)
 
 
 # --- guests ---------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def booted(rt, name, kernel, initrd, device, boot_timeout=120, **kw):
-    """rt.booted with a boot timeout (the debug kernel boots slowly under TCG)."""
-    g = None
-    try:
-        g = rig.Guest(name, kernel, initrd, device=device, **kw)
-        g.boot(boot_timeout)
-        yield g
-    except Exception as e:  # noqa: BLE001
-        traceback.print_exc()
-        rt.RESULTS.append((name + "_guest", False))
-        print("FAIL %s_guest: %s" % (name, e), flush=True)
-    finally:
-        if g:
-            g.stop()
-
-
-def debug_build(rt):
+def debug_build():
     """(kernel, initrd, what) of the debug kernel; raises if it cannot be had.
     VIRTIO_DESK_SMP_PRODUCTION=1 runs the stress on Debian's kernel instead
     (for working on the test where the debug kernel cannot be built)."""
@@ -670,44 +645,44 @@ def debug_build(rt):
     return kernel, initrd, "debug kernel"
 
 
-def run(rt, kernel, initrd):
-    """The guests of this file; results go to rt.RESULTS through rt.check."""
-    if rt.selected(XFER) or rt.selected(STALL) or rt.selected(DEVSTALL):
+def run(kernel, initrd):
+    """The guests of this file; results go to harness.RESULTS through harness.check."""
+    if harness.any_selected(GUESTS["smp-stall"]):
         # tsc=reliable: the guest's clock sees the whole stall (acpi_pm, which
         # the clocksource watchdog picks under TCG, wraps every 4.7 s)
-        with booted(rt, "smp-stall", kernel, initrd, "virtio-desk-pci", trace=True, append="tsc=reliable",
-                    extra=["-smp", "2", "-trace", "virtio_desk_cmd_error", "-d", "guest_errors"]) as g:
-            rt.check(XFER, test_xfer_fault, rt, g)
-            rt.check(STALL, test_stall, rt, g)
-            rt.check(DEVSTALL, test_device_stall, rt, g)
-    if rt.selected(SWIOTLB):
-        with booted(rt, "smp-swiotlb", kernel, initrd, "virtio-desk-pci,iommu_platform=on", append="swiotlb=force",
-                    extra=["-smp", "2", "-d", "guest_errors"]) as g:
-            rt.check(SWIOTLB, test_swiotlb, rt, g)
-    if rt.selected(STRESS):
+        with harness.booted("smp-stall", kernel, initrd, "virtio-desk-pci", trace=True, append="tsc=reliable",
+                            extra=["-smp", "2", "-trace", "virtio_desk_cmd_error", "-d", "guest_errors"]) as g:
+            harness.check(XFER, test_xfer_fault, g)
+            harness.check(STALL, test_stall, g)
+            harness.check(DEVSTALL, test_device_stall, g)
+    if harness.any_selected(GUESTS["smp-swiotlb"]):
+        with harness.booted("smp-swiotlb", kernel, initrd, "virtio-desk-pci,iommu_platform=on", append="swiotlb=force",
+                            extra=["-smp", "2", "-d", "guest_errors"]) as g:
+            harness.check(SWIOTLB, test_swiotlb, g)
+    if harness.any_selected(GUESTS["smp-stress"]):
         try:
-            dkernel, dinitrd, what = debug_build(rt)
+            dkernel, dinitrd, what = debug_build()
         except Exception as e:  # noqa: BLE001
             traceback.print_exc()
             msg = "cannot build the debug kernel: %s" % e
 
             def no_kernel():
                 raise AssertionError(msg)
-            rt.check(STRESS, no_kernel)
+            harness.check(STRESS, no_kernel)
             return
         for attempt in (1, 2):
-            mark = len(rt.RESULTS)
+            mark = len(harness.RESULTS)
             vnc1 = rig.free_port(5900 + 30) - 5900
-            with booted(rt, "smp-stress", dkernel, dinitrd, "virtio-desk-pci,max_outputs=2", boot_timeout=600,
-                        append="tsc=reliable", tcg=",thread=multi",
-                        extra=["-smp", "4", "-vnc", "127.0.0.1:%d,id=head1,display=disp,head=1" % vnc1,
-                               "-trace", "virtio_desk_reset", "-trace", "virtio_desk_cmd_error",
-                               "-d", "guest_errors"]) as g:
-                rt.check(STRESS, test_stress, rt, g, vnc1, what)
+            with harness.booted("smp-stress", dkernel, dinitrd, "virtio-desk-pci,max_outputs=2", boot_timeout=600,
+                                append="tsc=reliable", tcg=",thread=multi",
+                                extra=["-smp", "4", "-vnc", "127.0.0.1:%d,id=head1,display=disp,head=1" % vnc1,
+                                "-trace", "virtio_desk_reset", "-trace", "virtio_desk_cmd_error",
+                                "-d", "guest_errors"]) as g:
+                harness.check(STRESS, test_stress, g, vnc1, what)
             out = (rig.OUT / "smp-stress/qemu.out").read_text(errors="replace")
-            failed = any(not ok for _, ok in rt.RESULTS[mark:])
+            failed = any(not ok for _, ok in harness.RESULTS[mark:])
             if not (failed and attempt == 1 and QEMU_TCG_ABORT in out):
                 break
-            del rt.RESULTS[mark:]
+            del harness.RESULTS[mark:]
             print("NOTE: QEMU itself aborted under multi-threaded TCG (%s), not the guest: "
                   "the stress guest runs once more" % out.strip().splitlines()[-1], flush=True)

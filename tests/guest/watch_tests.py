@@ -22,12 +22,14 @@ SPICE the outputs are always watched (the other guests' case).
   the migration counts as watching (the driver sends what it kept), the
   destination's screendump and a VNC client of it are exact.
 
-run_tests.py calls run() with itself as rt (check, Staged, sh_ok, ...).
+run_tests.py calls run(kernel, initrd); GUESTS names the guest and its tests.
 """
 
 import re
 import time
 
+import flip_tests
+import harness
 import rfb
 import rig
 
@@ -37,6 +39,7 @@ DUMP = "screendump_exact_after_10s_unwatched"
 CYCLES = "vnc_connect_disconnect_cycles"
 MIGRATE = "migration_while_unwatched_exact"
 NAMES = [FLIPS, CONNECT, DUMP, CYCLES, MIGRATE]
+GUESTS = {"watch": NAMES}
 
 W, H = 1024, 768
 TRACE = ["-trace", "virtio_desk_watched", "-trace", "virtio_desk_pull*", "-trace",
@@ -45,11 +48,11 @@ TRACE = ["-trace", "virtio_desk_watched", "-trace", "virtio_desk_pull*", "-trace
 UNWATCH_SECS = 5 + 5
 
 
-def wait_unwatched(rt, g, timeout=UNWATCH_SECS + 20):
+def wait_unwatched(g, timeout=UNWATCH_SECS + 20):
     """Until the driver has output 0 unwatched (vdesk_stats watched)."""
     end = time.time() + timeout
     while time.time() < end:
-        if not rt.vdesk_stats(g)["watched"] & 1:
+        if not harness.vdesk_stats(g)["watched"] & 1:
             return
         time.sleep(0.5)
     raise AssertionError("output 0 still watched after %d s" % timeout)
@@ -64,13 +67,13 @@ class Background:
     shell holds open (fd 3), its output in a file: the shell stays free
     for the test (vdesk_stats) while the client holds its picture."""
 
-    def __init__(self, rt, g, line):
-        self.rt, self.g = rt, g
-        rt.sh_ok(g, "rm -f /tmp/bg.in /tmp/bg.log; mkfifo /tmp/bg.in; "
+    def __init__(self, g, line):
+        self.g = g
+        harness.sh_ok(g, "rm -f /tmp/bg.in /tmp/bg.log; mkfifo /tmp/bg.in; "
                     "%s </tmp/bg.in >/tmp/bg.log 2>&1 & exec 3>/tmp/bg.in" % line)
 
     def output(self):
-        return self.rt.sh_ok(self.g, "cat /tmp/bg.log")
+        return harness.sh_ok(self.g, "cat /tmp/bg.log")
 
     def stage(self, name, timeout=180):
         end = time.time() + timeout
@@ -80,21 +83,27 @@ class Background:
             time.sleep(0.5)
 
     def next(self):
-        self.rt.sh_ok(self.g, "echo >&3")
+        harness.sh_ok(self.g, "echo >&3")
 
     def finish(self):
         """Let it end, and close the FIFO."""
-        self.rt.sh_ok(self.g, "echo >&3; exec 3>&-; wait")
+        harness.sh_ok(self.g, "echo >&3; exec 3>&-; wait")
 
 
-def flips(rt, g, n):
+def flipping(g, n):
     """kmstest flipclip W H n, staged, in the background: returns it waiting
     after its flips (holding the picture), and its result line."""
-    bg = Background(rt, g, "kmstest flipclip %d %d %d stage" % (W, H, n))
+    bg = Background(g, "kmstest flipclip %d %d %d stage" % (W, H, n))
     bg.stage("modeset")
     bg.next()
     bg.stage("flips")
-    return bg, rt.result_line(bg.output(), "flipclip")
+    return bg, flip_tests.result_line(bg.output(), "flipclip")
+
+
+def flips(_rt, g, n):
+    """flipping(g, n) as bench/desktop.py calls it (with run_tests as a first
+    argument, which the harness no longer needs)."""
+    return flipping(g, n)
 
 
 def vnc_until_exact(port, expected, timeout=20):
@@ -128,35 +137,35 @@ class State:
     st = None
 
 
-def unwatched_picture(rt, g, state, n):
+def unwatched_picture(g, state, n):
     """Nobody watching, flipclip's picture after n flips: returns its result
     line, having checked that no transfer reached the device meanwhile."""
     if state.st:
         st, state.st = state.st, None
         st.finish()
-    wait_unwatched(rt, g)
+    wait_unwatched(g)
     mark = g.log_mark()
-    state.st, r = flips(rt, g, n)
+    state.st, r = flipping(g, n)
     assert r["flips"] == n, r
     reqs = transfers(g, mark)
     assert not reqs, "the device got %d transfers while nobody watched" % len(reqs)
     return r
 
 
-def test_flips(rt, g, state):
-    before = rt.vdesk_stats(g)
-    r = unwatched_picture(rt, g, state, 120)
-    after = rt.vdesk_stats(g)
+def test_flips(g, state):
+    before = harness.vdesk_stats(g)
+    r = unwatched_picture(g, state, 120)
+    after = harness.vdesk_stats(g)
     print("  %.1f flips/s, held_updates %d -> %d"
           % (r["fps"], before["held_updates"], after["held_updates"]), flush=True)
     assert 54 <= r["fps"] <= 66, "flips not paced at 60 Hz while unwatched: %s" % r
     assert after["held_updates"] - before["held_updates"] >= 121, (before, after)
 
 
-def test_connect(rt, g, state):
-    unwatched_picture(rt, g, state, 20)
+def test_connect(g, state):
+    unwatched_picture(g, state, 20)
     mark = g.log_mark()
-    took = vnc_until_exact(5900 + g.vnc, rt.expected_flipclip(W, H, 20))
+    took = vnc_until_exact(5900 + g.vnc, flip_tests.expected_flipclip(W, H, 20))
     text = g.log_since(mark)
     print("  exact on the new VNC client after %.0f ms" % (took * 1000), flush=True)
     assert "virtio_desk_pull" in text, "no pull traced"
@@ -165,27 +174,27 @@ def test_connect(rt, g, state):
     no_pull_timeouts(g, mark)
 
 
-def test_dump(rt, g, state):
-    unwatched_picture(rt, g, state, 60)
+def test_dump(g, state):
+    unwatched_picture(g, state, 60)
     mark = g.log_mark()
     time.sleep(10)
     assert not transfers(g, mark), "transfers while nobody watched"
-    why = g.screendump("unwatched-10s").diff(rt.expected_flipclip(W, H, 60))
+    why = g.screendump("unwatched-10s").diff(flip_tests.expected_flipclip(W, H, 60))
     assert why is None, "screendump after 10 s unwatched: %s" % why
     no_pull_timeouts(g, mark)
 
 
-def test_cycles(rt, g, state):
+def test_cycles(g, state):
     for i, n in enumerate((10, 30, 50)):
-        unwatched_picture(rt, g, state, n)
+        unwatched_picture(g, state, n)
         mark = g.log_mark()
-        took = vnc_until_exact(5900 + g.vnc, rt.expected_flipclip(W, H, n))
+        took = vnc_until_exact(5900 + g.vnc, flip_tests.expected_flipclip(W, H, n))
         print("  cycle %d: exact after %.0f ms" % (i, took * 1000), flush=True)
         no_pull_timeouts(g, mark)
 
 
-def test_migrate(rt, g, state, kernel, initrd, spawned):
-    unwatched_picture(rt, g, state, 40)
+def test_migrate(g, state, kernel, initrd, spawned):
+    unwatched_picture(g, state, 40)
     mark = g.log_mark()
     sock = rig.OUT / "watch-migrate.sock"
     dst = rig.Guest("watch-dst", kernel, initrd, "virtio-desk-pci", spice=False, trace=True,
@@ -202,7 +211,7 @@ def test_migrate(rt, g, state, kernel, initrd, spawned):
     assert transfers(g, mark), "the driver did not send what it kept when the migration began"
     while dst.qmp_cmd("query-status")["status"] == "inmigrate":
         time.sleep(0.05)
-    expected = rt.expected_flipclip(W, H, 40)
+    expected = flip_tests.expected_flipclip(W, H, 40)
     why = dst.screendump("watch-dst").diff(expected)
     assert why is None, "destination's screendump: %s" % why
     dst.qmp_cmd("cont")
@@ -211,16 +220,18 @@ def test_migrate(rt, g, state, kernel, initrd, spawned):
     state.st = None      # the shell is the destination's now
 
 
-def run(rt, kernel, initrd):
-    """One guest with VNC only; results go to rt.RESULTS through rt.check."""
+def run(kernel, initrd):
+    """One guest with VNC only; results go to harness.RESULTS through harness.check."""
+    if not harness.any_selected(GUESTS["watch"]):
+        return
     state, spawned = State(), []
-    with rt.booted("watch", kernel, initrd, "virtio-desk-pci", spice=False, trace=True, extra=TRACE) as g:
+    with harness.booted("watch", kernel, initrd, "virtio-desk-pci", spice=False, trace=True, extra=TRACE) as g:
         try:
-            rt.check(FLIPS, test_flips, rt, g, state)
-            rt.check(CONNECT, test_connect, rt, g, state)
-            rt.check(DUMP, test_dump, rt, g, state)
-            rt.check(CYCLES, test_cycles, rt, g, state)
-            rt.check(MIGRATE, test_migrate, rt, g, state, kernel, initrd, spawned)
+            harness.check(FLIPS, test_flips, g, state)
+            harness.check(CONNECT, test_connect, g, state)
+            harness.check(DUMP, test_dump, g, state)
+            harness.check(CYCLES, test_cycles, g, state)
+            harness.check(MIGRATE, test_migrate, g, state, kernel, initrd, spawned)
         finally:
             for d in spawned:
                 d.stop()

@@ -30,14 +30,15 @@ root of xorg-root.sh booted by xorgguest.py.  What a user of the desktop sees:
   output off (the device's last SET_SCANOUT is resource 0, VNC no longer
   shows the picture); `xset dpms force on` brings the exact picture back.
 
-run_tests.py calls run(rt), rt being that module (check, selected, booted,
-sh_ok, RESULTS).
+run_tests.py calls run(kernel, initrd) (the Xorg guest has a kernel and
+root of its own: xorgguest.build()); GUESTS names the guest and its tests.
 """
 
 import re
 import shlex
 import time
 
+import harness
 import rfb
 import rig
 
@@ -49,6 +50,7 @@ RESIZE = "xorg_vnc_resize_xrandr_auto"
 FOLLOWS = "xorg_modeset_vnc_shows_new_size"
 DPMS = "xorg_dpms_off_blanks_on_restores"
 NAMES = (START, XRANDR, PICTURE, CURSOR, RESIZE, FOLLOWS, DPMS)
+GUESTS = {"xorg": list(NAMES)}
 
 W, H = 1024, 768
 NEW_W, NEW_H = 1280, 720
@@ -112,16 +114,16 @@ def expected_cursor_pixel(x, y):
     return 0xff000000 | r << 16 | g << 8 | b
 
 
-def put_file(rt, g, path, text):
-    rt.sh_ok(g, "printf '%%s\\n' %s > %s" % (" ".join(shlex.quote(l) for l in text.splitlines()), path))
+def put_file(g, path, text):
+    harness.sh_ok(g, "printf '%%s\\n' %s > %s" % (" ".join(shlex.quote(l) for l in text.splitlines()), path))
 
 
 def hexcol(c):
     return "'#%02x%02x%02x'" % c
 
 
-def x_alive(rt, g):
-    out = rt.sh_ok(g, "pgrep -x Xorg || echo NO-X")
+def x_alive(g):
+    out = harness.sh_ok(g, "pgrep -x Xorg || echo NO-X")
     assert "NO-X" not in out, "Xorg is not running: " + g.sh("tail -30 /var/log/Xorg.0.log; cat /tmp/xorg.out")[1]
 
 
@@ -139,11 +141,11 @@ def log_errors(log):
 # --- 1: X comes up on the device ---------------------------------------------------------
 
 
-def test_start(rt, g):
+def test_start(g):
     rc, out, secs = g.x_started
     assert rc == 0, "Xorg did not come up: " + out[-3000:]
     print("  X up in %.1f s" % secs)
-    out = rt.sh_ok(g, "basename $(readlink -f /sys/class/drm/card0/device/driver); xdpyinfo | grep dimensions")
+    out = harness.sh_ok(g, "basename $(readlink -f /sys/class/drm/card0/device/driver); xdpyinfo | grep dimensions")
     assert "virtio_desk" in out, "card0 is not virtio_desk's: " + out
     assert re.search(r"dimensions:\s+%dx%d pixels" % (W, H), out), "X's screen: " + out
     log = g.xorg_log()
@@ -155,10 +157,10 @@ def test_start(rt, g):
     print("  %s" % (m.group(0) if m else "no ShadowFB line in Xorg's log"))
     # X's damage reaches the device: while x11perf draws in its 600x600
     # window (at 2,2, its label below), every transfer lies in that window
-    rt.sh_ok(g, "xsetroot -solid '#000000'; xdpyinfo >/dev/null")
+    harness.sh_ok(g, "xsetroot -solid '#000000'; xdpyinfo >/dev/null")
     time.sleep(1)
     mark = g.log_mark()
-    out = rt.sh_ok(g, "x11perf -rect10 -reps 20 -repeat 1 2>&1", 300)
+    out = harness.sh_ok(g, "x11perf -rect10 -reps 20 -repeat 1 2>&1", 300)
     time.sleep(1)
     reqs, rects = g.traces_since(mark)
     assert reqs and rects, "no TRANSFER_RECTS traced while x11perf drew: " + out
@@ -187,11 +189,11 @@ def xrandr_modes(out, output="Virtual-1"):
     return None, []
 
 
-def test_xrandr(rt, g):
-    out = rt.sh_ok(g, "xrandr")
+def test_xrandr(g):
+    out = harness.sh_ok(g, "xrandr")
     head, modes = xrandr_modes(out)
     assert head and re.match(r"Virtual-1 connected (primary )?%dx%d\+0\+0" % (W, H), head), "xrandr: " + out
-    sysfs = rt.sh_ok(g, "cat /sys/class/drm/card0-Virtual-1/modes").split()
+    sysfs = harness.sh_ok(g, "cat /sys/class/drm/card0-Virtual-1/modes").split()
     kernel = []
     for m in sysfs:
         if m not in kernel:
@@ -208,9 +210,9 @@ def test_xrandr(rt, g):
 # --- 3: the picture ----------------------------------------------------------------------
 
 
-def tiled_root(rt, g):
-    put_file(rt, g, "/tmp/tile.xbm", xbm("tile", TILE_W, TILE_H, tile_bit))
-    rt.sh_ok(g, "xsetroot -bitmap /tmp/tile.xbm -fg %s -bg %s" % (hexcol(TILE_FG), hexcol(TILE_BG)))
+def tiled_root(g):
+    put_file(g, "/tmp/tile.xbm", xbm("tile", TILE_W, TILE_H, tile_bit))
+    harness.sh_ok(g, "xsetroot -bitmap /tmp/tile.xbm -fg %s -bg %s" % (hexcol(TILE_FG), hexcol(TILE_BG)))
 
 
 def vnc_equals_xwd(g, name, tries=6):
@@ -227,10 +229,10 @@ def vnc_equals_xwd(g, name, tries=6):
     raise AssertionError("%s: VNC capture differs from xwd -root: %s" % (name, why))
 
 
-def test_picture(rt, g):
-    x_alive(rt, g)
+def test_picture(g):
+    x_alive(g)
     mark = g.log_mark()
-    tiled_root(rt, g)
+    tiled_root(g)
     want = expected_tile(W, H)
     why = rig.capture_until(lambda: g.vnc_capture("tile"), want)
     assert why is None, "tiled root on VNC: " + why
@@ -239,7 +241,7 @@ def test_picture(rt, g):
     reqs, rects = g.traces_since(mark)
     print("  tiled root exact on VNC and in xwd; %d requests, %d rects" % (len(reqs), len(rects)))
     # text: two xterms (core font, and Xft's DejaVu Sans Mono), nothing computed here: VNC == X's own picture
-    rt.sh_ok(g, "(xterm -geometry 70x20+30+40 -bg '#101820' -fg '#e0e0a0' -e sh -c "
+    harness.sh_ok(g, "(xterm -geometry 70x20+30+40 -bg '#101820' -fg '#e0e0a0' -e sh -c "
                 "'seq 1 300; ls -l /usr/bin | head -40; exec sleep 100000' </dev/null >/tmp/xterm1.out 2>&1 &); "
                 "(xterm -geometry 50x12+560+420 -fa 'DejaVu Sans Mono' -fs 11 -bg white -fg '#204080' -e sh -c "
                 "'cat /etc/os-release; exec sleep 100000' </dev/null >/tmp/xterm2.out 2>&1 &); "
@@ -250,7 +252,7 @@ def test_picture(rt, g):
     colours = len(set(v.data[i:i + 3] for i in range(0, len(v.data), 3)))
     assert colours > 10, "the xterm capture has %d colours: no text?" % colours
     # a smaller change: the second xterm goes, X repaints the root under it
-    rt.sh_ok(g, "pkill -f 'cat /etc/os-release'; for i in $(seq 50); do "
+    harness.sh_ok(g, "pkill -f 'cat /etc/os-release'; for i in $(seq 50); do "
                 "[ $(xwininfo -root -children | grep -c xterm) -lt 4 ] && break; sleep 0.2; done")
     time.sleep(1)
     v2, _ = vnc_equals_xwd(g, "xterms-2")
@@ -258,7 +260,7 @@ def test_picture(rt, g):
     assert v2.px(tx, ty) == (TILE_FG if tile_bit(tx % TILE_W, ty % TILE_H) else TILE_BG), \
         "the root under the closed xterm: %s at %d,%d" % (v2.px(tx, ty), tx, ty)
     print("  xterms: VNC equals xwd -root (%d colours), and again after one closed" % colours)
-    rt.sh_ok(g, "pkill xterm; sleep 0.5")
+    harness.sh_ok(g, "pkill xterm; sleep 0.5")
     no_oops(g)
 
 
@@ -271,16 +273,16 @@ def cursor_moves(g, mark):
             re.finditer(r"virtio_desk_cursor_move output (\d+) (-?\d+),(-?\d+) visible (\d)", new)]
 
 
-def test_cursor(rt, g):
-    x_alive(rt, g)
-    out = rt.sh_ok(g, "cat /sys/module/virtio_desk/parameters/cursor_hotspot")
+def test_cursor(g):
+    x_alive(g)
+    out = harness.sh_ok(g, "cat /sys/module/virtio_desk/parameters/cursor_hotspot")
     assert out.strip().endswith("Y"), "the guest should run with virtio_desk.cursor_hotspot=1: " + out
-    put_file(rt, g, "/tmp/cur.xbm", xbm("cur", CUR_W, CUR_H, lambda x, y: cursor_bits(x, y)[0], CUR_HOT))
-    put_file(rt, g, "/tmp/curmask.xbm", xbm("curmask", CUR_W, CUR_H, lambda x, y: cursor_bits(x, y)[1]))
+    put_file(g, "/tmp/cur.xbm", xbm("cur", CUR_W, CUR_H, lambda x, y: cursor_bits(x, y)[0], CUR_HOT))
+    put_file(g, "/tmp/curmask.xbm", xbm("curmask", CUR_W, CUR_H, lambda x, y: cursor_bits(x, y)[1]))
     c = rfb.Client(5900 + g.vnc, cursor=True)
     try:
         c.update_request(incremental=False)
-        rt.sh_ok(g, "xsetroot -cursor /tmp/cur.xbm /tmp/curmask.xbm -fg %s -bg %s" % (hexcol(CUR_FG), hexcol(CUR_BG)))
+        harness.sh_ok(g, "xsetroot -cursor /tmp/cur.xbm /tmp/curmask.xbm -fg %s -bg %s" % (hexcol(CUR_FG), hexcol(CUR_BG)))
         end = time.time() + 30
         seen = []
         while True:
@@ -298,7 +300,7 @@ def test_cursor(rt, g):
         assert (cur.hot_x, cur.hot_y) == CUR_HOT, "hotspot %d,%d, the XBM's %d,%d" % (cur.hot_x, cur.hot_y, *CUR_HOT)
         print("  VNC cursor %dx%d exact, hotspot %d,%d" % (cur.width, cur.height, cur.hot_x, cur.hot_y))
         # the pointer: X (libinput, the device's absolute pointer) moves its cursor
-        out = rt.sh_ok(g, "grep -i 'virtio-desk pointer' /var/log/Xorg.0.log | tail -3")
+        out = harness.sh_ok(g, "grep -i 'virtio-desk pointer' /var/log/Xorg.0.log | tail -3")
         assert "virtio-desk pointer" in out, "X did not add the device's pointer: " + g.xorg_log()[-2000:]
         time.sleep(1)
         c.update_request(incremental=True)
@@ -337,15 +339,15 @@ def test_cursor(rt, g):
 # --- 5: resize -----------------------------------------------------------------------------
 
 
-def test_resize(rt, g):
-    x_alive(rt, g)
+def test_resize(g):
+    x_alive(g)
     g.vnc_set_desktop_size(NEW_W, NEW_H)
     mode = "%dx%d" % (NEW_W, NEW_H)
-    rt.sh_ok(g, "(for i in $(seq 100); do [ \"$(head -1 /sys/class/drm/card0-Virtual-1/modes)\" = %s ] && exit 0; "
+    harness.sh_ok(g, "(for i in $(seq 100); do [ \"$(head -1 /sys/class/drm/card0-Virtual-1/modes)\" = %s ] && exit 0; "
                 "sleep 0.2; done; cat /sys/class/drm/card0-Virtual-1/modes; exit 1)" % mode)
     mark = g.log_mark()
-    rt.sh_ok(g, "xrandr --output Virtual-1 --auto")
-    out = rt.sh_ok(g, "xdpyinfo | grep dimensions; xrandr")
+    harness.sh_ok(g, "xrandr --output Virtual-1 --auto")
+    out = harness.sh_ok(g, "xdpyinfo | grep dimensions; xrandr")
     assert re.search(r"dimensions:\s+%s pixels" % mode, out), "X's screen after xrandr --auto: " + out
     head, modes = xrandr_modes(out)
     assert head and re.match(r"Virtual-1 connected (primary )?%s\+0\+0" % mode, head), out
@@ -354,13 +356,13 @@ def test_resize(rt, g):
     print("  X at %s after xrandr --auto" % mode)
 
 
-def test_follows(rt, g):
+def test_follows(g):
     """The modeset of test_resize reaches the VNC client."""
-    x_alive(rt, g)
+    x_alive(g)
     if getattr(g, "resize_mark", None) is None:  # -k selected this test alone
-        test_resize(rt, g)
+        test_resize(g)
     mark = g.resize_mark
-    tiled_root(rt, g)
+    tiled_root(g)
     want = expected_tile(NEW_W, NEW_H)
     why = g.xwd_root("resized").diff(want)
     assert why is None, "after the resize, xwd -root: " + why
@@ -369,7 +371,7 @@ def test_follows(rt, g):
         told = [l for l in g.log_since(mark).splitlines() if re.search(r"virtio_desk_(set_scanout|resource_)", l)]
         raise AssertionError("after xrandr --auto, VNC: %s; the device was told: %s" % (why, " | ".join(told[:12])))
     print("  VNC at %dx%d, exact" % (NEW_W, NEW_H))
-    x_alive(rt, g)
+    x_alive(g)
     errs = log_errors(g.xorg_log())
     assert not errs, "Xorg logged errors: " + " | ".join(errs[:5])
     no_oops(g)
@@ -381,32 +383,32 @@ def last_scanout(g, mark):
     return int(ids[-1]) if ids else None
 
 
-def test_dpms(rt, g):
+def test_dpms(g):
     """DPMS off blanks the output for good (the plane updates X keeps doing
     must not show it again); DPMS on shows the exact picture again."""
-    x_alive(rt, g)
-    tiled_root(rt, g)
-    out = rt.sh_ok(g, "xrandr | grep -o 'current [0-9]* x [0-9]*'")
+    x_alive(g)
+    tiled_root(g)
+    out = harness.sh_ok(g, "xrandr | grep -o 'current [0-9]* x [0-9]*'")
     w, h = (int(v) for v in re.findall(r"\d+", out)[:2])
     want = expected_tile(w, h)
     why = rig.capture_until(lambda: g.vnc_capture("dpms-before"), want)
     assert why is None, "before DPMS off: " + why
     mark = g.log_mark()
-    rt.sh_ok(g, "xset +dpms; xset dpms force off")
+    harness.sh_ok(g, "xset +dpms; xset dpms force off")
     time.sleep(2)
     assert last_scanout(g, mark) == 0, "after DPMS off the device shows resource %s" % last_scanout(g, mark)
     assert g.vnc_capture("dpms-off").diff(want) is not None, "VNC still shows the picture after DPMS off"
     mark = g.log_mark()
-    rt.sh_ok(g, "xset dpms force on")
+    harness.sh_ok(g, "xset dpms force on")
     why = rig.capture_until(lambda: g.vnc_capture("dpms-on"), want)
     assert why is None, "after DPMS on, VNC: %s; scanouts: %s" % (why, last_scanout(g, mark))
     print("  %dx%d: off blanks, on restores it exactly" % (w, h))
-    x_alive(rt, g)
+    x_alive(g)
     no_oops(g)
 
 
-def run(rt):
-    """The Xorg guest; results go to rt.RESULTS through rt.check."""
+def run(kernel=None, initrd=None):
+    """The Xorg guest; results go to harness.RESULTS through harness.check."""
     import xorgguest
     try:
         kernel, initrd, img = xorgguest.build()
@@ -415,19 +417,19 @@ def run(rt):
 
         def no_guest():
             raise AssertionError(msg)
-        rt.check(START, no_guest)
+        harness.check(START, no_guest)
         return
-    with rt.booted("xorg", kernel, initrd, "virtio-desk-pci,xres=%d,yres=%d" % (W, H), guest=xorgguest.XorgGuest,
-                   img=img, trace=True, append="virtio_desk.cursor_hotspot=1",
-                   extra=["-trace", "virtio_desk_cursor_*", "-trace", "virtio_desk_set_scanout",
-                          "-trace", "virtio_desk_resource_create", "-trace", "virtio_desk_resource_destroy"]) as g:
+    with harness.booted("xorg", kernel, initrd, "virtio-desk-pci,xres=%d,yres=%d" % (W, H), guest=xorgguest.XorgGuest,
+                        img=img, trace=True, append="virtio_desk.cursor_hotspot=1",
+                        extra=["-trace", "virtio_desk_cursor_*", "-trace", "virtio_desk_set_scanout",
+                        "-trace", "virtio_desk_resource_create", "-trace", "virtio_desk_resource_destroy"]) as g:
         t = time.time()
         rc, out = g.start_x()
         g.x_started = (rc, out, time.time() - t)
-        rt.check(START, test_start, rt, g)
-        rt.check(XRANDR, test_xrandr, rt, g)
-        rt.check(PICTURE, test_picture, rt, g)
-        rt.check(CURSOR, test_cursor, rt, g)
-        rt.check(RESIZE, test_resize, rt, g)
-        rt.check(FOLLOWS, test_follows, rt, g)
-        rt.check(DPMS, test_dpms, rt, g)
+        harness.check(START, test_start, g)
+        harness.check(XRANDR, test_xrandr, g)
+        harness.check(PICTURE, test_picture, g)
+        harness.check(CURSOR, test_cursor, g)
+        harness.check(RESIZE, test_resize, g)
+        harness.check(FOLLOWS, test_follows, g)
+        harness.check(DPMS, test_dpms, g)
