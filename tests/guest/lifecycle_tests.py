@@ -61,8 +61,8 @@ class Client:
 
     def __init__(self, g):
         harness.sh_ok(g, "rm -f /tmp/kf /tmp/k.log; mkfifo /tmp/kf; "
-                    "(kmstest pattern 1024 768 strict </tmp/kf >/tmp/k.log 2>&1; echo EXIT $? >>/tmp/k.log) & "
-                    "exec 3>/tmp/kf")
+                         "(kmstest pattern 1024 768 strict </tmp/kf >/tmp/k.log 2>&1; echo EXIT $? >>/tmp/k.log) & "
+                         "exec 3>/tmp/kf")
         self.wait(g, "base")
 
     def wait(self, g, stage):
@@ -145,7 +145,7 @@ def hibernate(g):
 
 def swap_setup(g):
     harness.sh_ok(g, "mkswap /dev/vda >/dev/null && swapon /dev/vda && echo 0 > /sys/power/image_size && "
-                "echo shutdown > /sys/power/disk && dmesg -c >/dev/null")
+                     "echo shutdown > /sys/power/disk && dmesg -c >/dev/null")
 
 
 def resume_on(g, name, kernel, initrd, extra, device):
@@ -194,8 +194,8 @@ def test_s4_other_device(g, kernel, initrd, extra):
     oops = g.oopses()
     assert not oops, "after the cursor=off resume: " + " | ".join(oops[:10])
     harness.sh_ok(g, "d=$(basename /sys/bus/virtio/drivers/virtio_desk/virtio*); "
-                "echo $d > /sys/bus/virtio/drivers/virtio_desk/unbind; "
-                "echo $d > /sys/bus/virtio/drivers/virtio_desk/bind; sleep 1; ls /dev/dri")
+                     "echo $d > /sys/bus/virtio/drivers/virtio_desk/unbind; "
+                     "echo $d > /sys/bus/virtio/drivers/virtio_desk/bind; sleep 1; ls /dev/dri")
     out = harness.sh_ok(g, "cat /sys/bus/virtio/devices/virtio*/features")
     harness.pattern_exact(g, {"base": ("all", "s4x-rebound")})
     oops = g.oopses()
@@ -333,8 +333,8 @@ def test_migration(g, kernel, initrd):
         return keys.send(src, 1)
 
     harness.sh_ok(g, "dmesg -c >/dev/null; evread -q -n -1 -t 8000 'virtio-desk keyboard' >/tmp/ev.log 2>&1 & "
-                "echo $! >/tmp/ev.pid; kmstest anim 1024 768 100000 >/tmp/anim.log 2>&1 & echo $! >/tmp/anim.pid; "
-                "for i in $(seq 100); do grep -q EVREADY /tmp/ev.log && break; sleep 0.1; done; sleep 1")
+                     "echo $! >/tmp/ev.pid; kmstest anim 1024 768 100000 >/tmp/anim.log 2>&1 & echo $! >/tmp/anim.pid; "
+                     "for i in $(seq 100); do grep -q EVREADY /tmp/ev.log && break; sleep 0.1; done; sleep 1")
     times = []
     sock = rig.OUT / "life-mig.sock"
     during_total = [0]
@@ -370,7 +370,7 @@ def test_migration(g, kernel, initrd):
         assert why is not None, "%s: the KMS client stopped drawing after migration" % name
     # evread ends 8 s after the last key
     out = harness.sh_ok(g, "for i in $(seq 600); do grep -q EVSUM /tmp/ev.log && break; sleep 0.1; done; "
-                      "cat /tmp/ev.log; kill -0 $(cat /tmp/anim.pid) && echo ANIM-RUNNING", timeout=180)
+                           "cat /tmp/ev.log; kill -0 $(cat /tmp/anim.pid) && echo ANIM-RUNNING", timeout=180)
     s = re.search(r"EVSUM count (\d+) fnv ([0-9a-f]+) dropped (\d+)", out)
     assert s, "evread did not finish: " + out
     count, fnv, dropped = int(s.group(1)), s.group(2), int(s.group(3))

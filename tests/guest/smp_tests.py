@@ -15,7 +15,8 @@
   whole visible area.
 
 run_tests.py calls run(kernel, initrd); GUESTS names the guests and their
-tests.  Shared helpers come from harness.py and input_tests.py.  The stress program is stress.c, the event logger evlog.c.
+tests.  Shared helpers come from harness.py and input_tests.py.  The stress
+program is stress.c, the event logger evlog.c.
 """
 
 import os
@@ -110,7 +111,7 @@ class Bg:
     def __init__(self, g, cmd, first):
         self.g = g
         harness.sh_ok(g, "rm -f /tmp/sf /tmp/s.log; mkfifo /tmp/sf; "
-                    "(%s </tmp/sf >/tmp/s.log 2>&1; echo EXIT $? >>/tmp/s.log) & exec 4>/tmp/sf" % cmd)
+                         "(%s </tmp/sf >/tmp/s.log 2>&1; echo EXIT $? >>/tmp/s.log) & exec 4>/tmp/sf" % cmd)
         self.wait(first)
 
     def wait(self, stage):
@@ -143,9 +144,9 @@ def stop_stress(g, pidfile, log):
     """SIGTERM to the stress program: it must end (no thread stuck in the
     driver); returns (its exit status, its result fields)."""
     out = harness.sh_ok(g, "p=$(cat %s); kill -TERM $p; for i in $(seq 600); do kill -0 $p 2>/dev/null || break; "
-                      "sleep 0.1; done; kill -0 $p 2>/dev/null && echo STILL $(cat /proc/$p/wchan) "
-                      "$(cat /proc/$p/task/*/wchan 2>/dev/null | tr '\\n' ' ') && kill -9 $p; wait $p; "
-                      "echo rc=$?; grep -v PROG %s | tail -n 5" % (pidfile, log), timeout=180)
+                           "sleep 0.1; done; kill -0 $p 2>/dev/null && echo STILL $(cat /proc/$p/wchan) "
+                           "$(cat /proc/$p/task/*/wchan 2>/dev/null | tr '\\n' ' ') && kill -9 $p; wait $p; "
+                           "echo rc=$?; grep -v PROG %s | tail -n 5" % (pidfile, log), timeout=180)
     assert "STILL" not in out, "the stress program did not end on SIGTERM within 60 s: " + out
     return int(re.search(r"rc=(\d+)", out).group(1)), stress_result(out)
 
@@ -234,8 +235,8 @@ def freeze_method(g):
         harness.sh_ok(g, "echo deep > /sys/power/mem_sleep")
         return "s3"
     harness.sh_ok(g, "echo devices > /sys/power/pm_test; "
-                "[ -w /sys/module/suspend/parameters/pm_test_delay ] && "
-                "echo 1 > /sys/module/suspend/parameters/pm_test_delay; true")
+                     "[ -w /sys/module/suspend/parameters/pm_test_delay ] && "
+                     "echo 1 > /sys/module/suspend/parameters/pm_test_delay; true")
     return "pm_test"
 
 
@@ -342,7 +343,8 @@ def stress_checks(g, vnc1, kernel_kind):
     sh(g, "for i in $(seq 100); do grep -q '^connected' /sys/class/drm/card0-Virtual-2/status && break; "
           "sleep 0.2; done; grep '^connected' /sys/class/drm/card0-Virtual-2/status; sleep 1")
     sh(g, "evlog '%s' '%s' >/tmp/ev.log 2>&1 & echo $! >/tmp/ev.pid; for i in $(seq 300); do "
-          "grep -q EVREADY /tmp/ev.log && break; sleep 0.1; done; grep -q EVREADY /tmp/ev.log" % (input_tests.KBD, input_tests.PTR))
+          "grep -q EVREADY /tmp/ev.log && break; sleep 0.1; done; grep -q EVREADY /tmp/ev.log"
+       % (input_tests.KBD, input_tests.PTR))
     # fbcon on tty1 (shown on output 2), pace_flips toggled every 1.5 s, the DRM master's threads
     sh(g, "(i=0; while :; do i=$((i+1)); echo \"smp stress $i: the quick brown fox jumps over the lazy dog\"; "
           "sleep 0.05; done) >/dev/tty1 2>&1 & echo $! >/tmp/fbcon.pid")
@@ -398,7 +400,8 @@ def stress_checks(g, vnc1, kernel_kind):
               took, res["flips"], res["flip_busy"], res["flip_off"], res["flip_errs"], res["cursor"],
               res["cursor_errs"], res["crtc"], res["crtc_errs"], res["dirty"], res["dirty_errs"], flrs,
               " ".join("%.1f" % t for t in flr_times), freezes, method, " ".join("%.1f" % t for t in freeze_times),
-              hotplugs[0], sum(1 for e in floods.kbd if e[0] == input_tests.EV_KEY), floods.seq, len(floods.must), len(xs)),
+              hotplugs[0], sum(1 for e in floods.kbd if e[0] == input_tests.EV_KEY), floods.seq, len(floods.must),
+              len(xs)),
           flush=True)
     if SELF_WAKEUPS[0]:
         print("  %d suspends to RAM ended without system_wakeup (no SUSPEND event seen)" % SELF_WAKEUPS[0], flush=True)
@@ -567,7 +570,7 @@ def test_swiotlb(g):
     bounced through swiotlb: the pattern, its damage clips and a 1920x1080
     modeset with a 64x64 clip exact on all three clients, no driver error."""
     out = harness.sh_ok(g, "cat /proc/cmdline; echo F=$(cat /sys/bus/virtio/devices/virtio*/features); "
-                      "dmesg | grep -i 'software IO TLB'")
+                           "dmesg | grep -i 'software IO TLB'")
     assert "swiotlb=force" in out, out
     feats = re.search(r"F=([01]+)", out).group(1)
     assert len(feats) > 33 and feats[33] == "1", "VIRTIO_F_ACCESS_PLATFORM not negotiated: " + feats
@@ -583,7 +586,8 @@ def test_swiotlb(g):
     st.finish()
     errs = harness.driver_errors(g)
     assert not errs, "driver errors: " + " | ".join(errs[:10])
-    out = harness.sh_ok(g, "dmesg | grep -iE 'swiotlb|DMA' | grep -iE 'full|fail|error|overflow' | sed 's/^/@DM@/'; true")
+    out = harness.sh_ok(g, "dmesg | grep -iE 'swiotlb|DMA' | grep -iE 'full|fail|error|overflow' | "
+                           "sed 's/^/@DM@/'; true")
     bad = [l[4:] for l in out.splitlines() if l.startswith("@DM@")]
     assert not bad, "DMA mapping trouble: " + " | ".join(bad[:10])
     harness.no_stuck_tasks(g)
@@ -676,8 +680,8 @@ def run(kernel, initrd):
             with harness.booted("smp-stress", dkernel, dinitrd, "virtio-desk-pci,max_outputs=2", boot_timeout=600,
                                 append="tsc=reliable", tcg=",thread=multi",
                                 extra=["-smp", "4", "-vnc", "127.0.0.1:%d,id=head1,display=disp,head=1" % vnc1,
-                                "-trace", "virtio_desk_reset", "-trace", "virtio_desk_cmd_error",
-                                "-d", "guest_errors"]) as g:
+                                       "-trace", "virtio_desk_reset", "-trace", "virtio_desk_cmd_error",
+                                       "-d", "guest_errors"]) as g:
                 harness.check(STRESS, test_stress, g, vnc1, what)
             out = (rig.OUT / "smp-stress/qemu.out").read_text(errors="replace")
             failed = any(not ok for _, ok in harness.RESULTS[mark:])

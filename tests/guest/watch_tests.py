@@ -70,7 +70,7 @@ class Background:
     def __init__(self, g, line):
         self.g = g
         harness.sh_ok(g, "rm -f /tmp/bg.in /tmp/bg.log; mkfifo /tmp/bg.in; "
-                    "%s </tmp/bg.in >/tmp/bg.log 2>&1 & exec 3>/tmp/bg.in" % line)
+                         "%s </tmp/bg.in >/tmp/bg.log 2>&1 & exec 3>/tmp/bg.in" % line)
 
     def output(self):
         return harness.sh_ok(self.g, "cat /tmp/bg.log")

@@ -242,18 +242,18 @@ def test_picture(g):
     print("  tiled root exact on VNC and in xwd; %d requests, %d rects" % (len(reqs), len(rects)))
     # text: two xterms (core font, and Xft's DejaVu Sans Mono), nothing computed here: VNC == X's own picture
     harness.sh_ok(g, "(xterm -geometry 70x20+30+40 -bg '#101820' -fg '#e0e0a0' -e sh -c "
-                "'seq 1 300; ls -l /usr/bin | head -40; exec sleep 100000' </dev/null >/tmp/xterm1.out 2>&1 &); "
-                "(xterm -geometry 50x12+560+420 -fa 'DejaVu Sans Mono' -fs 11 -bg white -fg '#204080' -e sh -c "
-                "'cat /etc/os-release; exec sleep 100000' </dev/null >/tmp/xterm2.out 2>&1 &); "
-                "for i in $(seq 100); do [ $(xwininfo -root -children | grep -c xterm) -ge 4 ] && break; "
-                "sleep 0.2; done; xwininfo -root -children | grep xterm")
+                     "'seq 1 300; ls -l /usr/bin | head -40; exec sleep 100000' </dev/null >/tmp/xterm1.out 2>&1 &); "
+                     "(xterm -geometry 50x12+560+420 -fa 'DejaVu Sans Mono' -fs 11 -bg white -fg '#204080' -e sh -c "
+                     "'cat /etc/os-release; exec sleep 100000' </dev/null >/tmp/xterm2.out 2>&1 &); "
+                     "for i in $(seq 100); do [ $(xwininfo -root -children | grep -c xterm) -ge 4 ] && break; "
+                     "sleep 0.2; done; xwininfo -root -children | grep xterm")
     time.sleep(2)
     v, x = vnc_equals_xwd(g, "xterms")
     colours = len(set(v.data[i:i + 3] for i in range(0, len(v.data), 3)))
     assert colours > 10, "the xterm capture has %d colours: no text?" % colours
     # a smaller change: the second xterm goes, X repaints the root under it
     harness.sh_ok(g, "pkill -f 'cat /etc/os-release'; for i in $(seq 50); do "
-                "[ $(xwininfo -root -children | grep -c xterm) -lt 4 ] && break; sleep 0.2; done")
+                     "[ $(xwininfo -root -children | grep -c xterm) -lt 4 ] && break; sleep 0.2; done")
     time.sleep(1)
     v2, _ = vnc_equals_xwd(g, "xterms-2")
     tx, ty = W - 20, H - 20
@@ -282,7 +282,8 @@ def test_cursor(g):
     c = rfb.Client(5900 + g.vnc, cursor=True)
     try:
         c.update_request(incremental=False)
-        harness.sh_ok(g, "xsetroot -cursor /tmp/cur.xbm /tmp/curmask.xbm -fg %s -bg %s" % (hexcol(CUR_FG), hexcol(CUR_BG)))
+        harness.sh_ok(g, "xsetroot -cursor /tmp/cur.xbm /tmp/curmask.xbm -fg %s -bg %s"
+                      % (hexcol(CUR_FG), hexcol(CUR_BG)))
         end = time.time() + 30
         seen = []
         while True:
@@ -344,7 +345,7 @@ def test_resize(g):
     g.vnc_set_desktop_size(NEW_W, NEW_H)
     mode = "%dx%d" % (NEW_W, NEW_H)
     harness.sh_ok(g, "(for i in $(seq 100); do [ \"$(head -1 /sys/class/drm/card0-Virtual-1/modes)\" = %s ] && exit 0; "
-                "sleep 0.2; done; cat /sys/class/drm/card0-Virtual-1/modes; exit 1)" % mode)
+                     "sleep 0.2; done; cat /sys/class/drm/card0-Virtual-1/modes; exit 1)" % mode)
     mark = g.log_mark()
     harness.sh_ok(g, "xrandr --output Virtual-1 --auto")
     out = harness.sh_ok(g, "xdpyinfo | grep dimensions; xrandr")
@@ -422,7 +423,7 @@ def run(kernel=None, initrd=None):
     with harness.booted("xorg", kernel, initrd, "virtio-desk-pci,xres=%d,yres=%d" % (W, H), guest=xorgguest.XorgGuest,
                         img=img, trace=True, append="virtio_desk.cursor_hotspot=1",
                         extra=["-trace", "virtio_desk_cursor_*", "-trace", "virtio_desk_set_scanout",
-                        "-trace", "virtio_desk_resource_create", "-trace", "virtio_desk_resource_destroy"]) as g:
+                               "-trace", "virtio_desk_resource_create", "-trace", "virtio_desk_resource_destroy"]) as g:
         t = time.time()
         rc, out = g.start_x()
         g.x_started = (rc, out, time.time() - t)
