@@ -26,23 +26,6 @@ QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_cursor_pos) != 24);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_cursor_define) != 40);
 QEMU_BUILD_BUG_ON(VIRTIO_DESK_CURSOR_QUEUE_SIZE > VIRTQUEUE_MAX_SIZE);
 
-/* The fixed part of every cursor request. */
-typedef union VirtIODeskCursorReq {
-    struct virtio_desk_ctrl_hdr hdr;
-    struct virtio_desk_cursor_pos pos;
-    struct virtio_desk_cursor_define define;
-} VirtIODeskCursorReq;
-
-/* One cursor request while it is being handled. */
-typedef struct VirtIODeskCursorCmd {
-    VirtQueueElement *elem;
-    VirtIODeskCursorReq req;  /* read once, before the handler runs */
-    uint32_t type;
-    uint32_t error;           /* 0, or the VIRTIO_DESK_RESP_ERR_* to answer */
-    size_t out_len;           /* device-readable bytes in the chain */
-    size_t in_len;            /* device-writable bytes in the chain */
-} VirtIODeskCursorCmd;
-
 /*
  * Show output @output_id's cursor on its console.  The image is handed
  * over only when it or the visibility changed (a hidden cursor is QEMU's
@@ -76,10 +59,10 @@ static void virtio_desk_cursor_show(VirtIODesk *s, uint32_t output_id,
 
 /* The position part that both commands share; false if it is invalid. */
 static bool virtio_desk_cursor_check_pos(VirtIODesk *s,
-                                         VirtIODeskCursorCmd *cmd,
+                                         VirtIODeskCmd *cmd,
                                          const char *caller)
 {
-    const struct virtio_desk_cursor_pos *pos = &cmd->req.pos;
+    const struct virtio_desk_cursor_pos *pos = &cmd->req.cursor_pos;
     uint32_t output_id = le32_to_cpu(pos->output_id);
     uint32_t visible = le32_to_cpu(pos->visible);
     int32_t x = le32_to_cpu(pos->x), y = le32_to_cpu(pos->y);
@@ -114,10 +97,9 @@ static void virtio_desk_cursor_set_pos(VirtIODeskCursor *cur,
     cur->y = le32_to_cpu(pos->y);
 }
 
-static void virtio_desk_cmd_cursor_move(VirtIODesk *s,
-                                        VirtIODeskCursorCmd *cmd)
+void virtio_desk_cmd_cursor_move(VirtIODesk *s, VirtIODeskCmd *cmd)
 {
-    const struct virtio_desk_cursor_pos *req = &cmd->req.pos;
+    const struct virtio_desk_cursor_pos *req = &cmd->req.cursor_pos;
     uint32_t output_id = le32_to_cpu(req->output_id);
 
     trace_virtio_desk_cursor_move(output_id, le32_to_cpu(req->x),
@@ -136,10 +118,9 @@ static void virtio_desk_cmd_cursor_move(VirtIODesk *s,
     virtio_desk_cursor_show(s, output_id, false);
 }
 
-static void virtio_desk_cmd_cursor_define(VirtIODesk *s,
-                                          VirtIODeskCursorCmd *cmd)
+void virtio_desk_cmd_cursor_define(VirtIODesk *s, VirtIODeskCmd *cmd)
 {
-    const struct virtio_desk_cursor_define *req = &cmd->req.define;
+    const struct virtio_desk_cursor_define *req = &cmd->req.cursor_define;
     uint32_t output_id = le32_to_cpu(req->pos.output_id);
     uint32_t w = le32_to_cpu(req->width), h = le32_to_cpu(req->height);
     uint32_t hot_x = le32_to_cpu(req->hot_x), hot_y = le32_to_cpu(req->hot_y);
@@ -188,145 +169,16 @@ static void virtio_desk_cmd_cursor_define(VirtIODesk *s,
 }
 
 /* ------------------------------------------------------------------ */
-/* dispatch                                                           */
-
-typedef struct VirtIODeskCursorCmdType {
-    uint32_t type;
-    size_t req_size;        /* fixed part of the request, header included */
-    void (*handle)(VirtIODesk *s, VirtIODeskCursorCmd *cmd);
-} VirtIODeskCursorCmdType;
-
-static const VirtIODeskCursorCmdType virtio_desk_cursor_cmd_types[] = {
-    {
-        .type = VIRTIO_DESK_CMD_CURSOR_DEFINE,
-        .req_size = sizeof(struct virtio_desk_cursor_define),
-        .handle = virtio_desk_cmd_cursor_define,
-    }, {
-        .type = VIRTIO_DESK_CMD_CURSOR_MOVE,
-        .req_size = sizeof(struct virtio_desk_cursor_pos),
-        .handle = virtio_desk_cmd_cursor_move,
-    },
-};
-
-static const VirtIODeskCursorCmdType *
-virtio_desk_find_cursor_cmd_type(uint32_t type)
-{
-    for (size_t i = 0; i < ARRAY_SIZE(virtio_desk_cursor_cmd_types); i++) {
-        if (virtio_desk_cursor_cmd_types[i].type == type) {
-            return &virtio_desk_cursor_cmd_types[i];
-        }
-    }
-    return NULL;
-}
-
-static void virtio_desk_cursor_cmd(VirtIODesk *s, VirtIODeskCursorCmd *cmd)
-{
-    const VirtIODeskCursorCmdType *ct;
-    size_t req_len;
-    uint32_t flags;
-
-    req_len = iov_to_buf(cmd->elem->out_sg, cmd->elem->out_num, 0,
-                         &cmd->req, sizeof(cmd->req));
-    if (req_len < sizeof(cmd->req.hdr)) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
-                         "cursor request shorter than %zu bytes",
-                         sizeof(cmd->req.hdr));
-        return;
-    }
-    cmd->type = le32_to_cpu(cmd->req.hdr.type);
-    flags = le32_to_cpu(cmd->req.hdr.flags);
-    trace_virtio_desk_cursor_cmd(cmd->type, flags, cmd->out_len);
-    if (flags) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_COMMAND,
-                         "cursor request 0x%x has flags 0x%x",
-                         cmd->type, flags);
-        return;
-    }
-    if (!virtio_vdev_has_feature(VIRTIO_DEVICE(s), VIRTIO_DESK_F_CURSOR)) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_COMMAND,
-                         "cursor request 0x%x without VIRTIO_DESK_F_CURSOR",
-                         cmd->type);
-        return;
-    }
-    ct = virtio_desk_find_cursor_cmd_type(cmd->type);
-    if (!ct) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_COMMAND,
-                         "unknown cursor request 0x%x", cmd->type);
-        return;
-    }
-    if (req_len < ct->req_size) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
-                         "cursor request 0x%x shorter than %zu bytes",
-                         cmd->type, ct->req_size);
-        return;
-    }
-    ct->handle(s, cmd);
-}
+/* device life cycle                                                  */
 
 /*
  * Cursor requests are small (at most 16 KiB of pixels) and handled right
- * in the queue notification, in ring order, in bounded runs (see
- * VIRTIO_DESK_BATCH).  Like a control request, one whose result cannot be
- * delivered is not executed.
+ * in the queue notification, in bounded runs, by virtio_desk_run_queue().
  */
-static void virtio_desk_cursor_run(VirtIODesk *s, bool in_bh)
-{
-    VirtIODevice *vdev = VIRTIO_DEVICE(s);
-    VirtQueue *vq = s->cursor_vq;
-    VirtQueueElement *elem;
-    unsigned int handled = 0;
-    bool more;
-
-    while (!(more = virtio_desk_queue_yield(vdev, vq,
-                                            handled == VIRTIO_DESK_BATCH,
-                                            handled)) &&
-           (elem = virtqueue_pop(vq, sizeof(VirtQueueElement)))) {
-        VirtIODeskCursorCmd cmd = {
-            .elem = elem,
-            .out_len = iov_size(elem->out_sg, elem->out_num),
-            .in_len = iov_size(elem->in_sg, elem->in_num),
-        };
-        struct virtio_desk_ctrl_hdr resp = { 0 };
-        size_t written = 0;
-
-        if (cmd.in_len < sizeof(resp)) {
-            desk_guest_error(&cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
-                             "cursor request with %zu result bytes, needs %zu",
-                             cmd.in_len, sizeof(resp));
-        } else {
-            virtio_desk_cursor_cmd(s, &cmd);
-        }
-        if (cmd.error) {
-            trace_virtio_desk_cursor_error(cmd.type, cmd.error);
-        }
-        if (cmd.in_len >= sizeof(resp)) {
-            resp.type = cpu_to_le32(cmd.error ? cmd.error :
-                                    VIRTIO_DESK_RESP_OK_NODATA);
-            written = iov_from_buf(elem->in_sg, elem->in_num, 0,
-                                   &resp, sizeof(resp));
-        }
-        virtqueue_push(vq, elem, written);
-        g_free(elem);
-        handled++;
-    }
-    if (handled) {
-        virtio_notify(vdev, vq);
-    }
-    virtio_desk_queue_continue(vdev, vq, s->cursor_bh, more, in_bh);
-}
-
 static void virtio_desk_cursor_bh(void *opaque)
 {
-    virtio_desk_cursor_run(opaque, true);
+    virtio_desk_run_queue(opaque, VIRTIO_DESK_QUEUE_CURSOR, true);
 }
-
-static void virtio_desk_handle_cursor(VirtIODevice *vdev, VirtQueue *vq)
-{
-    virtio_desk_cursor_run(VIRTIO_DESK(vdev), false);
-}
-
-/* ------------------------------------------------------------------ */
-/* device life cycle                                                  */
 
 void virtio_desk_cursor_realize(VirtIODesk *s)
 {
@@ -336,7 +188,7 @@ void virtio_desk_cursor_realize(VirtIODesk *s)
     /* virtio_desk_input_realize() made queues 1 and 2: this is queue 3 */
     s->cursor_vq = virtio_add_queue(VIRTIO_DEVICE(s),
                                     VIRTIO_DESK_CURSOR_QUEUE_SIZE,
-                                    virtio_desk_handle_cursor);
+                                    virtio_desk_handle_queue);
     s->cursor_bh = virtio_bh_new_guarded(DEVICE(s), virtio_desk_cursor_bh, s);
 }
 

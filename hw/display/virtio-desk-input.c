@@ -263,92 +263,44 @@ static void virtio_desk_handle_event(VirtIODevice *vdev, VirtQueue *vq)
     virtio_desk_input_flush(VIRTIO_DESK(vdev));
 }
 
-/* Returns 0 or the VIRTIO_DESK_RESP_ERR_* for one status message. */
-static uint32_t virtio_desk_status_event(VirtIODesk *s, VirtQueueElement *elem)
+/*
+ * A status message, one input event (the status queue's row of the
+ * command table): the guest's LED state.
+ */
+void virtio_desk_cmd_status(VirtIODesk *s, VirtIODeskCmd *cmd)
 {
-    struct virtio_desk_input_event ev;
+    const struct virtio_desk_input_event *ev = &cmd->req.status;
     uint16_t device, type, code;
     uint32_t value;
     int led;
 
-    if (iov_size(elem->out_sg, elem->out_num) != sizeof(ev)) {
-        qemu_log_mask(LOG_GUEST_ERROR, "virtio-desk: status message of "
-                      "%zu bytes, expected %zu\n",
-                      iov_size(elem->out_sg, elem->out_num), sizeof(ev));
-        return VIRTIO_DESK_RESP_ERR_INVALID_LENGTH;
+    if (cmd->out_len != sizeof(*ev)) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
+                         "status message of %zu bytes, expected %zu",
+                         cmd->out_len, sizeof(*ev));
+        return;
     }
-    iov_to_buf(elem->out_sg, elem->out_num, 0, &ev, sizeof(ev));
-    device = le16_to_cpu(ev.device);
-    type = le16_to_cpu(ev.type);
-    code = le16_to_cpu(ev.code);
-    value = le32_to_cpu(ev.value);
+    device = le16_to_cpu(ev->device);
+    type = le16_to_cpu(ev->type);
+    code = le16_to_cpu(ev->code);
+    value = le32_to_cpu(ev->value);
     trace_virtio_desk_input_status(device, type, code, value);
 
     led = code < ARRAY_SIZE(virtio_desk_leds) ? virtio_desk_leds[code] : 0;
     if (device != VIRTIO_DESK_INPUT_KEYBOARD || type != EV_LED || !led ||
-        value > 1 || ev.output || ev.padding) {
-        qemu_log_mask(LOG_GUEST_ERROR, "virtio-desk: bad status message "
-                      "device %u type %u code %u value %u\n",
-                      device, type, code, value);
-        return VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER;
+        value > 1 || ev->output || ev->padding) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
+                         "bad status message device %u type %u code %u "
+                         "value %u", device, type, code, value);
+        return;
     }
     virtio_desk_input_set_leds(s, (s->ledstate & ~led) | (value ? led : 0));
-    return 0;
 }
 
-/* One bounded run over the status queue (see VIRTIO_DESK_BATCH). */
-static void virtio_desk_status_run(VirtIODesk *s, bool in_bh)
-{
-    VirtIODevice *vdev = VIRTIO_DEVICE(s);
-    VirtQueue *vq = s->status_vq;
-    VirtQueueElement *elem;
-    unsigned int handled = 0;
-    bool more;
-
-    while (!(more = virtio_desk_queue_yield(vdev, vq,
-                                            handled == VIRTIO_DESK_BATCH,
-                                            handled)) &&
-           (elem = virtqueue_pop(vq, sizeof(VirtQueueElement)))) {
-        struct virtio_desk_ctrl_hdr resp = { 0 };
-        size_t room = iov_size(elem->in_sg, elem->in_num);
-        uint32_t error;
-
-        /* like control requests: act only if the result can be delivered */
-        if (!virtio_vdev_has_feature(vdev, VIRTIO_DESK_F_INPUT)) {
-            qemu_log_mask(LOG_GUEST_ERROR, "virtio-desk: status message "
-                          "without VIRTIO_DESK_F_INPUT\n");
-            error = VIRTIO_DESK_RESP_ERR_INVALID_COMMAND;
-        } else if (room < sizeof(resp)) {
-            qemu_log_mask(LOG_GUEST_ERROR, "virtio-desk: status message with "
-                          "%zu result bytes, needs %zu\n", room, sizeof(resp));
-            error = VIRTIO_DESK_RESP_ERR_INVALID_LENGTH;
-        } else {
-            error = virtio_desk_status_event(s, elem);
-        }
-        if (error) {
-            trace_virtio_desk_input_status_error(error);
-        }
-        resp.type = cpu_to_le32(error ? error : VIRTIO_DESK_RESP_OK_NODATA);
-        virtqueue_push(vq, elem, room < sizeof(resp) ? 0 :
-                       iov_from_buf(elem->in_sg, elem->in_num, 0,
-                                    &resp, sizeof(resp)));
-        g_free(elem);
-        handled++;
-    }
-    if (handled) {
-        virtio_notify(vdev, vq);
-    }
-    virtio_desk_queue_continue(vdev, vq, s->status_bh, more, in_bh);
-}
-
+/* The status queue after a batch (see VIRTIO_DESK_BATCH). */
 static void virtio_desk_status_bh(void *opaque)
 {
-    virtio_desk_status_run(opaque, true);
-}
-
-static void virtio_desk_handle_status(VirtIODevice *vdev, VirtQueue *vq)
-{
-    virtio_desk_status_run(VIRTIO_DESK(vdev), false);
+    virtio_desk_run_queue(opaque, VIRTIO_DESK_QUEUE_STATUS, true);
 }
 
 /* ------------------------------------------------------------------ */
@@ -460,6 +412,28 @@ bool virtio_desk_input_info(VirtIODesk *s, uint32_t device,
     return true;
 }
 
+void virtio_desk_cmd_get_input_info(VirtIODesk *s, VirtIODeskCmd *cmd)
+{
+    const struct virtio_desk_get_input_info *req = &cmd->req.get_input_info;
+    struct virtio_desk_resp_input_info resp;
+    uint32_t device;
+
+    device = le32_to_cpu(req->device);
+    trace_virtio_desk_get_input_info(device);
+    if (req->padding) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
+                         "padding not zero");
+        return;
+    }
+    if (!virtio_desk_input_info(s, device, &resp)) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
+                         "no input device %u", device);
+        return;
+    }
+    virtio_desk_respond(s, cmd, &resp, sizeof(resp));
+}
+
+
 /* ------------------------------------------------------------------ */
 /* device life cycle                                                  */
 
@@ -476,7 +450,7 @@ void virtio_desk_input_realize(VirtIODesk *s)
         s->event_vq = virtio_add_queue(vdev, VIRTIO_DESK_INPUT_QUEUE_SIZE,
                                        virtio_desk_handle_event);
         s->status_vq = virtio_add_queue(vdev, VIRTIO_DESK_INPUT_QUEUE_SIZE,
-                                        virtio_desk_handle_status);
+                                        virtio_desk_handle_queue);
         s->status_bh = virtio_bh_new_guarded(DEVICE(s), virtio_desk_status_bh,
                                              s);
     }

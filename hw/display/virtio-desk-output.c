@@ -14,6 +14,7 @@
 
 #include "qemu/osdep.h"
 #include "qemu/timer.h"
+#include "hw/display/edid.h"
 #include "virtio-desk-internal.h"
 #include "ui/console.h"
 #include "ui/qemu-pixman.h"
@@ -172,6 +173,118 @@ void virtio_desk_outputs_update(VirtIODesk *s, VirtIODeskResource *res,
         }
     }
 }
+
+/* ------------------------------------------------------------------ */
+/* commands                                                           */
+
+void virtio_desk_cmd_get_display_info(VirtIODesk *s, VirtIODeskCmd *cmd)
+{
+    struct virtio_desk_resp_display_info resp = {
+        .hdr.type = cpu_to_le32(VIRTIO_DESK_RESP_OK_DISPLAY_INFO),
+    };
+
+    trace_virtio_desk_get_display_info();
+    for (uint32_t i = 0; i < s->max_outputs; i++) {
+        VirtIODeskOutput *out = &s->outputs[i];
+
+        resp.outputs[i].width = cpu_to_le32(out->pref_width);
+        resp.outputs[i].height = cpu_to_le32(out->pref_height);
+        resp.outputs[i].enabled = cpu_to_le32(out->connected);
+        resp.outputs[i].refresh = cpu_to_le32(out->pref_refresh);
+    }
+    virtio_desk_respond(s, cmd, &resp, sizeof(resp));
+}
+
+/*
+ * The monitor's EDID describes what GET_DISPLAY_INFO says of the output:
+ * its preferred mode and refresh rate (60 Hz when the UI does not say,
+ * as drivers assume), so the two never disagree.
+ */
+void virtio_desk_cmd_get_edid(VirtIODesk *s, VirtIODeskCmd *cmd)
+{
+    const struct virtio_desk_get_edid *req = &cmd->req.get_edid;
+    struct virtio_desk_resp_edid resp = {
+        .hdr.type = cpu_to_le32(VIRTIO_DESK_RESP_OK_EDID),
+    };
+    uint32_t output_id = le32_to_cpu(req->output_id);
+    VirtIODeskOutput *out;
+    qemu_edid_info info = { 0 };
+
+    trace_virtio_desk_get_edid(output_id);
+    if (req->padding) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
+                         "padding not zero");
+        return;
+    }
+    if (output_id >= s->max_outputs) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID,
+                         "output %u of %u", output_id, s->max_outputs);
+        return;
+    }
+    out = &s->outputs[output_id];
+    info.prefx = out->pref_width;
+    info.prefy = out->pref_height;
+    info.maxx = VIRTIO_DESK_MAX_DIMENSION;
+    info.maxy = VIRTIO_DESK_MAX_DIMENSION;
+    info.refresh_rate = out->pref_refresh ? out->pref_refresh : 60000;
+    info.width_mm = out->width_mm;  /* 0: qemu_edid_generate assumes 100 dpi */
+    info.height_mm = out->height_mm;
+    qemu_edid_generate(resp.edid, sizeof(resp.edid), &info);
+    resp.size = cpu_to_le32(qemu_edid_size(resp.edid));
+    virtio_desk_respond(s, cmd, &resp, sizeof(resp));
+}
+
+void virtio_desk_cmd_get_layout(VirtIODesk *s, VirtIODeskCmd *cmd)
+{
+    struct virtio_desk_resp_layout resp = {
+        .hdr.type = cpu_to_le32(VIRTIO_DESK_RESP_OK_LAYOUT),
+    };
+
+    trace_virtio_desk_get_layout();
+    for (uint32_t i = 0; i < s->max_outputs; i++) {
+        resp.outputs[i].x = cpu_to_le32(s->outputs[i].pos_x);
+        resp.outputs[i].y = cpu_to_le32(s->outputs[i].pos_y);
+    }
+    virtio_desk_respond(s, cmd, &resp, sizeof(resp));
+}
+
+void virtio_desk_cmd_set_scanout(VirtIODesk *s, VirtIODeskCmd *cmd)
+{
+    const struct virtio_desk_set_scanout *req = &cmd->req.set_scanout;
+    VirtIODeskResource *res;
+    uint32_t output_id, id, x, y, w, h;
+
+    output_id = le32_to_cpu(req->output_id);
+    id = le32_to_cpu(req->resource_id);
+    x = le32_to_cpu(req->src.x);
+    y = le32_to_cpu(req->src.y);
+    w = le32_to_cpu(req->src.width);
+    h = le32_to_cpu(req->src.height);
+    trace_virtio_desk_set_scanout(output_id, id, x, y, w, h);
+
+    if (output_id >= s->max_outputs) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID,
+                         "output %u of %u", output_id, s->max_outputs);
+        return;
+    }
+    if (id == 0) {
+        virtio_desk_output_disable(s, output_id);
+        return;
+    }
+    res = virtio_desk_find_check_resource(s, id, __func__, cmd);
+    if (!res) {
+        return;
+    }
+    if (!virtio_desk_rect_valid(res, x, y, w, h)) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_RECT,
+                         "%ux%u+%u+%u not inside resource %u (%ux%u)",
+                         w, h, x, y, id, res->width, res->height);
+        return;
+    }
+
+    virtio_desk_output_set(s, output_id, res, x, y, w, h);
+}
+
 
 /* ------------------------------------------------------------------ */
 /* console                                                            */

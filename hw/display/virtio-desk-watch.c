@@ -138,6 +138,25 @@ void virtio_desk_outputs_current(VirtIODesk *s, uint32_t outputs)
     }
 }
 
+void virtio_desk_cmd_outputs_current(VirtIODesk *s, VirtIODeskCmd *cmd)
+{
+    const struct virtio_desk_outputs_current *req = &cmd->req.outputs_current;
+    uint32_t outputs = le32_to_cpu(req->outputs);
+
+    trace_virtio_desk_outputs_current(outputs);
+    if (req->padding) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
+                         "padding not zero");
+        return;
+    }
+    if (outputs & ~MAKE_64BIT_MASK(0, s->max_outputs)) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID,
+                         "outputs 0x%x of %u", outputs, s->max_outputs);
+        return;
+    }
+    virtio_desk_outputs_current(s, outputs);
+}
+
 /*
  * A migration's stream carries the images: keep them current while it
  * runs, as if somebody watched every output.

@@ -44,56 +44,11 @@ QEMU_BUILD_BUG_ON(sizeof(struct virtio_desk_outputs_current) != 16);
 QEMU_BUILD_BUG_ON(VIRTIO_DESK_MAX_OUTPUTS > 32);   /* watched is a u32 */
 QEMU_BUILD_BUG_ON(VIRTIO_DESK_CTRL_QUEUE_SIZE > VIRTQUEUE_MAX_SIZE);
 
-/*
- * Where requests run, measured in docs/performance.md: a bottom half adds
- * a main-loop round trip to each request (64x64 updates under TCG went
- * from ~10,000/s to ~5,000/s), more than a small copy costs, so small
- * requests are handled right in the queue notification.  A transfer that
- * copies more than VIRTIO_DESK_INLINE_MAX bytes is put back, once it is
- * validated and before anything is copied, and left to the bottom half,
- * so that the vCPU goes on with the guest while the main loop copies;
- * notifications stay off while the bottom half is pending.  Either way
- * requests are handled and answered in ring order.
- *
- * Neither runs for as long as the ring has requests: vCPUs can refill it
- * as fast as it drains.  A run ends after VIRTIO_DESK_BATCH requests, or
- * once it has copied VIRTIO_DESK_BATCH_BYTES, and the bottom half takes
- * up the rest after the main loop has had its turn.
- */
-#define VIRTIO_DESK_INLINE_MAX (1 * MiB)
-#define VIRTIO_DESK_BATCH_BYTES (16 * MiB)
-
-/* The fixed part of every request; GET_DISPLAY_INFO is a bare header. */
-typedef union VirtIODeskReq {
-    struct virtio_desk_ctrl_hdr hdr;
-    struct virtio_desk_resource_create resource_create;
-    struct virtio_desk_resource_destroy resource_destroy;
-    struct virtio_desk_set_scanout set_scanout;
-    struct virtio_desk_transfer_rects transfer_rects;
-    struct virtio_desk_get_input_info get_input_info;
-    struct virtio_desk_get_edid get_edid;
-    struct virtio_desk_outputs_current outputs_current;
-} VirtIODeskReq;
-
-/* One control request while it is being handled. */
-typedef struct VirtIODeskCmd {
-    VirtQueueElement *elem;
-    VirtIODeskReq req;   /* read once, before the handler runs */
-    uint32_t type;
-    uint32_t error;      /* 0, or the VIRTIO_DESK_RESP_ERR_* to answer */
-    size_t out_len;      /* device-readable bytes in the chain */
-    size_t in_len;       /* device-writable bytes in the chain */
-    uint64_t copied;     /* pixel bytes the request copied */
-    bool responded;
-    bool may_defer;      /* in the queue notification: big copies wait */
-    bool deferred;       /* left to the bottom half, untouched */
-} VirtIODeskCmd;
-
 /* ------------------------------------------------------------------ */
-/* request plumbing                                                   */
+/* the request path                                                   */
 
-static void virtio_desk_respond(VirtIODesk *s, VirtIODeskCmd *cmd,
-                                void *resp, size_t size)
+void virtio_desk_respond(VirtIODesk *s, VirtIODeskCmd *cmd,
+                         void *resp, size_t size)
 {
     VirtQueueElement *elem = cmd->elem;
     size_t written = 0;
@@ -106,7 +61,7 @@ static void virtio_desk_respond(VirtIODesk *s, VirtIODeskCmd *cmd,
     } else {
         written = iov_from_buf(elem->in_sg, elem->in_num, 0, resp, size);
     }
-    virtqueue_push(s->ctrl_vq, elem, written);
+    virtqueue_push(cmd->vq, elem, written);
     cmd->responded = true;
 }
 
@@ -118,500 +73,258 @@ static void virtio_desk_respond_nodata(VirtIODesk *s, VirtIODeskCmd *cmd,
     virtio_desk_respond(s, cmd, &resp, sizeof(resp));
 }
 
-/* ------------------------------------------------------------------ */
-/* commands                                                           */
-
-/* The resource a request names; if there is none, reject the request. */
-static VirtIODeskResource *
-virtio_desk_find_check_resource(VirtIODesk *s, uint32_t id,
-                                const char *caller, VirtIODeskCmd *cmd)
+static void virtio_desk_trace_status_error(uint32_t type, uint32_t error)
 {
-    VirtIODeskResource *res = virtio_desk_find_resource(s, id);
-
-    if (!res) {
-        desk_guest_error_in(caller, cmd,
-                            VIRTIO_DESK_RESP_ERR_INVALID_RESOURCE_ID,
-                            "no resource %u", id);
-    }
-    return res;
+    trace_virtio_desk_input_status_error(error);
 }
 
-static void virtio_desk_cmd_get_display_info(VirtIODesk *s, VirtIODeskCmd *cmd)
-{
-    struct virtio_desk_resp_display_info resp = {
-        .hdr.type = cpu_to_le32(VIRTIO_DESK_RESP_OK_DISPLAY_INFO),
-    };
+/* What sets the queues apart; every answer is a virtio_desk_ctrl_hdr. */
+typedef struct VirtIODeskQueueType {
+    const char *what;       /* a request's name in guest error lines */
+    bool typed;             /* requests begin with a virtio_desk_ctrl_hdr */
+    /* no request is looked at without room for its answer */
+    bool room_first;
+    bool stalls;            /* x-stall holds it */
+    uint64_t features;      /* the driver must have them for the queue */
+    const char *feature_name;
+    void (*trace_cmd)(uint32_t type, uint32_t flags, uint64_t len);
+    void (*trace_error)(uint32_t type, uint32_t error);
+} VirtIODeskQueueType;
 
-    trace_virtio_desk_get_display_info();
-    for (uint32_t i = 0; i < s->max_outputs; i++) {
-        VirtIODeskOutput *out = &s->outputs[i];
-
-        resp.outputs[i].width = cpu_to_le32(out->pref_width);
-        resp.outputs[i].height = cpu_to_le32(out->pref_height);
-        resp.outputs[i].enabled = cpu_to_le32(out->connected);
-        resp.outputs[i].refresh = cpu_to_le32(out->pref_refresh);
-    }
-    virtio_desk_respond(s, cmd, &resp, sizeof(resp));
-}
-
-/*
- * The monitor's EDID describes what GET_DISPLAY_INFO says of the output:
- * its preferred mode and refresh rate (60 Hz when the UI does not say,
- * as drivers assume), so the two never disagree.
- */
-static void virtio_desk_cmd_get_edid(VirtIODesk *s, VirtIODeskCmd *cmd)
-{
-    const struct virtio_desk_get_edid *req = &cmd->req.get_edid;
-    struct virtio_desk_resp_edid resp = {
-        .hdr.type = cpu_to_le32(VIRTIO_DESK_RESP_OK_EDID),
-    };
-    uint32_t output_id = le32_to_cpu(req->output_id);
-    VirtIODeskOutput *out;
-    qemu_edid_info info = { 0 };
-
-    trace_virtio_desk_get_edid(output_id);
-    if (req->padding) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
-                         "padding not zero");
-        return;
-    }
-    if (output_id >= s->max_outputs) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID,
-                         "output %u of %u", output_id, s->max_outputs);
-        return;
-    }
-    out = &s->outputs[output_id];
-    info.prefx = out->pref_width;
-    info.prefy = out->pref_height;
-    info.maxx = VIRTIO_DESK_MAX_DIMENSION;
-    info.maxy = VIRTIO_DESK_MAX_DIMENSION;
-    info.refresh_rate = out->pref_refresh ? out->pref_refresh : 60000;
-    info.width_mm = out->width_mm;  /* 0: qemu_edid_generate assumes 100 dpi */
-    info.height_mm = out->height_mm;
-    qemu_edid_generate(resp.edid, sizeof(resp.edid), &info);
-    resp.size = cpu_to_le32(qemu_edid_size(resp.edid));
-    virtio_desk_respond(s, cmd, &resp, sizeof(resp));
-}
-
-static void virtio_desk_cmd_get_layout(VirtIODesk *s, VirtIODeskCmd *cmd)
-{
-    struct virtio_desk_resp_layout resp = {
-        .hdr.type = cpu_to_le32(VIRTIO_DESK_RESP_OK_LAYOUT),
-    };
-
-    trace_virtio_desk_get_layout();
-    for (uint32_t i = 0; i < s->max_outputs; i++) {
-        resp.outputs[i].x = cpu_to_le32(s->outputs[i].pos_x);
-        resp.outputs[i].y = cpu_to_le32(s->outputs[i].pos_y);
-    }
-    virtio_desk_respond(s, cmd, &resp, sizeof(resp));
-}
-
-static void virtio_desk_cmd_resource_create(VirtIODesk *s, VirtIODeskCmd *cmd)
-{
-    const struct virtio_desk_resource_create *req = &cmd->req.resource_create;
-    const char *why;
-    uint32_t id, format, width, height;
-
-    id = le32_to_cpu(req->resource_id);
-    format = le32_to_cpu(req->format);
-    width = le32_to_cpu(req->width);
-    height = le32_to_cpu(req->height);
-    trace_virtio_desk_resource_create(id, format, width, height);
-
-    cmd->error = virtio_desk_resource_new(s, id, format, width, height, &why);
-    if (cmd->error) {
-        desk_guest_error(cmd, cmd->error, "resource %u format 0x%x %ux%u: %s",
-                         id, format, width, height, why);
-    }
-}
-
-static void virtio_desk_cmd_resource_destroy(VirtIODesk *s, VirtIODeskCmd *cmd)
-{
-    const struct virtio_desk_resource_destroy *req = &cmd->req.resource_destroy;
-    VirtIODeskResource *res;
-    uint32_t id;
-
-    id = le32_to_cpu(req->resource_id);
-    trace_virtio_desk_resource_destroy(id);
-
-    if (req->padding) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
-                         "padding not zero");
-        return;
-    }
-    res = virtio_desk_find_check_resource(s, id, __func__, cmd);
-    if (!res) {
-        return;
-    }
-    virtio_desk_resource_destroy(s, res);
-}
-
-static void virtio_desk_cmd_set_scanout(VirtIODesk *s, VirtIODeskCmd *cmd)
-{
-    const struct virtio_desk_set_scanout *req = &cmd->req.set_scanout;
-    VirtIODeskResource *res;
-    uint32_t output_id, id, x, y, w, h;
-
-    output_id = le32_to_cpu(req->output_id);
-    id = le32_to_cpu(req->resource_id);
-    x = le32_to_cpu(req->src.x);
-    y = le32_to_cpu(req->src.y);
-    w = le32_to_cpu(req->src.width);
-    h = le32_to_cpu(req->src.height);
-    trace_virtio_desk_set_scanout(output_id, id, x, y, w, h);
-
-    if (output_id >= s->max_outputs) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID,
-                         "output %u of %u", output_id, s->max_outputs);
-        return;
-    }
-    if (id == 0) {
-        virtio_desk_output_disable(s, output_id);
-        return;
-    }
-    res = virtio_desk_find_check_resource(s, id, __func__, cmd);
-    if (!res) {
-        return;
-    }
-    if (!virtio_desk_rect_valid(res, x, y, w, h)) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_RECT,
-                         "%ux%u+%u+%u not inside resource %u (%ux%u)",
-                         w, h, x, y, id, res->width, res->height);
-        return;
-    }
-
-    virtio_desk_output_set(s, output_id, res, x, y, w, h);
-}
-
-static bool virtio_desk_check_xfer_rect(VirtIODeskCmd *cmd,
-                                        VirtIODeskResource *res,
-                                        const struct virtio_desk_xfer_rect *xr,
-                                        uint64_t payload_len)
-{
-    uint32_t x = le32_to_cpu(xr->r.x), y = le32_to_cpu(xr->r.y);
-    uint32_t w = le32_to_cpu(xr->r.width), h = le32_to_cpu(xr->r.height);
-    uint32_t stride = le32_to_cpu(xr->stride);
-    uint64_t offset = le64_to_cpu(xr->offset);
-    uint64_t row = (uint64_t)w * res->bpp, need;
-
-    if (!virtio_desk_rect_valid(res, x, y, w, h)) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_RECT,
-                         "%ux%u+%u+%u not inside resource %u (%ux%u)",
-                         w, h, x, y, res->id, res->width, res->height);
-        return false;
-    }
-    if (xr->padding) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
-                         "padding not zero");
-        return false;
-    }
-    if (stride < row) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
-                         "stride %u below row size %" PRIu64, stride, row);
-        return false;
-    }
-    /* h <= 2^14, stride < 2^32, row <= 2^16: fits in 64 bits */
-    need = (uint64_t)(h - 1) * stride + row;
-    if (offset > payload_len || need > payload_len - offset) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
-                         "rect needs payload bytes %" PRIu64 "+%" PRIu64
-                         ", request has %" PRIu64, offset, need, payload_len);
-        return false;
-    }
-    return true;
-}
-
-/* A TRANSFER_RECTS request that has been validated. */
-typedef struct VirtIODeskTransfer {
-    VirtIODeskResource *res;
-    uint32_t num_rects;
-    struct virtio_desk_xfer_rect *rects;  /* as the guest sent them */
-    uint64_t payload_start;               /* chain offset of payload byte 0 */
-    uint64_t bytes;                       /* pixel bytes to copy */
-} VirtIODeskTransfer;
-
-/*
- * Validate every rect before copying any: all or nothing.  Fills @xfer;
- * xfer->rects is the caller's to free, even on failure.
- */
-static bool virtio_desk_check_transfer(VirtIODesk *s, VirtIODeskCmd *cmd,
-                                       uint32_t id, uint32_t num_rects,
-                                       VirtIODeskTransfer *xfer)
-{
-    VirtIODeskResource *res;
-    uint64_t area = 0, payload_len;
-
-    res = virtio_desk_find_check_resource(s, id, __func__, cmd);
-    if (!res) {
-        return false;
-    }
-    if (num_rects == 0 || num_rects > VIRTIO_DESK_MAX_RECTS) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
-                         "%u rects, allowed 1..%u", num_rects,
-                         VIRTIO_DESK_MAX_RECTS);
-        return false;
-    }
-    xfer->payload_start = sizeof(struct virtio_desk_transfer_rects) +
-                          (uint64_t)num_rects * sizeof(*xfer->rects);
-    if (cmd->out_len < xfer->payload_start) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
-                         "%u rects need %" PRIu64 " bytes, request has %zu",
-                         num_rects, xfer->payload_start, cmd->out_len);
-        return false;
-    }
-    payload_len = cmd->out_len - xfer->payload_start;
-
-    xfer->rects = g_new(struct virtio_desk_xfer_rect, num_rects);
-    iov_to_buf(cmd->elem->out_sg, cmd->elem->out_num,
-               sizeof(struct virtio_desk_transfer_rects),
-               xfer->rects, num_rects * sizeof(*xfer->rects));
-    for (uint32_t i = 0; i < num_rects; i++) {
-        if (!virtio_desk_check_xfer_rect(cmd, res, &xfer->rects[i],
-                                         payload_len)) {
-            return false;
-        }
-        area += (uint64_t)le32_to_cpu(xfer->rects[i].r.width) *
-                le32_to_cpu(xfer->rects[i].r.height);
-    }
-    /* Bounds the host's work per request to one full copy of the resource. */
-    if (area > (uint64_t)res->width * res->height) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
-                         "rects cover %" PRIu64 " pixels, resource %u has %u",
-                         area, id, res->width * res->height);
-        return false;
-    }
-    xfer->res = res;
-    xfer->num_rects = num_rects;
-    xfer->bytes = area * res->bpp;
-    return true;
-}
-
-/* Copy a validated transfer into its resource and show what changed. */
-static void virtio_desk_copy_transfer(VirtIODesk *s, VirtIODeskCmd *cmd,
-                                      const VirtIODeskTransfer *xfer)
-{
-    VirtIODeskResource *res = xfer->res;
-    uint32_t bpp = res->bpp;
-    uint32_t img_stride = pixman_image_get_stride(res->image);
-    uint8_t *img = (uint8_t *)pixman_image_get_data(res->image);
-    unsigned int idx = 0;
-    size_t base = 0;
-
-    for (uint32_t i = 0; i < xfer->num_rects; i++) {
-        const struct virtio_desk_xfer_rect *xr = &xfer->rects[i];
-        uint32_t x = le32_to_cpu(xr->r.x), y = le32_to_cpu(xr->r.y);
-        uint32_t w = le32_to_cpu(xr->r.width), h = le32_to_cpu(xr->r.height);
-        uint32_t stride = le32_to_cpu(xr->stride);
-        uint64_t src = xfer->payload_start + le64_to_cpu(xr->offset);
-
-        trace_virtio_desk_transfer_rect(res->id, x, y, w, h);
-        if (x == 0 && (uint64_t)w * bpp == img_stride && stride == img_stride) {
-            /* whole rows, packed on both sides: one copy, not one a row */
-            virtio_desk_copy_from_chain(cmd->elem->out_sg, &idx, &base, src,
-                                        img + (uint64_t)y * img_stride,
-                                        (size_t)h * img_stride);
-        } else {
-            for (uint32_t row = 0; row < h; row++) {
-                virtio_desk_copy_from_chain(cmd->elem->out_sg, &idx, &base,
-                                            src + (uint64_t)row * stride,
-                                            img + (uint64_t)(y + row) *
-                                            img_stride + (uint64_t)x * bpp,
-                                            (size_t)w * bpp);
-            }
-        }
-        virtio_desk_outputs_update(s, res, x, y, w, h);
-    }
-}
-
-static void virtio_desk_cmd_transfer_rects(VirtIODesk *s, VirtIODeskCmd *cmd)
-{
-    const struct virtio_desk_transfer_rects *req = &cmd->req.transfer_rects;
-    VirtIODeskTransfer xfer = { 0 };
-    uint32_t id, num_rects;
-
-    id = le32_to_cpu(req->resource_id);
-    num_rects = le32_to_cpu(req->num_rects);
-    if (!virtio_desk_check_transfer(s, cmd, id, num_rects, &xfer)) {
-        goto out;
-    }
-    if (cmd->may_defer && xfer.bytes > VIRTIO_DESK_INLINE_MAX) {
-        cmd->deferred = true;
-        goto out;
-    }
-    trace_virtio_desk_transfer_rects(id, num_rects, cmd->out_len,
-                                     cmd->elem->out_num);
-    virtio_desk_copy_transfer(s, cmd, &xfer);
-    cmd->copied = xfer.bytes;
-out:
-    g_free(xfer.rects);
-}
-
-static void virtio_desk_cmd_get_input_info(VirtIODesk *s, VirtIODeskCmd *cmd)
-{
-    const struct virtio_desk_get_input_info *req = &cmd->req.get_input_info;
-    struct virtio_desk_resp_input_info resp;
-    uint32_t device;
-
-    device = le32_to_cpu(req->device);
-    trace_virtio_desk_get_input_info(device);
-    if (req->padding) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
-                         "padding not zero");
-        return;
-    }
-    if (!virtio_desk_input_info(s, device, &resp)) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
-                         "no input device %u", device);
-        return;
-    }
-    virtio_desk_respond(s, cmd, &resp, sizeof(resp));
-}
-
-static void virtio_desk_cmd_outputs_current(VirtIODesk *s, VirtIODeskCmd *cmd)
-{
-    const struct virtio_desk_outputs_current *req = &cmd->req.outputs_current;
-    uint32_t outputs = le32_to_cpu(req->outputs);
-
-    trace_virtio_desk_outputs_current(outputs);
-    if (req->padding) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_PARAMETER,
-                         "padding not zero");
-        return;
-    }
-    if (outputs & ~MAKE_64BIT_MASK(0, s->max_outputs)) {
-        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_OUTPUT_ID,
-                         "outputs 0x%x of %u", outputs, s->max_outputs);
-        return;
-    }
-    virtio_desk_outputs_current(s, outputs);
-}
-
-/* ------------------------------------------------------------------ */
-/* dispatch                                                           */
+static const VirtIODeskQueueType virtio_desk_queue_types[] = {
+    [VIRTIO_DESK_QUEUE_CTRL] = {
+        .what = "request",
+        .typed = true,
+        .stalls = true,
+        .trace_cmd = trace_virtio_desk_cmd,
+        .trace_error = trace_virtio_desk_cmd_error,
+    },
+    [VIRTIO_DESK_QUEUE_STATUS] = {
+        .what = "status message",
+        .room_first = true,
+        .features = BIT_ULL(VIRTIO_DESK_F_INPUT),
+        .feature_name = "VIRTIO_DESK_F_INPUT",
+        .trace_error = virtio_desk_trace_status_error,
+    },
+    [VIRTIO_DESK_QUEUE_CURSOR] = {
+        .what = "cursor request",
+        .typed = true,
+        .room_first = true,
+        .features = BIT_ULL(VIRTIO_DESK_F_CURSOR),
+        .feature_name = "VIRTIO_DESK_F_CURSOR",
+        .trace_cmd = trace_virtio_desk_cursor_cmd,
+        .trace_error = trace_virtio_desk_cursor_error,
+    },
+};
 
 typedef struct VirtIODeskCmdType {
-    uint32_t type;
+    unsigned int queue;     /* VIRTIO_DESK_QUEUE_* */
+    uint32_t type;          /* the status queue's one row has none */
     size_t req_size;        /* fixed part of the request, header included */
     size_t resp_size;       /* writable bytes the answer needs */
     uint64_t features;      /* feature bits the driver must have accepted */
     void (*handle)(VirtIODesk *s, VirtIODeskCmd *cmd);
 } VirtIODeskCmdType;
 
+/* the answer without data, a bare header */
+#define VIRTIO_DESK_NODATA_SIZE sizeof(struct virtio_desk_ctrl_hdr)
+
 static const VirtIODeskCmdType virtio_desk_cmd_types[] = {
     {
+        .queue = VIRTIO_DESK_QUEUE_CTRL,
         .type = VIRTIO_DESK_CMD_GET_DISPLAY_INFO,
         .req_size = sizeof(struct virtio_desk_ctrl_hdr),
         .resp_size = sizeof(struct virtio_desk_resp_display_info),
         .handle = virtio_desk_cmd_get_display_info,
     }, {
+        .queue = VIRTIO_DESK_QUEUE_CTRL,
         .type = VIRTIO_DESK_CMD_RESOURCE_CREATE,
         .req_size = sizeof(struct virtio_desk_resource_create),
-        .resp_size = sizeof(struct virtio_desk_ctrl_hdr),
+        .resp_size = VIRTIO_DESK_NODATA_SIZE,
         .handle = virtio_desk_cmd_resource_create,
     }, {
+        .queue = VIRTIO_DESK_QUEUE_CTRL,
         .type = VIRTIO_DESK_CMD_RESOURCE_DESTROY,
         .req_size = sizeof(struct virtio_desk_resource_destroy),
-        .resp_size = sizeof(struct virtio_desk_ctrl_hdr),
+        .resp_size = VIRTIO_DESK_NODATA_SIZE,
         .handle = virtio_desk_cmd_resource_destroy,
     }, {
+        .queue = VIRTIO_DESK_QUEUE_CTRL,
         .type = VIRTIO_DESK_CMD_SET_SCANOUT,
         .req_size = sizeof(struct virtio_desk_set_scanout),
-        .resp_size = sizeof(struct virtio_desk_ctrl_hdr),
+        .resp_size = VIRTIO_DESK_NODATA_SIZE,
         .handle = virtio_desk_cmd_set_scanout,
     }, {
+        .queue = VIRTIO_DESK_QUEUE_CTRL,
         .type = VIRTIO_DESK_CMD_TRANSFER_RECTS,
         .req_size = sizeof(struct virtio_desk_transfer_rects),
-        .resp_size = sizeof(struct virtio_desk_ctrl_hdr),
+        .resp_size = VIRTIO_DESK_NODATA_SIZE,
         .handle = virtio_desk_cmd_transfer_rects,
     }, {
+        .queue = VIRTIO_DESK_QUEUE_CTRL,
         .type = VIRTIO_DESK_CMD_GET_INPUT_INFO,
         .req_size = sizeof(struct virtio_desk_get_input_info),
         .resp_size = sizeof(struct virtio_desk_resp_input_info),
         .features = BIT_ULL(VIRTIO_DESK_F_INPUT),
         .handle = virtio_desk_cmd_get_input_info,
     }, {
+        .queue = VIRTIO_DESK_QUEUE_CTRL,
         .type = VIRTIO_DESK_CMD_GET_EDID,
         .req_size = sizeof(struct virtio_desk_get_edid),
         .resp_size = sizeof(struct virtio_desk_resp_edid),
         .features = BIT_ULL(VIRTIO_DESK_F_EDID),
         .handle = virtio_desk_cmd_get_edid,
     }, {
+        .queue = VIRTIO_DESK_QUEUE_CTRL,
         .type = VIRTIO_DESK_CMD_GET_LAYOUT,
         .req_size = sizeof(struct virtio_desk_ctrl_hdr),
         .resp_size = sizeof(struct virtio_desk_resp_layout),
         .features = BIT_ULL(VIRTIO_DESK_F_LAYOUT),
         .handle = virtio_desk_cmd_get_layout,
     }, {
+        .queue = VIRTIO_DESK_QUEUE_CTRL,
         .type = VIRTIO_DESK_CMD_OUTPUTS_CURRENT,
         .req_size = sizeof(struct virtio_desk_outputs_current),
-        .resp_size = sizeof(struct virtio_desk_ctrl_hdr),
+        .resp_size = VIRTIO_DESK_NODATA_SIZE,
         .features = BIT_ULL(VIRTIO_DESK_F_WATCH),
         .handle = virtio_desk_cmd_outputs_current,
+    }, {
+        /* the message is one input event: its handler checks its size */
+        .queue = VIRTIO_DESK_QUEUE_STATUS,
+        .resp_size = VIRTIO_DESK_NODATA_SIZE,
+        .handle = virtio_desk_cmd_status,
+    }, {
+        .queue = VIRTIO_DESK_QUEUE_CURSOR,
+        .type = VIRTIO_DESK_CMD_CURSOR_DEFINE,
+        .req_size = sizeof(struct virtio_desk_cursor_define),
+        .resp_size = VIRTIO_DESK_NODATA_SIZE,
+        .handle = virtio_desk_cmd_cursor_define,
+    }, {
+        .queue = VIRTIO_DESK_QUEUE_CURSOR,
+        .type = VIRTIO_DESK_CMD_CURSOR_MOVE,
+        .req_size = sizeof(struct virtio_desk_cursor_pos),
+        .resp_size = VIRTIO_DESK_NODATA_SIZE,
+        .handle = virtio_desk_cmd_cursor_move,
     },
 };
 
-static const VirtIODeskCmdType *virtio_desk_find_cmd_type(uint32_t type)
+static const VirtIODeskCmdType *
+virtio_desk_find_cmd_type(unsigned int queue, bool typed, uint32_t type)
 {
     for (size_t i = 0; i < ARRAY_SIZE(virtio_desk_cmd_types); i++) {
-        if (virtio_desk_cmd_types[i].type == type) {
-            return &virtio_desk_cmd_types[i];
+        const VirtIODeskCmdType *ct = &virtio_desk_cmd_types[i];
+
+        if (ct->queue == queue && (!typed || ct->type == type)) {
+            return ct;
         }
     }
     return NULL;
 }
 
-static void virtio_desk_handle_cmd(VirtIODesk *s, VirtIODeskCmd *cmd)
+/* The header of a typed request; false if it rejects the request. */
+static bool virtio_desk_check_hdr(VirtIODesk *s, const VirtIODeskQueueType *qt,
+                                  VirtIODeskCmd *cmd, size_t req_len,
+                                  bool has_features)
 {
-    VirtIODevice *vdev = VIRTIO_DEVICE(s);
-    const VirtIODeskCmdType *ct;
-    size_t req_len, resp_len;
     uint32_t flags;
 
-    req_len = iov_to_buf(cmd->elem->out_sg, cmd->elem->out_num, 0,
-                         &cmd->req, sizeof(cmd->req));
     if (req_len < sizeof(cmd->req.hdr)) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
-                         "request shorter than %zu bytes",
+                         "%s shorter than %zu bytes", qt->what,
                          sizeof(cmd->req.hdr));
-        return;
+        return false;
     }
     cmd->type = le32_to_cpu(cmd->req.hdr.type);
     flags = le32_to_cpu(cmd->req.hdr.flags);
-    trace_virtio_desk_cmd(cmd->type, flags, cmd->out_len);
+    qt->trace_cmd(cmd->type, flags, cmd->out_len);
     if (flags) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_COMMAND,
-                         "request 0x%x has flags 0x%x", cmd->type, flags);
-        return;
+                         "%s 0x%x has flags 0x%x", qt->what, cmd->type, flags);
+        return false;
     }
-    ct = virtio_desk_find_cmd_type(cmd->type);
+    if (!has_features) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_COMMAND,
+                         "%s 0x%x without %s", qt->what, cmd->type,
+                         qt->feature_name);
+        return false;
+    }
+    return true;
+}
+
+/* The row that takes the request, or NULL if it rejects the request. */
+static const VirtIODeskCmdType *
+virtio_desk_check_cmd(VirtIODesk *s, unsigned int queue, VirtIODeskCmd *cmd)
+{
+    const VirtIODeskQueueType *qt = &virtio_desk_queue_types[queue];
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    bool has_features = (vdev->guest_features & qt->features) == qt->features;
+    const VirtIODeskCmdType *ct;
+    size_t req_len, resp_len;
+
+    if (!qt->typed && !has_features) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_COMMAND,
+                         "%s without %s", qt->what, qt->feature_name);
+        return NULL;
+    }
+    if (qt->room_first && cmd->in_len < VIRTIO_DESK_NODATA_SIZE) {
+        desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
+                         "%s with %zu result bytes, needs %zu", qt->what,
+                         cmd->in_len, VIRTIO_DESK_NODATA_SIZE);
+        return NULL;
+    }
+    req_len = iov_to_buf(cmd->elem->out_sg, cmd->elem->out_num, 0,
+                         &cmd->req, sizeof(cmd->req));
+    if (qt->typed && !virtio_desk_check_hdr(s, qt, cmd, req_len,
+                                            has_features)) {
+        return NULL;
+    }
+    ct = virtio_desk_find_cmd_type(queue, qt->typed, cmd->type);
     if (ct && (vdev->guest_features & ct->features) != ct->features) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_COMMAND,
-                         "request 0x%x needs features 0x%" PRIx64
-                         ", driver has 0x%" PRIx64, cmd->type, ct->features,
-                         vdev->guest_features);
-        return;
+                         "%s 0x%x needs features 0x%" PRIx64
+                         ", driver has 0x%" PRIx64, qt->what, cmd->type,
+                         ct->features, vdev->guest_features);
+        return NULL;
     }
     /* Act only on requests whose answer, even an error, can be delivered. */
-    resp_len = ct ? ct->resp_size : sizeof(struct virtio_desk_ctrl_hdr);
+    resp_len = ct ? ct->resp_size : VIRTIO_DESK_NODATA_SIZE;
     if (cmd->in_len < resp_len) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
-                         "request 0x%x has %zu response bytes, needs %zu",
-                         cmd->type, cmd->in_len, resp_len);
-        return;
+                         "%s 0x%x has %zu response bytes, needs %zu",
+                         qt->what, cmd->type, cmd->in_len, resp_len);
+        return NULL;
     }
     if (!ct) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_COMMAND,
-                         "unknown request 0x%x", cmd->type);
-        return;
+                         "unknown %s 0x%x", qt->what, cmd->type);
+        return NULL;
     }
     if (req_len < ct->req_size) {
         desk_guest_error(cmd, VIRTIO_DESK_RESP_ERR_INVALID_LENGTH,
-                         "request 0x%x shorter than %zu bytes",
-                         cmd->type, ct->req_size);
-        return;
+                         "%s 0x%x shorter than %zu bytes",
+                         qt->what, cmd->type, ct->req_size);
+        return NULL;
     }
-    ct->handle(s, cmd);
+    return ct;
+}
+
+/* The answer of a request its handler did not answer itself. */
+static void virtio_desk_answer(VirtIODesk *s, unsigned int queue,
+                               VirtIODeskCmd *cmd)
+{
+    const VirtIODeskQueueType *qt = &virtio_desk_queue_types[queue];
+
+    if (cmd->error) {
+        qt->trace_error(cmd->type, cmd->error);
+    }
+    if (qt->room_first && cmd->in_len < VIRTIO_DESK_NODATA_SIZE) {
+        /* said so before the request was looked at */
+        virtqueue_push(cmd->vq, cmd->elem, 0);
+    } else if (cmd->error) {
+        virtio_desk_respond_nodata(s, cmd, cmd->error);
+    } else if (!cmd->responded) {
+        virtio_desk_respond_nodata(s, cmd, VIRTIO_DESK_RESP_OK_NODATA);
+    }
 }
 
 /*
@@ -620,8 +333,8 @@ static void virtio_desk_handle_cmd(VirtIODesk *s, VirtIODeskCmd *cmd)
  * leave what is left to the queue's bottom half?  Not if nothing is left
  * (a broken device pops nothing, so nothing is left for it either).
  */
-bool virtio_desk_queue_yield(VirtIODevice *vdev, VirtQueue *vq, bool spent,
-                             unsigned int handled)
+static bool virtio_desk_queue_yield(VirtIODevice *vdev, VirtQueue *vq,
+                                    bool spent, unsigned int handled)
 {
     if (!spent || virtio_queue_empty(vq) || virtio_device_disabled(vdev)) {
         return false;
@@ -636,8 +349,8 @@ bool virtio_desk_queue_yield(VirtIODevice *vdev, VirtQueue *vq, bool spent,
  * bottom half (@in_bh) that finds the ring empty turns them back on, and
  * then takes a request that came in just before in another run.
  */
-void virtio_desk_queue_continue(VirtIODevice *vdev, VirtQueue *vq, QEMUBH *bh,
-                                bool more, bool in_bh)
+static void virtio_desk_queue_continue(VirtIODevice *vdev, VirtQueue *vq,
+                                       QEMUBH *bh, bool more, bool in_bh)
 {
     if (!more && in_bh) {
         virtio_queue_set_notification(vq, 1);
@@ -649,61 +362,79 @@ void virtio_desk_queue_continue(VirtIODevice *vdev, VirtQueue *vq, QEMUBH *bh,
     }
 }
 
-static void virtio_desk_ctrl_run(VirtIODesk *s, bool in_bh)
+static QEMUBH *virtio_desk_queue_bh(VirtIODesk *s, unsigned int queue)
+{
+    switch (queue) {
+    case VIRTIO_DESK_QUEUE_CTRL:
+        return s->ctrl_bh;
+    case VIRTIO_DESK_QUEUE_STATUS:
+        return s->status_bh;
+    default:
+        return s->cursor_bh;
+    }
+}
+
+/*
+ * One bounded run over a request queue, in ring order: every request is
+ * checked against its row of the command table, handled, and answered.
+ */
+void virtio_desk_run_queue(VirtIODesk *s, unsigned int queue, bool in_bh)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    VirtQueue *vq = virtio_get_queue(vdev, queue);
     VirtQueueElement *elem;
     unsigned int handled = 0;
     uint64_t copied = 0;
     bool more;
 
     /* x-stall: left in the ring until it is cleared */
-    if (s->stall) {
+    if (virtio_desk_queue_types[queue].stalls && s->stall) {
         return;
     }
-    while (!(more = virtio_desk_queue_yield(vdev, s->ctrl_vq,
+    while (!(more = virtio_desk_queue_yield(vdev, vq,
                                             handled == VIRTIO_DESK_BATCH ||
                                             copied >= VIRTIO_DESK_BATCH_BYTES,
                                             handled)) &&
-           (elem = virtqueue_pop(s->ctrl_vq, sizeof(VirtQueueElement)))) {
+           (elem = virtqueue_pop(vq, sizeof(VirtQueueElement)))) {
         VirtIODeskCmd cmd = {
+            .vq = vq,
             .elem = elem,
             .out_len = iov_size(elem->out_sg, elem->out_num),
             .in_len = iov_size(elem->in_sg, elem->in_num),
             .may_defer = !in_bh,
         };
+        const VirtIODeskCmdType *ct = virtio_desk_check_cmd(s, queue, &cmd);
 
-        virtio_desk_handle_cmd(s, &cmd);
+        if (ct) {
+            ct->handle(s, &cmd);
+        }
         if (cmd.deferred) {
-            virtqueue_unpop(s->ctrl_vq, elem, 0);
+            virtqueue_unpop(vq, elem, 0);
             g_free(elem);
             more = true;
             break;
         }
-        if (cmd.error) {
-            trace_virtio_desk_cmd_error(cmd.type, cmd.error);
-            virtio_desk_respond_nodata(s, &cmd, cmd.error);
-        } else if (!cmd.responded) {
-            virtio_desk_respond_nodata(s, &cmd, VIRTIO_DESK_RESP_OK_NODATA);
-        }
+        virtio_desk_answer(s, queue, &cmd);
         g_free(elem);
         handled++;
         copied += cmd.copied;
     }
     if (handled) {
-        virtio_notify(vdev, s->ctrl_vq);
+        virtio_notify(vdev, vq);
     }
-    virtio_desk_queue_continue(vdev, s->ctrl_vq, s->ctrl_bh, more, in_bh);
+    virtio_desk_queue_continue(vdev, vq, virtio_desk_queue_bh(s, queue),
+                               more, in_bh);
+}
+
+void virtio_desk_handle_queue(VirtIODevice *vdev, VirtQueue *vq)
+{
+    virtio_desk_run_queue(VIRTIO_DESK(vdev), virtio_get_queue_index(vq),
+                          false);
 }
 
 static void virtio_desk_ctrl_bh(void *opaque)
 {
-    virtio_desk_ctrl_run(opaque, true);
-}
-
-static void virtio_desk_handle_ctrl(VirtIODevice *vdev, VirtQueue *vq)
-{
-    virtio_desk_ctrl_run(VIRTIO_DESK(vdev), false);
+    virtio_desk_run_queue(opaque, VIRTIO_DESK_QUEUE_CTRL, true);
 }
 
 /* ------------------------------------------------------------------ */
@@ -825,7 +556,7 @@ static void virtio_desk_realize(DeviceState *dev, Error **errp)
 
     virtio_init(vdev, VIRTIO_ID_DESK, sizeof(struct virtio_desk_config));
     s->ctrl_vq = virtio_add_queue(vdev, VIRTIO_DESK_CTRL_QUEUE_SIZE,
-                                  virtio_desk_handle_ctrl);
+                                  virtio_desk_handle_queue);
     s->ctrl_bh = virtio_bh_new_guarded(dev, virtio_desk_ctrl_bh, s);
     virtio_desk_input_realize(s);
     virtio_desk_cursor_realize(s);

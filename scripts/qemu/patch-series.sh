@@ -162,7 +162,7 @@ input_trace="
 virtio_desk_input_bad_buffer(uint64_t len) \"event buffer of %\" PRIu64 \" bytes\"
 virtio_desk_input_frame_dropped(uint32_t total) \"input queue full, %u frames dropped so far\"
 virtio_desk_input_status(uint16_t device, uint16_t type, uint16_t code, uint32_t value) \"device %u type %u code %u value %u\"
-virtio_desk_input_status_error(uint32_t error) \"error 0x%x\"
+virtio_desk_get_input_info(uint32_t device) \"device %u\"
 "
 patch_ "hw/display: add the virtio-desk device" \
     include/hw/virtio/virtio-desk.h hw/display/virtio-desk.c \
@@ -189,9 +189,10 @@ SPICE show it as a client-side cursor.
 The device builds as the hw-display-virtio-desk module, all of it in
 hw/display/.  virtio.c and virtio-qmp.c learn the device's name and ID.
 
-The device calls the virtio_desk_input_*() functions of the input patch
-later in this series: the module builds from here on, and loads once
-that patch is in.
+The device calls functions of the input patch later in this series
+(virtio_desk_input_*() and the handlers of GET_INPUT_INFO and of the
+status queue): the module builds from here on, and loads once that
+patch is in.
 
 $checkpatch_maintainers
 MSG
