@@ -6,7 +6,7 @@
  *
  * Every stream test builds the same source state, saves it to a file,
  * changes one field of the device's section in the file's bytes
- * (docs/specs/virtio-desk.rst, "Migration" and "Input migration", give the
+ * (docs/system/devices/virtio-desk.rst, "Migration stream", gives the
  * layout) and loads the result into a new destination QEMU that must
  * survive a failure.
  *
